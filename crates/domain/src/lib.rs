@@ -1,0 +1,10 @@
+//! Pure domain types of ResiFlex: clocks, units and the state machines of accounts and devices.
+//!
+//! Nothing in this crate performs I/O or reads the system clock directly: time always comes in through a
+//! [`Clock`], so tests and the simulator decide what "now" is.
+
+pub mod clock;
+pub mod units;
+
+pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
+pub use units::{Energy, MinorUnits, Power};

@@ -1,0 +1,14 @@
+//! Persistence for ResiFlex: the only crate that knows SQL.
+//!
+//! One [`Db`] handle speaks to either SQLite (the embedded default) or PostgreSQL (production). Queries are
+//! written once, with `$1`-style placeholders that both engines accept, and run against whichever pool is
+//! open through the [`on_db!`] and [`on_tx!`] macros. Each backend has its own versioned migrations under
+//! `migrations/`, applied at start by [`Db::migrate`].
+
+mod db;
+pub mod secrets;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+pub use db::{Backend, Db, DbOptions, PoolStats, StoreError, Tx};
+pub use sqlx;
