@@ -2,7 +2,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use sqlx::{Postgres, Sqlite, Transaction};
 
 /// Errors of the storage layer.
@@ -59,7 +61,11 @@ pub struct DbOptions {
 
 impl Default for DbOptions {
     fn default() -> Self {
-        Self { max_connections: 16, acquire_timeout: Duration::from_secs(5), pg_schema: None }
+        Self {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(5),
+            pg_schema: None,
+        }
     }
 }
 
@@ -159,7 +165,10 @@ impl Db {
 
     /// A round trip to the database, for health checks.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        on_db!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))?;
+        on_db!(self, |pool| sqlx::query("SELECT 1")
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
         Ok(())
     }
 
@@ -216,7 +225,12 @@ pub fn redact_url(url: &str) -> String {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             let credentials = &url[scheme_end + 3..at];
             match credentials.find(':') {
-                Some(colon) => format!("{}{}:***{}", &url[..scheme_end + 3], &credentials[..colon], &url[at..]),
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end + 3],
+                    &credentials[..colon],
+                    &url[at..]
+                ),
                 None => url.to_owned(),
             }
         }
@@ -230,8 +244,14 @@ mod tests {
 
     #[test]
     fn urls_are_redacted() {
-        assert_eq!(redact_url("postgres://app:s3cret@db:5432/resiflex"), "postgres://app:***@db:5432/resiflex");
-        assert_eq!(redact_url("postgres://app@db/resiflex"), "postgres://app@db/resiflex");
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db:5432/resiflex"),
+            "postgres://app:***@db:5432/resiflex"
+        );
+        assert_eq!(
+            redact_url("postgres://app@db/resiflex"),
+            "postgres://app@db/resiflex"
+        );
         assert_eq!(redact_url("sqlite://resiflex.db"), "sqlite://resiflex.db");
     }
 }

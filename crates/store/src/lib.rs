@@ -10,5 +10,5 @@ pub mod secrets;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
-pub use db::{Backend, Db, DbOptions, PoolStats, StoreError, Tx};
+pub use db::{Backend, Db, DbOptions, PoolStats, StoreError, Tx, redact_url};
 pub use sqlx;

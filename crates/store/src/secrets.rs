@@ -30,7 +30,10 @@ pub async fn get_or_create(db: &Db, name: &str, now: DateTime<Utc>) -> Result<St
         .map(|done| done.rows_affected())
     })?;
     let value: String = on_db!(db, |pool| {
-        sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1").bind(name).fetch_one(pool).await
+        sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1")
+            .bind(name)
+            .fetch_one(pool)
+            .await
     })?;
     Ok(value)
 }
@@ -44,9 +47,13 @@ mod tests {
     async fn a_secret_is_generated_once_and_kept() {
         let test = TestDb::new().await;
         let now = Utc::now();
-        let first = get_or_create(&test.db, TOKEN_SIGNING_KEY, now).await.unwrap();
+        let first = get_or_create(&test.db, TOKEN_SIGNING_KEY, now)
+            .await
+            .unwrap();
         assert!(first.len() >= 43, "32 random bytes in base64");
-        let again = get_or_create(&test.db, TOKEN_SIGNING_KEY, now).await.unwrap();
+        let again = get_or_create(&test.db, TOKEN_SIGNING_KEY, now)
+            .await
+            .unwrap();
         assert_eq!(first, again);
         let other = get_or_create(&test.db, "another", now).await.unwrap();
         assert_ne!(first, other);
@@ -55,9 +62,13 @@ mod tests {
     #[tokio::test]
     async fn a_secret_survives_reopening_the_database() {
         let test = TestDb::new().await;
-        let first = get_or_create(&test.db, TOKEN_SIGNING_KEY, Utc::now()).await.unwrap();
+        let first = get_or_create(&test.db, TOKEN_SIGNING_KEY, Utc::now())
+            .await
+            .unwrap();
         let reopened = test.reopen().await;
-        let again = get_or_create(&reopened, TOKEN_SIGNING_KEY, Utc::now()).await.unwrap();
+        let again = get_or_create(&reopened, TOKEN_SIGNING_KEY, Utc::now())
+            .await
+            .unwrap();
         assert_eq!(first, again);
     }
 }

@@ -21,30 +21,60 @@ impl TestDb {
     /// Creates and migrates a fresh database. Panics on failure: it is for tests only.
     pub async fn new() -> TestDb {
         let suffix: u64 = rand::rng().random();
-        match std::env::var("TEST_DATABASE_URL").ok().filter(|url| !url.trim().is_empty()) {
+        match std::env::var("TEST_DATABASE_URL")
+            .ok()
+            .filter(|url| !url.trim().is_empty())
+        {
             Some(base) => {
                 let schema = format!("test_{suffix:016x}");
-                let admin = Db::connect(&base, &DbOptions { max_connections: 1, ..DbOptions::default() })
-                    .await
-                    .expect("connect to TEST_DATABASE_URL");
-                crate::on_db!(&admin, |pool| sqlx::query(&format!("CREATE SCHEMA {schema}"))
-                    .execute(pool)
-                    .await
-                    .expect("create test schema")
-                    .rows_affected());
+                let admin = Db::connect(
+                    &base,
+                    &DbOptions {
+                        max_connections: 1,
+                        ..DbOptions::default()
+                    },
+                )
+                .await
+                .expect("connect to TEST_DATABASE_URL");
+                crate::on_db!(&admin, |pool| sqlx::query(&format!(
+                    "CREATE SCHEMA {schema}"
+                ))
+                .execute(pool)
+                .await
+                .expect("create test schema")
+                .rows_affected());
                 admin.close().await;
-                let options = DbOptions { max_connections: 8, pg_schema: Some(schema), ..DbOptions::default() };
-                let db = Db::connect(&base, &options).await.expect("connect to the test schema");
+                let options = DbOptions {
+                    max_connections: 8,
+                    pg_schema: Some(schema),
+                    ..DbOptions::default()
+                };
+                let db = Db::connect(&base, &options)
+                    .await
+                    .expect("connect to the test schema");
                 db.migrate().await.expect("migrate");
-                TestDb { db, url: base, options, _dir: None }
+                TestDb {
+                    db,
+                    url: base,
+                    options,
+                    _dir: None,
+                }
             }
             None => {
                 let dir = tempfile::tempdir().expect("temporary folder");
-                let url = format!("sqlite://{}", dir.path().join(format!("test-{suffix:016x}.db")).display());
+                let url = format!(
+                    "sqlite://{}",
+                    dir.path().join(format!("test-{suffix:016x}.db")).display()
+                );
                 let options = DbOptions::default();
                 let db = Db::connect(&url, &options).await.expect("open SQLite");
                 db.migrate().await.expect("migrate");
-                TestDb { db, url, options, _dir: Some(dir) }
+                TestDb {
+                    db,
+                    url,
+                    options,
+                    _dir: Some(dir),
+                }
             }
         }
     }

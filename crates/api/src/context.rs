@@ -1,0 +1,23 @@
+//! What every resolver can reach: the database, the clock and the facts about the current request.
+
+use std::net::IpAddr;
+
+use resiflex_domain::SharedClock;
+use resiflex_store::Db;
+
+/// Shared by all requests; put into the schema once.
+#[derive(Debug, Clone)]
+pub struct ApiContext {
+    pub db: Db,
+    pub clock: SharedClock,
+}
+
+/// Facts about one HTTP request, handed to the resolvers.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    /// The `Authorization` header as sent (any header-name case).
+    pub authorization: Option<String>,
+    /// The client's address, for throttling.
+    pub client_ip: Option<IpAddr>,
+    pub request_id: Option<String>,
+}

@@ -1,0 +1,119 @@
+//! The HTTP surface: routes, body handling, request ids, timeouts, CORS and access logs. This is an
+//! API boundary: everything that arrives here is untrusted, and every answer is JSON in the Kraken
+//! error shape, never a panic or a bare 500.
+
+mod graphql;
+mod health;
+pub mod observe;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::routing::get;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use resiflex_store::Db;
+
+pub use observe::Metrics;
+
+/// Settings of the HTTP layer.
+#[derive(Debug, Clone, serde::Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Largest request body accepted, in bytes; larger ones get 413.
+    pub max_body_bytes: usize,
+    /// How long one request may take before it is answered with 408.
+    pub request_timeout_secs: u64,
+    /// Origins allowed by CORS; `["*"]` allows any. Empty: no CORS headers.
+    pub cors_allowed_origins: Vec<String>,
+    /// Take the client address from `X-Forwarded-For` (only behind a proxy you trust).
+    pub trust_forwarded_for: bool,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1024 * 1024,
+            request_timeout_secs: 30,
+            cors_allowed_origins: Vec::new(),
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+/// Anything that executes GraphQL requests: the ResiFlex schema in production, a small schema in
+/// tests of the HTTP layer itself.
+pub trait GraphQLExecutor: Send + Sync + 'static {
+    fn execute(&self, request: async_graphql::Request) -> BoxFuture<'_, async_graphql::Response>;
+}
+
+impl<E: async_graphql::Executor> GraphQLExecutor for E {
+    fn execute(&self, request: async_graphql::Request) -> BoxFuture<'_, async_graphql::Response> {
+        Box::pin(async_graphql::Executor::execute(self, request))
+    }
+}
+
+type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub executor: Arc<dyn GraphQLExecutor>,
+    pub db: Db,
+    pub metrics: Metrics,
+    pub config: Arc<HttpConfig>,
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    let cors = cors_layer(&state.config.cors_allowed_origins);
+    let timeout = Duration::from_secs(state.config.request_timeout_secs.max(1));
+    let graphql_routes = get(graphql::graphiql)
+        .post(graphql::graphql)
+        .options(graphql::preflight);
+    let metrics = state.metrics.clone();
+    Router::new()
+        .route("/v1/graphql/", graphql_routes.clone())
+        .route("/v1/graphql", graphql_routes)
+        .route("/healthz", get(health::healthz))
+        .route("/metrics", get(health::metrics))
+        .fallback(health::not_found)
+        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            observe::track_http,
+        ))
+        .layer(cors)
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(TraceLayer::new_for_http().make_span_with(observe::make_span))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+fn cors_layer(origins: &[String]) -> CorsLayer {
+    let base = CorsLayer::new()
+        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(Duration::from_secs(3600));
+    if origins.iter().any(|o| o == "*") {
+        base.allow_origin(AllowOrigin::any())
+    } else if origins.is_empty() {
+        CorsLayer::new()
+    } else {
+        let list: Vec<HeaderValue> = origins
+            .iter()
+            .filter_map(|o| HeaderValue::from_str(o).ok())
+            .collect();
+        base.allow_origin(AllowOrigin::list(list))
+    }
+}

@@ -1,0 +1,30 @@
+//! One module per group of operations, each going the same way: typed input, authorise, call the
+//! domain and storage, map to the Kraken payload or error. Each module also says which error codes its
+//! operations can answer with, for the `possibleErrors` query.
+
+pub mod meta;
+
+use crate::errors::ErrorCode;
+
+/// Whether an operation is a query or a mutation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperationKind {
+    Query,
+    Mutation,
+}
+
+/// The error codes one operation can answer with, beside the authentication codes every protected
+/// operation shares.
+#[derive(Debug, Clone, Copy)]
+pub struct OperationErrors {
+    pub name: &'static str,
+    pub kind: OperationKind,
+    pub codes: &'static [ErrorCode],
+    /// Whether the operation needs a signed-in caller.
+    pub protected: bool,
+}
+
+/// Every operation of the schema with its possible errors.
+pub fn operation_errors() -> Vec<OperationErrors> {
+    meta::ERRORS.to_vec()
+}

@@ -1,0 +1,46 @@
+//! The schema: the root query and mutation types, merged from the operation modules, plus the full
+//! set of enums and scalars.
+
+use async_graphql::{EmptySubscription, MergedObject, Object, Schema};
+
+use crate::context::ApiContext;
+use crate::limits::{LimitsExtension, QueryLimits};
+use crate::ops::meta::MetaQuery;
+
+#[derive(MergedObject, Default)]
+pub struct Query(MetaQuery);
+
+/// Mutations. Operation modules add theirs here.
+#[derive(Default)]
+pub struct CoreMutation;
+
+#[Object]
+impl CoreMutation {
+    /// Does nothing; answers `true`. Lets clients check that mutations reach the server.
+    async fn ping(&self) -> bool {
+        true
+    }
+}
+
+#[derive(MergedObject, Default)]
+pub struct Mutation(CoreMutation);
+
+pub type ResiflexSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// Builds the schema with its data and limits.
+pub fn build(ctx: ApiContext, limits: QueryLimits) -> ResiflexSchema {
+    let builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .data(ctx)
+        .extension(LimitsExtension(limits))
+        // The parser's own guard; the text precheck and our depth limit normally answer first.
+        .limit_recursive_depth(limits.max_depth.max(32) * 2);
+    let builder = crate::enums::register_all(builder);
+    crate::scalars::register_all(builder).finish()
+}
+
+/// The SDL of the schema, as `resiflex schema` prints it.
+pub fn sdl() -> String {
+    let builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription);
+    let builder = crate::enums::register_all(builder);
+    crate::scalars::register_all(builder).finish().sdl()
+}

@@ -1,0 +1,210 @@
+//! `resiflex bench http`: a load benchmark of the HTTP/GraphQL path. It starts a server (on a fresh
+//! temporary SQLite database unless `--database` is given), drives it over keep-alive connections from
+//! the same process, and reports requests per second and latency percentiles per scenario.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use axum::body::Bytes;
+use http_body_util::{BodyExt as _, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::server::{Server, system_clock};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct HttpBenchArgs {
+    /// Requests per scenario.
+    #[arg(long, default_value_t = 20_000)]
+    pub requests: usize,
+    /// Concurrent connections.
+    #[arg(long, default_value_t = 32)]
+    pub concurrency: usize,
+    /// Database for the server under test (default: a new temporary SQLite file).
+    #[arg(long)]
+    pub database: Option<String>,
+}
+
+/// One scenario: an HTTP request sent over and over.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub name: &'static str,
+    pub method: hyper::Method,
+    pub path: &'static str,
+    pub body: Option<String>,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Scenario {
+    pub fn graphql(name: &'static str, query: &str) -> Scenario {
+        Scenario {
+            name,
+            method: hyper::Method::POST,
+            path: "/v1/graphql/",
+            body: Some(serde_json::json!({ "query": query }).to_string()),
+            headers: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScenarioResult {
+    pub name: &'static str,
+    pub requests: usize,
+    pub errors: usize,
+    pub requests_per_second: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
+
+type HttpClient = Client<HttpConnector, Full<Bytes>>;
+
+async fn one(client: &HttpClient, base: &str, scenario: &Scenario) -> bool {
+    let mut builder = hyper::Request::builder()
+        .method(scenario.method.clone())
+        .uri(format!("{base}{}", scenario.path));
+    builder = builder.header("content-type", "application/json");
+    for (name, value) in &scenario.headers {
+        builder = builder.header(name.as_str(), value.as_str());
+    }
+    let body = Full::new(Bytes::from(scenario.body.clone().unwrap_or_default()));
+    let Ok(request) = builder.body(body) else {
+        return false;
+    };
+    match client.request(request).await {
+        Ok(response) => {
+            let ok = response.status().is_success();
+            let body = response.into_body().collect().await;
+            ok && body.is_ok_and(|b| !b.to_bytes().windows(9).any(|w| w == b"\"errors\":"))
+        }
+        Err(_) => false,
+    }
+}
+
+/// Runs one scenario against `base` (for example `http://127.0.0.1:8000`).
+pub async fn run_scenario(
+    base: &str,
+    scenario: &Scenario,
+    requests: usize,
+    concurrency: usize,
+) -> ScenarioResult {
+    let client: HttpClient = Client::builder(TokioExecutor::new())
+        .pool_max_idle_per_host(concurrency)
+        .build_http();
+    // Warm up the connections and caches.
+    for _ in 0..concurrency.min(requests) {
+        one(&client, base, scenario).await;
+    }
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..concurrency.max(1) {
+        let (client, next, base, scenario) = (
+            client.clone(),
+            next.clone(),
+            base.to_owned(),
+            scenario.clone(),
+        );
+        workers.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut errors = 0usize;
+            while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < requests {
+                let t = Instant::now();
+                if !one(&client, &base, &scenario).await {
+                    errors += 1;
+                }
+                latencies.push(t.elapsed());
+            }
+            (latencies, errors)
+        }));
+    }
+    let mut latencies: Vec<Duration> = Vec::with_capacity(requests);
+    let mut errors = 0;
+    for worker in workers {
+        if let Ok((l, e)) = worker.await {
+            latencies.extend(l);
+            errors += e;
+        }
+    }
+    let elapsed = started.elapsed();
+    latencies.sort_unstable();
+    let percentile = |p: f64| -> f64 {
+        if latencies.is_empty() {
+            return 0.0;
+        }
+        let index = ((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1;
+        latencies[index].as_secs_f64() * 1000.0
+    };
+    ScenarioResult {
+        name: scenario.name,
+        requests: latencies.len(),
+        errors,
+        requests_per_second: latencies.len() as f64 / elapsed.as_secs_f64(),
+        p50_ms: percentile(0.50),
+        p99_ms: percentile(0.99),
+    }
+}
+
+/// The scenarios measured by `bench http`.
+pub fn scenarios() -> Vec<Scenario> {
+    vec![
+        Scenario::graphql("graphql_typename", "{ __typename }"),
+        Scenario {
+            name: "healthz",
+            method: hyper::Method::GET,
+            path: "/healthz",
+            body: None,
+            headers: Vec::new(),
+        },
+    ]
+}
+
+pub async fn http(args: HttpBenchArgs) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir().context("creating a temporary folder")?;
+    let mut config = Config::default();
+    config.listen = "127.0.0.1:0".parse()?;
+    config.database.url = args
+        .database
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
+    let server = Server::build(&config, system_clock()).await?;
+    let base = format!("http://{}", server.local_addr()?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(server.run(async move {
+        let _ = stopped.await;
+    }));
+
+    let mut results = Vec::new();
+    for scenario in scenarios() {
+        let result = run_scenario(&base, &scenario, args.requests, args.concurrency).await;
+        println!(
+            "{:<24} {:>9.0} req/s   p50 {:>7.3} ms   p99 {:>7.3} ms   errors {}",
+            result.name, result.requests_per_second, result.p50_ms, result.p99_ms, result.errors
+        );
+        results.push(result);
+    }
+    let _ = stop.send(());
+    serving.await.context("server task")??;
+
+    let rate = |name: &str| {
+        results
+            .iter()
+            .find(|r| r.name == name)
+            .map_or(0.0, |r| r.requests_per_second)
+    };
+    let ratio = rate("graphql_typename") / rate("healthz").max(f64::MIN_POSITIVE);
+    println!(
+        "{}",
+        serde_json::json!({
+            "concurrency": args.concurrency,
+            "scenarios": results,
+            "graphqlToHealthzThroughputRatio": (ratio * 1000.0).round() / 1000.0,
+        })
+    );
+    Ok(())
+}

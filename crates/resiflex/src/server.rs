@@ -1,0 +1,139 @@
+//! Wiring: open and migrate the database, load the server's secrets, build the schema and the HTTP
+//! application, then serve until asked to stop.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use resiflex_api::{ApiContext, AppState, Metrics};
+use resiflex_domain::{SharedClock, SystemClock};
+use resiflex_store::{Db, DbOptions};
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+
+/// Opens the database named in the configuration and brings its schema up to date.
+pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
+    let options = DbOptions {
+        max_connections: config.database.max_connections,
+        ..DbOptions::default()
+    };
+    let db = Db::connect(&config.database.url, &options)
+        .await
+        .with_context(|| {
+            format!(
+                "opening the database {}",
+                resiflex_store::redact_url(&config.database.url)
+            )
+        })?;
+    db.migrate().await.context("migrating the database")?;
+    Ok(db)
+}
+
+/// A server bound to its port and ready to run.
+pub struct Server {
+    listener: TcpListener,
+    app: axum::Router,
+    db: Db,
+}
+
+impl Server {
+    /// Opens everything the server needs and binds the listening socket.
+    pub async fn build(config: &Config, clock: SharedClock) -> anyhow::Result<Server> {
+        let db = open_database(config).await?;
+        Self::with_database(config, db, clock).await
+    }
+
+    pub async fn with_database(
+        config: &Config,
+        db: Db,
+        clock: SharedClock,
+    ) -> anyhow::Result<Server> {
+        let signing_key = resiflex_store::secrets::get_or_create(
+            &db,
+            resiflex_store::secrets::TOKEN_SIGNING_KEY,
+            clock.now(),
+        )
+        .await
+        .context("loading the token-signing key")?;
+        drop(signing_key);
+        let schema = resiflex_api::schema::build(
+            ApiContext {
+                db: db.clone(),
+                clock,
+            },
+            config.limits,
+        );
+        let state = AppState {
+            executor: Arc::new(schema),
+            db: db.clone(),
+            metrics: Metrics::global(),
+            config: Arc::new(config.http.clone()),
+        };
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("listening on {}", config.listen))?;
+        Ok(Server {
+            listener,
+            app: resiflex_api::router(state),
+            db,
+        })
+    }
+
+    pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// Serves until `shutdown` completes; requests in flight are finished, then the pool is closed.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let addr = self.local_addr()?;
+        tracing::info!(%addr, backend = self.db.backend().as_str(), "serving the GraphQL API at http://{addr}/v1/graphql/");
+        axum::serve(
+            self.listener,
+            self.app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving HTTP")?;
+        self.db.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %err, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => tracing::info!("SIGINT received: finishing requests in flight"),
+        () = terminate => tracing::info!("SIGTERM received: finishing requests in flight"),
+    }
+}
+
+/// The default clock for a real server.
+pub fn system_clock() -> SharedClock {
+    Arc::new(SystemClock)
+}
