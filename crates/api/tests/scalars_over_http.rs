@@ -1,5 +1,7 @@
 //! The scalars as a client meets them: through the real HTTP layer, as literals and as variables.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 

@@ -166,12 +166,17 @@ pub fn scenarios() -> Vec<Scenario> {
 
 pub async fn http(args: HttpBenchArgs) -> anyhow::Result<()> {
     let dir = tempfile::tempdir().context("creating a temporary folder")?;
-    let mut config = Config::default();
-    config.listen = "127.0.0.1:0".parse()?;
-    config.database.url = args
-        .database
-        .clone()
-        .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
+    let config = Config {
+        listen: "127.0.0.1:0".parse()?,
+        database: crate::config::DatabaseConfig {
+            url: args
+                .database
+                .clone()
+                .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display())),
+            ..Default::default()
+        },
+        ..Config::default()
+    };
     let server = Server::build(&config, system_clock()).await?;
     let base = format!("http://{}", server.local_addr()?);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

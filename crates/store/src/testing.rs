@@ -2,6 +2,8 @@
 //! schema in that database; otherwise it is a new SQLite file in a temporary folder. Either way it is
 //! migrated and empty, so tests never see each other's rows.
 
+#![allow(clippy::expect_used, clippy::panic)] // Test support: failing loudly is the point.
+
 use rand::Rng as _;
 
 use crate::{Db, DbOptions};

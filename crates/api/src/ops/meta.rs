@@ -4,14 +4,23 @@
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 
 use super::{OperationErrors, OperationKind};
+use crate::enums::Enumerations;
 use crate::errors::ErrorCode;
 
-pub const ERRORS: &[OperationErrors] = &[OperationErrors {
-    name: "possibleErrors",
-    kind: OperationKind::Query,
-    codes: &[ErrorCode::InvalidInput],
-    protected: false,
-}];
+pub const ERRORS: &[OperationErrors] = &[
+    OperationErrors {
+        name: "possibleErrors",
+        kind: OperationKind::Query,
+        codes: &[ErrorCode::InvalidInput],
+        protected: false,
+    },
+    OperationErrors {
+        name: "enumerations",
+        kind: OperationKind::Query,
+        codes: &[],
+        protected: false,
+    },
+];
 
 /// The codes shared by every operation that needs a signed-in caller.
 const AUTH_CODES: &[ErrorCode] = &[
@@ -87,5 +96,11 @@ impl MetaQuery {
             codes.extend(AUTH_CODES.iter().filter(|code| !op.codes.contains(code)));
         }
         codes.into_iter().map(PossibleError::from).collect()
+    }
+
+    /// Every enum of the schema with all its values, in schema order (a ResiFlex addition to the
+    /// Kraken API: the same facts as introspection, typed).
+    async fn enumerations(&self) -> Enumerations {
+        Enumerations
     }
 }

@@ -42,8 +42,10 @@ impl TestApp {
     /// Starts a server whose configuration `adjust` may change first.
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         let test_db = TestDb::new().await;
-        let mut config = Config::default();
-        config.listen = "127.0.0.1:0".parse().expect("address");
+        let mut config = Config {
+            listen: "127.0.0.1:0".parse().expect("address"),
+            ..Config::default()
+        };
         config.database.url = test_db.url.clone();
         adjust(&mut config);
         let clock = ManualClock::new(start_instant());
