@@ -3,8 +3,12 @@
 //! Nothing in this crate performs I/O or reads the system clock directly: time always comes in through a
 //! [`Clock`], so tests and the simulator decide what "now" is.
 
+pub mod account;
 pub mod clock;
+pub mod identity;
 pub mod units;
 
+pub use account::{AccountNumber, AccountStatus, StatusTransitionError};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
+pub use identity::{Country, EmailAddress};
 pub use units::{Energy, MinorUnits, Power};

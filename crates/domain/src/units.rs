@@ -4,11 +4,15 @@
 use serde::{Deserialize, Serialize};
 
 /// An amount of money in the currency's minor unit (for example pence or cents).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 pub struct MinorUnits(pub i64);
 
 /// An amount of energy, in watt-hours.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 pub struct Energy {
     pub wh: i64,
 }
@@ -25,7 +29,9 @@ impl Energy {
 }
 
 /// A rate of energy flow, in watts. Positive is import (charging), negative is export.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 pub struct Power {
     pub w: i64,
 }
@@ -51,7 +57,10 @@ mod tests {
 
     #[test]
     fn power_over_time_is_energy() {
-        assert_eq!(Power::from_w(7_400).over_minutes(30), Energy::from_wh(3_700));
+        assert_eq!(
+            Power::from_w(7_400).over_minutes(30),
+            Energy::from_wh(3_700)
+        );
         assert_eq!(Power::from_w(11_000).over_minutes(15).kwh(), 2.75);
         assert_eq!(Power::from_w(1).over_minutes(1), Energy::from_wh(0));
     }

@@ -5,7 +5,9 @@
 //! open through the [`on_db!`] and [`on_tx!`] macros. Each backend has its own versioned migrations under
 //! `migrations/`, applied at start by [`Db::migrate`].
 
+pub mod accounts;
 mod db;
+pub mod identity;
 pub mod secrets;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
