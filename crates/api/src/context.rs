@@ -2,14 +2,22 @@
 
 use std::net::IpAddr;
 
+use std::sync::Arc;
+
 use resiflex_domain::SharedClock;
 use resiflex_store::Db;
+use tokio::sync::OnceCell;
+
+use crate::auth::Caller;
+use crate::auth::tokens::TokenKeys;
+use crate::errors::KrakenError;
 
 /// Shared by all requests; put into the schema once.
 #[derive(Debug, Clone)]
 pub struct ApiContext {
     pub db: Db,
     pub clock: SharedClock,
+    pub tokens: TokenKeys,
 }
 
 /// Facts about one HTTP request, handed to the resolvers.
@@ -20,4 +28,6 @@ pub struct RequestMeta {
     /// The client's address, for throttling.
     pub client_ip: Option<IpAddr>,
     pub request_id: Option<String>,
+    /// The caller, resolved from `authorization` the first time a resolver asks.
+    pub caller: Arc<OnceCell<Result<Caller, KrakenError>>>,
 }

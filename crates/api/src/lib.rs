@@ -4,6 +4,7 @@
 //! [`connection`], request limits in [`limits`], the enums in [`enums`]. Operations live in [`ops`],
 //! one module per group, and the HTTP surface in [`http`].
 
+pub mod auth;
 pub mod connection;
 pub mod context;
 pub mod enums;

@@ -1,29 +1,21 @@
 //! The schema: the root query and mutation types, merged from the operation modules, plus the full
 //! set of enums and scalars.
 
-use async_graphql::{EmptySubscription, MergedObject, Object, Schema};
+use async_graphql::{EmptySubscription, MergedObject, Schema};
 
 use crate::context::ApiContext;
 use crate::limits::{LimitsExtension, QueryLimits};
+use crate::ops::accounts::{AccountsMutation, AccountsQuery};
+use crate::ops::auth::AuthMutation;
 use crate::ops::meta::MetaQuery;
 
+/// Queries, merged from the operation modules.
 #[derive(MergedObject, Default)]
-pub struct Query(MetaQuery);
+pub struct Query(MetaQuery, AccountsQuery);
 
-/// Mutations. Operation modules add theirs here.
-#[derive(Default)]
-pub struct CoreMutation;
-
-#[Object]
-impl CoreMutation {
-    /// Does nothing; answers `true`. Lets clients check that mutations reach the server.
-    async fn ping(&self) -> bool {
-        true
-    }
-}
-
+/// Mutations, merged from the operation modules.
 #[derive(MergedObject, Default)]
-pub struct Mutation(CoreMutation);
+pub struct Mutation(AuthMutation, AccountsMutation);
 
 pub type ResiflexSchema = Schema<Query, Mutation, EmptySubscription>;
 

@@ -1,6 +1,7 @@
 //! The ResiFlex server: configuration, telemetry and the wiring of storage, providers and the API.
 //! `main.rs` is only the command line on top of this.
 
+pub mod admin;
 pub mod bench;
 pub mod config;
 pub mod server;

@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use resiflex::config::{Config, LogFormat, Overrides};
 use resiflex::server::{Server, open_database, shutdown_signal, system_clock};
-use resiflex::{bench, telemetry};
+use resiflex::{admin, bench, telemetry};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -50,9 +50,85 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Partner organisations.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Account users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Accounts.
+    #[command(subcommand)]
+    Account(AccountCommand),
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum OrgCommand {
+    /// Create an organisation; prints its id and secret key (shown only once).
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "RESIFLEX_LIVE")]
+        brand_code: String,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+    /// Replace an organisation's secret key; the old key stops working.
+    RotateKey {
+        #[arg(long = "organisation", alias = "id")]
+        organisation_id: i64,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Issue a new personal API key for a user; the previous one stops working.
+    ApiKey {
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+    /// Set a user's password, read from the first line of standard input.
+    SetPassword {
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AccountCommand {
+    /// Move an account to another status (for example DORMANT), if its life cycle allows it.
+    SetStatus {
+        #[arg(long)]
+        number: String,
+        #[arg(long)]
+        status: String,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+}
+
+async fn database(arg: DatabaseArg) -> anyhow::Result<resiflex_store::Db> {
+    let config = Config::load(
+        None,
+        Overrides {
+            database_url: arg.url,
+            ..Overrides::default()
+        },
+    )?;
+    open_database(&config).await
+}
+
+async fn print_json(result: anyhow::Result<serde_json::Value>) -> anyhow::Result<()> {
+    println!("{}", result?);
+    Ok(())
 }
 
 #[derive(Debug, Subcommand)]
@@ -103,6 +179,50 @@ async fn main() -> anyhow::Result<()> {
         Command::Schema => {
             print!("{}", resiflex_api::schema::sdl());
             Ok(())
+        }
+        Command::Org(OrgCommand::Create {
+            name,
+            brand_code,
+            database: db,
+        }) => {
+            let db = database(db).await?;
+            print_json(admin::create_organisation(&db, &name, &brand_code).await).await
+        }
+        Command::Org(OrgCommand::RotateKey {
+            organisation_id,
+            database: db,
+        }) => {
+            let db = database(db).await?;
+            print_json(admin::rotate_organisation_key(&db, organisation_id).await).await
+        }
+        Command::User(UserCommand::ApiKey {
+            email,
+            database: db,
+        }) => {
+            let db = database(db).await?;
+            print_json(admin::user_api_key(&db, &email).await).await
+        }
+        Command::User(UserCommand::SetPassword {
+            email,
+            database: db,
+        }) => {
+            let mut password = String::new();
+            std::io::stdin()
+                .read_line(&mut password)
+                .context("reading the password from standard input")?;
+            let db = database(db).await?;
+            print_json(
+                admin::set_password(&db, &email, password.trim_end_matches(['\n', '\r'])).await,
+            )
+            .await
+        }
+        Command::Account(AccountCommand::SetStatus {
+            number,
+            status,
+            database: db,
+        }) => {
+            let db = database(db).await?;
+            print_json(admin::set_account_status(&db, &number, &status).await).await
         }
         Command::Bench(BenchCommand::Http(args)) => {
             telemetry::init(&resiflex::config::LogConfig {

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use resiflex_api::auth::tokens::TokenKeys;
 use resiflex_api::{ApiContext, AppState, Metrics};
 use resiflex_domain::{SharedClock, SystemClock};
 use resiflex_store::{Db, DbOptions};
@@ -57,11 +58,12 @@ impl Server {
         )
         .await
         .context("loading the token-signing key")?;
-        drop(signing_key);
+        let tokens = TokenKeys::from_secret(signing_key.as_bytes());
         let schema = resiflex_api::schema::build(
             ApiContext {
                 db: db.clone(),
                 clock,
+                tokens,
             },
             config.limits,
         );

@@ -133,6 +133,7 @@ pub async fn graphql(
             .get("x-request-id")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
+        caller: Default::default(),
     };
     execute(&state, parsed.query, variables, parsed.operation_name, meta).await
 }

@@ -2,6 +2,8 @@
 //! domain and storage, map to the Kraken payload or error. Each module also says which error codes its
 //! operations can answer with, for the `possibleErrors` query.
 
+pub mod accounts;
+pub mod auth;
 pub mod meta;
 
 use crate::errors::ErrorCode;
@@ -26,5 +28,5 @@ pub struct OperationErrors {
 
 /// Every operation of the schema with its possible errors.
 pub fn operation_errors() -> Vec<OperationErrors> {
-    meta::ERRORS.to_vec()
+    [meta::ERRORS, auth::ERRORS, accounts::ERRORS].concat()
 }

@@ -1,0 +1,553 @@
+//! Signing in: `obtainKrakenToken`, personal API keys (`regenerateSecretKey`) and pre-signed keys
+//! (`generatePreSignedToken`, `invalidatePreSignedToken`, `invalidatePreSignedTokensForUser`).
+
+use async_graphql::{Context, InputObject, Object, SimpleObject};
+use chrono::Duration;
+use resiflex_store::identity::{self, AccountUser};
+
+use super::{OperationErrors, OperationKind};
+use crate::auth::credentials::{self, LIVE_KEY_PREFIX};
+use crate::auth::tokens::{REFRESH_LIFETIME_SECS, Subject};
+use crate::auth::{Caller, authorise, throttle};
+use crate::context::{ApiContext, RequestMeta};
+use crate::errors::{ApiResult, ErrorCode, KrakenError};
+use crate::scalars::{DateTime, GenericScalar};
+
+pub const ERRORS: &[OperationErrors] = &[
+    OperationErrors {
+        name: "obtainKrakenToken",
+        kind: OperationKind::Mutation,
+        codes: &[
+            ErrorCode::InvalidInput,
+            ErrorCode::InvalidCredentials,
+            ErrorCode::AuthenticationFailed,
+            ErrorCode::RefreshTokenExpired,
+            ErrorCode::RefreshTokenInvalid,
+            ErrorCode::TooManyRequests,
+        ],
+        protected: false,
+    },
+    OperationErrors {
+        name: "regenerateSecretKey",
+        kind: OperationKind::Mutation,
+        codes: &[ErrorCode::Unauthorized],
+        protected: true,
+    },
+    OperationErrors {
+        name: "generatePreSignedToken",
+        kind: OperationKind::Mutation,
+        codes: &[
+            ErrorCode::PreSignedKeyAdminUnauthorized,
+            ErrorCode::PreSignedKeyUnauthorized,
+            ErrorCode::InvalidInput,
+        ],
+        protected: true,
+    },
+    OperationErrors {
+        name: "invalidatePreSignedToken",
+        kind: OperationKind::Mutation,
+        codes: &[ErrorCode::PreSignedKeyInvalid],
+        protected: true,
+    },
+    OperationErrors {
+        name: "invalidatePreSignedTokensForUser",
+        kind: OperationKind::Mutation,
+        codes: &[ErrorCode::PreSignedKeyAdminUnauthorized],
+        protected: true,
+    },
+];
+
+/// How to sign in: exactly one of email and password, an API key, an organisation secret key, a
+/// refresh token or a pre-signed key.
+#[derive(InputObject, Debug, Default)]
+#[graphql(name = "ObtainJSONWebTokenInput")]
+pub struct ObtainJsonWebTokenInput {
+    /// The account user's email address (with `password`).
+    pub email: Option<String>,
+    /// The account user's password (with `email`).
+    pub password: Option<String>,
+    /// Accepted for compatibility; ResiFlex does not ask for a captcha.
+    pub captcha_response: Option<String>,
+    /// The account user's personal API key.
+    #[graphql(name = "APIKey")]
+    pub api_key: Option<String>,
+    /// The organisation's live secret key (`sk_live_...`).
+    pub organization_secret_key: Option<String>,
+    /// A refresh token from an earlier sign-in.
+    pub refresh_token: Option<String>,
+    /// A short-lived key minted by the user's organisation.
+    pub pre_signed_key: Option<String>,
+}
+
+/// A signed-in session.
+#[derive(SimpleObject, Debug)]
+#[graphql(name = "ObtainKrakenJSONWebToken")]
+pub struct ObtainKrakenJsonWebToken {
+    /// The token to send as the `Authorization` header; valid for 60 minutes.
+    pub token: String,
+    /// The token's claims: `sub`, `gty`, `iat`, `exp`, `origIat`, ...
+    pub payload: GenericScalar,
+    /// Obtains a new token without signing in again; valid for 7 days from the first sign-in.
+    pub refresh_token: Option<String>,
+    /// When the refresh token expires, as a Unix timestamp in seconds.
+    pub refresh_expires_in: Option<i64>,
+}
+
+/// A user's new personal API key, shown this once.
+#[derive(SimpleObject, Debug)]
+pub struct RegenerateSecretKey {
+    /// The new key; the previous one no longer works.
+    pub key: String,
+}
+
+#[derive(SimpleObject, Debug)]
+pub struct GeneratePreSignedToken {
+    /// The pre-signed key, to be exchanged with `obtainKrakenToken(input: {preSignedKey})`.
+    pub token: String,
+    /// When it stops working.
+    pub token_expiry_datetime: DateTime,
+}
+
+#[derive(InputObject, Debug)]
+pub struct InvalidatePreSignedTokenInput {
+    pub token: String,
+}
+
+#[derive(SimpleObject, Debug)]
+pub struct InvalidatePreSignedToken {
+    /// Whether a live key was invalidated.
+    pub invalidated: bool,
+}
+
+#[derive(InputObject, Debug)]
+pub struct InvalidatePreSignedTokensForUserInput {
+    pub email: String,
+}
+
+#[derive(SimpleObject, Debug)]
+pub struct InvalidatePreSignedTokensForUser {
+    /// How many live keys were invalidated.
+    pub invalidated_count: i32,
+}
+
+fn internal(err: resiflex_store::StoreError) -> KrakenError {
+    KrakenError::internal("sign-in", &err)
+}
+
+fn api<'a>(ctx: &Context<'a>) -> ApiResult<&'a ApiContext> {
+    ctx.data::<ApiContext>()
+        .map_err(|_| KrakenError::new(ErrorCode::Internal))
+}
+
+/// Grant types, as the `gty` claim names them.
+mod grant {
+    pub const PASSWORD: &str = "EMAIL-AND-PASSWORD";
+    pub const API_KEY: &str = "API-KEY";
+    pub const ORGANISATION: &str = "ORGANIZATION-SECRET-KEY";
+    pub const PRE_SIGNED: &str = "PRE-SIGNED-KEY";
+}
+
+enum Method<'a> {
+    Password(&'a str, &'a str),
+    ApiKey(&'a str),
+    Organisation(&'a str),
+    Refresh(&'a str),
+    PreSigned(&'a str),
+}
+
+fn non_empty(value: &Option<String>) -> Option<&str> {
+    value.as_deref().filter(|s| !s.trim().is_empty())
+}
+
+fn method(input: &ObtainJsonWebTokenInput) -> ApiResult<Method<'_>> {
+    let some = non_empty;
+    let mut methods = Vec::new();
+    match (some(&input.email), some(&input.password)) {
+        (Some(email), Some(password)) => methods.push(Method::Password(email, password)),
+        (None, None) => {}
+        _ => {
+            return Err(KrakenError::with_message(
+                ErrorCode::InvalidInput,
+                "`email` and `password` go together.",
+            ));
+        }
+    }
+    if let Some(key) = some(&input.api_key) {
+        methods.push(Method::ApiKey(key));
+    }
+    if let Some(key) = some(&input.organization_secret_key) {
+        methods.push(Method::Organisation(key));
+    }
+    if let Some(token) = some(&input.refresh_token) {
+        methods.push(Method::Refresh(token));
+    }
+    if let Some(key) = some(&input.pre_signed_key) {
+        methods.push(Method::PreSigned(key));
+    }
+    if methods.len() != 1 {
+        return Err(KrakenError::with_message(
+            ErrorCode::InvalidInput,
+            "Give exactly one way of signing in: email and password, APIKey, organizationSecretKey, refreshToken or preSignedKey.",
+        ));
+    }
+    Ok(methods.remove(0))
+}
+
+/// Refuses users who are deleted or whose every account is dormant or void.
+async fn user_may_sign_in(api: &ApiContext, user: &AccountUser) -> ApiResult<bool> {
+    if user.deleted_at.is_some() {
+        return Ok(false);
+    }
+    let statuses = identity::account_statuses_of_user(&api.db, user.id)
+        .await
+        .map_err(internal)?;
+    Ok(crate::auth::access::statuses_allow_sign_in(&statuses))
+}
+
+async fn issue(
+    api: &ApiContext,
+    subject: Subject,
+    grant_type: &str,
+) -> ApiResult<ObtainKrakenJsonWebToken> {
+    let now = api.clock.now();
+    let (token, claims) = api
+        .tokens
+        .issue(subject, grant_type, now, None)
+        .map_err(|e| KrakenError::internal("signing a token", &e))?;
+    let refresh_token = credentials::generate("");
+    let expires = now + Duration::seconds(REFRESH_LIFETIME_SECS);
+    identity::insert_refresh_token(
+        &api.db,
+        &credentials::hash_secret(&refresh_token),
+        &subject.claim(),
+        grant_type,
+        claims.iat,
+        expires,
+    )
+    .await
+    .map_err(internal)?;
+    Ok(ObtainKrakenJsonWebToken {
+        token,
+        payload: payload(&claims),
+        refresh_token: Some(refresh_token),
+        refresh_expires_in: Some(expires.timestamp()),
+    })
+}
+
+fn payload(claims: &crate::auth::tokens::Claims) -> GenericScalar {
+    GenericScalar(serde_json::to_value(claims).unwrap_or_default())
+}
+
+async fn with_password(
+    api: &ApiContext,
+    meta: &RequestMeta,
+    email: &str,
+    password: &str,
+) -> ApiResult<ObtainKrakenJsonWebToken> {
+    let now = api.clock.now();
+    let normalised = resiflex_domain::EmailAddress::parse(email).map(|e| e.to_string());
+    let identity_key = normalised.as_deref().map(|e| format!("email:{e}"));
+    throttle::check(&api.db, identity_key.as_deref(), meta.client_ip, now).await?;
+    let user = match &normalised {
+        Some(email) => identity::user_by_email(&api.db, email)
+            .await
+            .map_err(internal)?,
+        None => None,
+    };
+    let hash = user.as_ref().and_then(|u| u.password_hash.clone());
+    let candidate = password.to_owned();
+    // Argon2 is deliberately slow: keep it off the async workers.
+    let matches = tokio::task::spawn_blocking(move || {
+        credentials::verify_password(&candidate, hash.as_deref())
+    })
+    .await
+    .unwrap_or(false);
+    match user {
+        Some(user) if matches => {
+            if !user_may_sign_in(api, &user).await? {
+                return Err(KrakenError::with_message(
+                    ErrorCode::AuthenticationFailed,
+                    "This user can no longer sign in.",
+                ));
+            }
+            throttle::succeeded(&api.db, identity_key.as_deref()).await?;
+            issue(api, Subject::AccountUser(user.id), grant::PASSWORD).await
+        }
+        _ => {
+            throttle::failed(&api.db, identity_key.as_deref(), meta.client_ip, now).await?;
+            Err(KrakenError::new(ErrorCode::InvalidCredentials))
+        }
+    }
+}
+
+async fn with_api_key(
+    api: &ApiContext,
+    meta: &RequestMeta,
+    key: &str,
+) -> ApiResult<ObtainKrakenJsonWebToken> {
+    let now = api.clock.now();
+    throttle::check(&api.db, None, meta.client_ip, now).await?;
+    match identity::user_by_api_key_hash(&api.db, &credentials::hash_secret(key))
+        .await
+        .map_err(internal)?
+    {
+        Some(user) if user_may_sign_in(api, &user).await? => {
+            issue(api, Subject::AccountUser(user.id), grant::API_KEY).await
+        }
+        _ => {
+            throttle::failed(&api.db, None, meta.client_ip, now).await?;
+            Err(KrakenError::new(ErrorCode::AuthenticationFailed))
+        }
+    }
+}
+
+async fn with_organisation_key(
+    api: &ApiContext,
+    meta: &RequestMeta,
+    key: &str,
+) -> ApiResult<ObtainKrakenJsonWebToken> {
+    let now = api.clock.now();
+    throttle::check(&api.db, None, meta.client_ip, now).await?;
+    match identity::organisation_by_key_hash(&api.db, &credentials::hash_secret(key))
+        .await
+        .map_err(internal)?
+    {
+        Some(org) => issue(api, Subject::Organisation(org.id), grant::ORGANISATION).await,
+        None => {
+            throttle::failed(&api.db, None, meta.client_ip, now).await?;
+            Err(KrakenError::new(ErrorCode::AuthenticationFailed))
+        }
+    }
+}
+
+async fn with_pre_signed_key(
+    api: &ApiContext,
+    meta: &RequestMeta,
+    key: &str,
+) -> ApiResult<ObtainKrakenJsonWebToken> {
+    let now = api.clock.now();
+    throttle::check(&api.db, None, meta.client_ip, now).await?;
+    let stored = identity::pre_signed_key_by_hash(&api.db, &credentials::hash_secret(key))
+        .await
+        .map_err(internal)?;
+    let live = stored.filter(|k| k.invalidated_at.is_none() && k.expires_at > now);
+    if let Some(key) = live
+        && let Some(user) = identity::user_by_id(&api.db, key.user_id)
+            .await
+            .map_err(internal)?
+        && user_may_sign_in(api, &user).await?
+    {
+        return issue(api, Subject::AccountUser(user.id), grant::PRE_SIGNED).await;
+    }
+    throttle::failed(&api.db, None, meta.client_ip, now).await?;
+    Err(KrakenError::new(ErrorCode::AuthenticationFailed))
+}
+
+/// A refresh gives a new token for the same subject; the refresh token itself and its expiry stay as
+/// they were, so one sign-in lasts at most seven days.
+async fn with_refresh_token(
+    api: &ApiContext,
+    meta: &RequestMeta,
+    token: &str,
+) -> ApiResult<ObtainKrakenJsonWebToken> {
+    let now = api.clock.now();
+    throttle::check(&api.db, None, meta.client_ip, now).await?;
+    let Some(stored) = identity::refresh_token_by_hash(&api.db, &credentials::hash_secret(token))
+        .await
+        .map_err(internal)?
+    else {
+        throttle::failed(&api.db, None, meta.client_ip, now).await?;
+        return Err(KrakenError::new(ErrorCode::RefreshTokenInvalid));
+    };
+    if stored.revoked_at.is_some() {
+        return Err(KrakenError::new(ErrorCode::RefreshTokenInvalid));
+    }
+    if stored.expires_at <= now {
+        return Err(KrakenError::new(ErrorCode::RefreshTokenExpired));
+    }
+    let subject = Subject::parse(&stored.subject)
+        .ok_or_else(|| KrakenError::new(ErrorCode::RefreshTokenInvalid))?;
+    let still_valid = match subject {
+        Subject::AccountUser(id) => {
+            match identity::user_by_id(&api.db, id).await.map_err(internal)? {
+                Some(user) => user_may_sign_in(api, &user).await?,
+                None => false,
+            }
+        }
+        Subject::Organisation(id) => identity::organisation_by_id(&api.db, id)
+            .await
+            .map_err(internal)?
+            .is_some(),
+    };
+    if !still_valid {
+        return Err(KrakenError::new(ErrorCode::AuthenticationFailed));
+    }
+    let (new_token, claims) = api
+        .tokens
+        .issue(subject, &stored.grant_type, now, Some(stored.original_iat))
+        .map_err(|e| KrakenError::internal("signing a token", &e))?;
+    Ok(ObtainKrakenJsonWebToken {
+        token: new_token,
+        payload: payload(&claims),
+        refresh_token: Some(token.trim().to_owned()),
+        refresh_expires_in: Some(stored.expires_at.timestamp()),
+    })
+}
+
+/// The longest a pre-signed key may live.
+const MAX_PRE_SIGNED_MINUTES: i32 = 7 * 24 * 60;
+
+#[derive(Default)]
+pub struct AuthMutation;
+
+#[Object]
+impl AuthMutation {
+    /// Signs in and returns a token, its claims and a refresh token.
+    async fn obtain_kraken_token(
+        &self,
+        ctx: &Context<'_>,
+        input: ObtainJsonWebTokenInput,
+    ) -> ApiResult<ObtainKrakenJsonWebToken> {
+        let api = api(ctx)?;
+        let meta = ctx
+            .data::<RequestMeta>()
+            .map_err(|_| KrakenError::new(ErrorCode::Internal))?;
+        match method(&input)? {
+            Method::Password(email, password) => with_password(api, meta, email, password).await,
+            Method::ApiKey(key) => with_api_key(api, meta, key).await,
+            Method::Organisation(key) => with_organisation_key(api, meta, key).await,
+            Method::Refresh(token) => with_refresh_token(api, meta, token).await,
+            Method::PreSigned(key) => with_pre_signed_key(api, meta, key).await,
+        }
+    }
+
+    /// Replaces the signed-in user's personal API key and returns the new one; the old one stops
+    /// working at once.
+    async fn regenerate_secret_key(&self, ctx: &Context<'_>) -> ApiResult<RegenerateSecretKey> {
+        let api = api(ctx)?;
+        let caller = authorise(ctx).await?;
+        let user = caller.as_user()?;
+        let key = credentials::generate(LIVE_KEY_PREFIX);
+        identity::replace_api_key(
+            &api.db,
+            user.id,
+            &credentials::hash_secret(&key),
+            api.clock.now(),
+        )
+        .await
+        .map_err(internal)?;
+        Ok(RegenerateSecretKey { key })
+    }
+
+    /// Mints a short-lived key (15 minutes unless `expiryMinutes` says otherwise, at most 7 days) that
+    /// signs one of the organisation's customers in. Organisations only.
+    async fn generate_pre_signed_token(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        expiry_minutes: Option<i32>,
+    ) -> ApiResult<GeneratePreSignedToken> {
+        let api = api(ctx)?;
+        let caller = authorise(ctx).await?;
+        let Caller::Organisation(org) = &caller else {
+            return Err(KrakenError::new(ErrorCode::PreSignedKeyUnauthorized));
+        };
+        let minutes = expiry_minutes.unwrap_or(15);
+        if !(1..=MAX_PRE_SIGNED_MINUTES).contains(&minutes) {
+            return Err(KrakenError::with_message(
+                ErrorCode::InvalidInput,
+                format!("`expiryMinutes` must be between 1 and {MAX_PRE_SIGNED_MINUTES}."),
+            ));
+        }
+        let user = organisation_user(api, org.id, &email).await?;
+        let now = api.clock.now();
+        let key = credentials::generate("");
+        let expires = now + Duration::minutes(i64::from(minutes));
+        identity::insert_pre_signed_key(
+            &api.db,
+            &credentials::hash_secret(&key),
+            user.id,
+            org.id,
+            expires,
+            now,
+        )
+        .await
+        .map_err(internal)?;
+        Ok(GeneratePreSignedToken {
+            token: key,
+            token_expiry_datetime: DateTime(expires),
+        })
+    }
+
+    /// Invalidates one pre-signed key the organisation minted.
+    async fn invalidate_pre_signed_token(
+        &self,
+        ctx: &Context<'_>,
+        input: InvalidatePreSignedTokenInput,
+    ) -> ApiResult<InvalidatePreSignedToken> {
+        let api = api(ctx)?;
+        let caller = authorise(ctx).await?;
+        let org = caller.as_organisation()?;
+        let count = identity::invalidate_pre_signed_key(
+            &api.db,
+            &credentials::hash_secret(&input.token),
+            org.id,
+            api.clock.now(),
+        )
+        .await
+        .map_err(internal)?;
+        if count == 0 {
+            return Err(KrakenError::with_message(
+                ErrorCode::PreSignedKeyInvalid,
+                "No live pre-signed key matches.",
+            ));
+        }
+        Ok(InvalidatePreSignedToken { invalidated: true })
+    }
+
+    /// Invalidates every live pre-signed key the organisation minted for a user.
+    async fn invalidate_pre_signed_tokens_for_user(
+        &self,
+        ctx: &Context<'_>,
+        input: InvalidatePreSignedTokensForUserInput,
+    ) -> ApiResult<InvalidatePreSignedTokensForUser> {
+        let api = api(ctx)?;
+        let caller = authorise(ctx).await?;
+        let org = caller.as_organisation()?;
+        let user = organisation_user(api, org.id, &input.email).await?;
+        let count = identity::invalidate_pre_signed_keys_for_user(
+            &api.db,
+            user.id,
+            org.id,
+            api.clock.now(),
+        )
+        .await
+        .map_err(internal)?;
+        Ok(InvalidatePreSignedTokensForUser {
+            invalidated_count: i32::try_from(count).unwrap_or(i32::MAX),
+        })
+    }
+}
+
+/// A user of one of the organisation's accounts, by email; anyone else is refused with KT-CT-1128.
+async fn organisation_user(
+    api: &ApiContext,
+    organisation_id: i64,
+    email: &str,
+) -> ApiResult<AccountUser> {
+    let refused = || KrakenError::new(ErrorCode::PreSignedKeyAdminUnauthorized);
+    let email = resiflex_domain::EmailAddress::parse(email).ok_or_else(refused)?;
+    let user = identity::user_by_email(&api.db, email.as_str())
+        .await
+        .map_err(internal)?
+        .ok_or_else(refused)?;
+    let belongs =
+        resiflex_store::accounts::user_belongs_to_organisation(&api.db, user.id, organisation_id)
+            .await
+            .map_err(internal)?;
+    if belongs && user.deleted_at.is_none() {
+        Ok(user)
+    } else {
+        Err(refused())
+    }
+}
