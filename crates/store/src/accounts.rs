@@ -510,3 +510,241 @@ pub async fn set_account_status(
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity;
+    use crate::testing::TestDb;
+
+    async fn organisation(db: &Db, name: &str) -> i64 {
+        identity::create_organisation(
+            db,
+            name,
+            "RESIFLEX_LIVE",
+            &format!("hash-{name}"),
+            Utc::now(),
+        )
+        .await
+        .unwrap()
+        .id
+    }
+
+    fn shell<'a>(
+        org: i64,
+        email: &'a str,
+        reference: Option<(&'a str, &'a str)>,
+    ) -> NewShellAccount<'a> {
+        NewShellAccount {
+            organisation_id: org,
+            status: "ACTIVE",
+            account_type: "DOMESTIC",
+            brand_code: "RESIFLEX_LIVE",
+            user: NewUser {
+                email,
+                given_name: "Ada",
+                family_name: "Lovelace",
+                preferred_name: None,
+                mobile: None,
+                password_hash: None,
+            },
+            address: NewAddress {
+                street_address: Some("1 Main Street"),
+                postal_code: Some("SW1A 1AA"),
+                country: "GB",
+                time_zone: "Europe/London",
+                ..NewAddress::default()
+            },
+            reference,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_shell_account_brings_its_user_property_and_reference() {
+        let test = TestDb::new().await;
+        let org = organisation(&test.db, "one").await;
+        let created = create_shell_account(
+            &test.db,
+            &shell(org, "ada@example.com", Some(("crm", "42"))),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+        assert!(created.created);
+        let account = created.account;
+        assert!(resiflex_domain::AccountNumber::parse(&account.number).is_some());
+        assert_eq!(account.billing_name, "Ada Lovelace");
+        let users = users_of_account(&test.db, account.id).await.unwrap();
+        assert_eq!(users.len(), 1);
+        assert!(is_member(&test.db, account.id, users[0].id).await.unwrap());
+        let properties = properties_of_account(&test.db, account.id).await.unwrap();
+        assert_eq!(properties[0].time_zone, "Europe/London");
+        assert_eq!(
+            references_of_account(&test.db, account.id).await.unwrap()[0].value,
+            "42"
+        );
+        assert_eq!(
+            account_by_number(&test.db, &account.number).await.unwrap(),
+            Some(account.clone())
+        );
+    }
+
+    #[tokio::test]
+    async fn a_retry_with_the_same_reference_returns_the_same_account() {
+        let test = TestDb::new().await;
+        let org = organisation(&test.db, "one").await;
+        let new = shell(org, "ada@example.com", Some(("crm", "42")));
+        let first = create_shell_account(&test.db, &new, Utc::now())
+            .await
+            .unwrap();
+        let second = create_shell_account(&test.db, &new, Utc::now())
+            .await
+            .unwrap();
+        assert!(!second.created);
+        assert_eq!(first.account.id, second.account.id);
+        // The same email under another reference links the existing user.
+        let third = create_shell_account(
+            &test.db,
+            &shell(org, "ada@example.com", Some(("crm", "43"))),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+        let user = users_of_account(&test.db, third.account.id)
+            .await
+            .unwrap()
+            .remove(0);
+        assert_eq!(accounts_of_user(&test.db, user.id).await.unwrap().len(), 2);
+        // Another organisation may use the same reference for its own account.
+        let other = organisation(&test.db, "two").await;
+        let theirs = create_shell_account(
+            &test.db,
+            &shell(other, "bob@example.com", Some(("crm", "42"))),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+        assert!(theirs.created);
+        assert_ne!(theirs.account.id, first.account.id);
+    }
+
+    #[tokio::test]
+    async fn concurrent_retries_create_one_account() {
+        let test = TestDb::new().await;
+        let org = organisation(&test.db, "one").await;
+        let tasks: Vec<_> = (0..4)
+            .map(|_| {
+                let db = test.db.clone();
+                tokio::spawn(async move {
+                    create_shell_account(
+                        &db,
+                        &shell(org, "ada@example.com", Some(("crm", "7"))),
+                        Utc::now(),
+                    )
+                    .await
+                })
+            })
+            .collect();
+        let mut ids = Vec::new();
+        for task in tasks {
+            ids.push(task.await.unwrap().unwrap().account.id);
+        }
+        ids.dedup();
+        assert_eq!(ids.len(), 1, "every retry got the same account");
+    }
+
+    #[tokio::test]
+    async fn references_search_and_status() {
+        let test = TestDb::new().await;
+        let org = organisation(&test.db, "one").await;
+        let account =
+            create_shell_account(&test.db, &shell(org, "ada@example.com", None), Utc::now())
+                .await
+                .unwrap()
+                .account;
+        create_reference(&test.db, org, account.id, "crm", "c-1", Utc::now())
+            .await
+            .unwrap();
+        assert!(matches!(
+            create_reference(&test.db, org, account.id, "crm", "c-2", Utc::now()).await,
+            Err(StoreError::Conflict)
+        ));
+        assert_eq!(
+            update_reference(&test.db, account.id, "crm", "c-9", Utc::now())
+                .await
+                .unwrap()
+                .value,
+            "c-9"
+        );
+        assert_eq!(
+            references_by_value(&test.db, org, "c-9")
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+
+        let by = |search: AccountSearch<'static>| {
+            let db = test.db.clone();
+            async move { search_accounts(&db, org, &search, 10).await.unwrap().len() }
+        };
+        assert_eq!(
+            by(AccountSearch {
+                postcode: Some("sw1a1aa"),
+                ..Default::default()
+            })
+            .await,
+            1
+        );
+        assert_eq!(
+            by(AccountSearch {
+                email: Some("ada@example.com"),
+                ..Default::default()
+            })
+            .await,
+            1
+        );
+        assert_eq!(
+            by(AccountSearch {
+                reference: Some("c-9"),
+                ..Default::default()
+            })
+            .await,
+            1
+        );
+        assert_eq!(
+            by(AccountSearch {
+                reference: Some("c-1"),
+                ..Default::default()
+            })
+            .await,
+            0
+        );
+        assert_eq!(
+            by(AccountSearch {
+                email: Some("ada@example.com"),
+                postcode: Some("XX1"),
+                ..Default::default()
+            })
+            .await,
+            0
+        );
+
+        delete_reference(&test.db, account.id, "crm").await.unwrap();
+        assert!(matches!(
+            delete_reference(&test.db, account.id, "crm").await,
+            Err(StoreError::NotFound)
+        ));
+
+        set_account_status(&test.db, account.id, "ACTIVE", "DORMANT", Utc::now())
+            .await
+            .unwrap();
+        assert!(
+            matches!(
+                set_account_status(&test.db, account.id, "ACTIVE", "VOID", Utc::now()).await,
+                Err(StoreError::Conflict)
+            ),
+            "a stale status is refused"
+        );
+    }
+}

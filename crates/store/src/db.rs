@@ -186,9 +186,13 @@ impl Db {
     }
 
     /// Starts a transaction. It rolls back when dropped unless [`Tx::commit`] is called.
+    ///
+    /// On SQLite the transaction takes the write lock at once (`BEGIN IMMEDIATE`): a deferred
+    /// transaction that reads first and writes later cannot wait for a concurrent writer and would
+    /// fail with "database is locked"; an immediate one simply waits its turn.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         Ok(match self {
-            Db::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }

@@ -466,3 +466,191 @@ pub async fn clear_sign_in_failures(db: &Db, scope: &str, key: &str) -> Result<(
     .map(|done| done.rows_affected()))?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::TestDb;
+    use chrono::Duration;
+
+    fn user(email: &str) -> NewUser<'_> {
+        NewUser {
+            email,
+            given_name: "Ada",
+            family_name: "Lovelace",
+            preferred_name: None,
+            mobile: None,
+            password_hash: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn organisation_keys_rotate() {
+        let test = TestDb::new().await;
+        let org = create_organisation(&test.db, "Acme", "RESIFLEX_LIVE", "h1", Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(
+            organisation_by_key_hash(&test.db, "h1").await.unwrap(),
+            Some(org.clone())
+        );
+        rotate_organisation_key(&test.db, org.id, "h2", Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(
+            organisation_by_key_hash(&test.db, "h1").await.unwrap(),
+            None
+        );
+        assert_eq!(
+            organisation_by_key_hash(&test.db, "h2")
+                .await
+                .unwrap()
+                .map(|o| o.id),
+            Some(org.id)
+        );
+        assert!(matches!(
+            rotate_organisation_key(&test.db, 999, "h3", Utc::now()).await,
+            Err(StoreError::NotFound)
+        ));
+    }
+
+    #[tokio::test]
+    async fn emails_are_unique_and_api_keys_replace_each_other() {
+        let test = TestDb::new().await;
+        let ada = create_user(&test.db, &user("ada@example.com"), Utc::now())
+            .await
+            .unwrap();
+        assert!(matches!(
+            create_user(&test.db, &user("ada@example.com"), Utc::now()).await,
+            Err(StoreError::Conflict)
+        ));
+        replace_api_key(&test.db, ada.id, "k1", Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(
+            user_by_api_key_hash(&test.db, "k1")
+                .await
+                .unwrap()
+                .map(|u| u.id),
+            Some(ada.id)
+        );
+        replace_api_key(&test.db, ada.id, "k2", Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(
+            user_by_api_key_hash(&test.db, "k1").await.unwrap(),
+            None,
+            "the old key is revoked"
+        );
+        assert!(
+            user_by_api_key_hash(&test.db, "k2")
+                .await
+                .unwrap()
+                .is_some()
+        );
+        delete_user(&test.db, ada.id, Utc::now()).await.unwrap();
+        assert!(
+            user_by_id(&test.db, ada.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .deleted_at
+                .is_some()
+        );
+    }
+
+    #[tokio::test]
+    async fn tokens_keys_and_failures() {
+        let test = TestDb::new().await;
+        let now = Utc::now();
+        let org = create_organisation(&test.db, "Acme", "RESIFLEX_LIVE", "h1", now)
+            .await
+            .unwrap();
+        let ada = create_user(&test.db, &user("ada@example.com"), now)
+            .await
+            .unwrap();
+        insert_refresh_token(
+            &test.db,
+            "r1",
+            "kraken|account-user:1",
+            "API-KEY",
+            100,
+            now + Duration::days(7),
+        )
+        .await
+        .unwrap();
+        let stored = refresh_token_by_hash(&test.db, "r1")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (stored.original_iat, stored.grant_type.as_str()),
+            (100, "API-KEY")
+        );
+
+        insert_pre_signed_key(
+            &test.db,
+            "p1",
+            ada.id,
+            org.id,
+            now + Duration::minutes(5),
+            now,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            invalidate_pre_signed_key(&test.db, "p1", org.id + 1, now)
+                .await
+                .unwrap(),
+            0,
+            "only its minter"
+        );
+        assert_eq!(
+            invalidate_pre_signed_key(&test.db, "p1", org.id, now)
+                .await
+                .unwrap(),
+            1
+        );
+        assert!(
+            pre_signed_key_by_hash(&test.db, "p1")
+                .await
+                .unwrap()
+                .unwrap()
+                .invalidated_at
+                .is_some()
+        );
+
+        for minutes in [20, 3, 2, 1] {
+            let at = now - Duration::minutes(minutes);
+            record_sign_in_failure(
+                &test.db,
+                "identity",
+                "email:ada",
+                at,
+                now - Duration::hours(1),
+            )
+            .await
+            .unwrap();
+        }
+        assert_eq!(
+            count_sign_in_failures(
+                &test.db,
+                "identity",
+                "email:ada",
+                now - Duration::minutes(15)
+            )
+            .await
+            .unwrap(),
+            3
+        );
+        clear_sign_in_failures(&test.db, "identity", "email:ada")
+            .await
+            .unwrap();
+        assert_eq!(
+            count_sign_in_failures(&test.db, "identity", "email:ada", now - Duration::hours(2))
+                .await
+                .unwrap(),
+            0
+        );
+    }
+}
