@@ -150,8 +150,92 @@ pub async fn run_scenario(
     }
 }
 
+/// A signed-in world for the authenticated scenarios: an organisation, an account and its user's key.
+pub struct BenchWorld {
+    pub api_key: String,
+    pub user_token: String,
+}
+
+async fn post_json(
+    client: &HttpClient,
+    base: &str,
+    body: serde_json::Value,
+    token: Option<&str>,
+) -> anyhow::Result<serde_json::Value> {
+    let mut builder = hyper::Request::builder()
+        .method(hyper::Method::POST)
+        .uri(format!("{base}/v1/graphql/"))
+        .header("content-type", "application/json");
+    if let Some(token) = token {
+        builder = builder.header("authorization", format!("JWT {token}"));
+    }
+    let response = client
+        .request(builder.body(Full::new(Bytes::from(body.to_string())))?)
+        .await?;
+    let bytes = response.into_body().collect().await?.to_bytes();
+    Ok(serde_json::from_slice(&bytes)?)
+}
+
+fn token_of(answer: &serde_json::Value) -> anyhow::Result<String> {
+    answer["data"]["obtainKrakenToken"]["token"]
+        .as_str()
+        .map(str::to_owned)
+        .with_context(|| format!("signing in failed: {answer}"))
+}
+
+/// Creates the organisation, account and user the authenticated scenarios use.
+pub async fn prepare_world(db: &resiflex_store::Db, base: &str) -> anyhow::Result<BenchWorld> {
+    let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
+    let org = crate::admin::create_organisation(db, "Benchmark Energy", "RESIFLEX_LIVE").await?;
+    let org_key = org["secretKey"].as_str().context("organisation key")?;
+    let sign_in = serde_json::json!({
+        "query": "mutation($k: String!) { obtainKrakenToken(input: {organizationSecretKey: $k}) { token } }",
+        "variables": {"k": org_key},
+    });
+    let org_token = token_of(&post_json(&client, base, sign_in, None).await?)?;
+    let create = serde_json::json!({
+        "query": "mutation($i: CreateFlexShellAccountInput!) { createFlexShellAccount(input: $i) { account { number } } }",
+        "variables": {"i": {"brandCode": "RESIFLEX_LIVE", "email": "bench@example.com", "givenName": "Bench",
+            "familyName": "Mark", "address": {"streetAddress": "1 Load Street", "postalCode": "AB1 2CD", "country": "GB"}}},
+    });
+    let created = post_json(&client, base, create, Some(&org_token)).await?;
+    anyhow::ensure!(
+        created["errors"].is_null(),
+        "creating the account failed: {created}"
+    );
+    let api_key = crate::admin::user_api_key(db, "bench@example.com").await?["apiKey"]
+        .as_str()
+        .context("API key")?
+        .to_owned();
+    let sign_in = serde_json::json!({
+        "query": "mutation($k: String!) { obtainKrakenToken(input: {APIKey: $k}) { token } }",
+        "variables": {"k": api_key},
+    });
+    let user_token = token_of(&post_json(&client, base, sign_in, None).await?)?;
+    Ok(BenchWorld {
+        api_key,
+        user_token,
+    })
+}
+
 /// The scenarios measured by `bench http`.
-pub fn scenarios() -> Vec<Scenario> {
+pub fn scenarios(world: &BenchWorld) -> Vec<Scenario> {
+    let mut viewer = Scenario::graphql(
+        "viewer_authenticated",
+        "{ viewer { email accounts { number status } } }",
+    );
+    viewer.headers.push((
+        "authorization".to_owned(),
+        format!("JWT {}", world.user_token),
+    ));
+    let mut sign_in = Scenario::graphql("obtain_kraken_token_api_key", "");
+    sign_in.body = Some(
+        serde_json::json!({
+            "query": "mutation($k: String!) { obtainKrakenToken(input: {APIKey: $k}) { token refreshToken } }",
+            "variables": {"k": world.api_key},
+        })
+        .to_string(),
+    );
     vec![
         Scenario::graphql("graphql_typename", "{ __typename }"),
         Scenario {
@@ -161,6 +245,8 @@ pub fn scenarios() -> Vec<Scenario> {
             body: None,
             headers: Vec::new(),
         },
+        viewer,
+        sign_in,
     ]
 }
 
@@ -177,15 +263,17 @@ pub async fn http(args: HttpBenchArgs) -> anyhow::Result<()> {
         },
         ..Config::default()
     };
-    let server = Server::build(&config, system_clock()).await?;
+    let db = crate::server::open_database(&config).await?;
+    let server = Server::with_database(&config, db.clone(), system_clock()).await?;
     let base = format!("http://{}", server.local_addr()?);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let serving = tokio::spawn(server.run(async move {
         let _ = stopped.await;
     }));
 
+    let world = prepare_world(&db, &base).await?;
     let mut results = Vec::new();
-    for scenario in scenarios() {
+    for scenario in scenarios(&world) {
         let result = run_scenario(&base, &scenario, args.requests, args.concurrency).await;
         println!(
             "{:<24} {:>9.0} req/s   p50 {:>7.3} ms   p99 {:>7.3} ms   errors {}",
