@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod clock;
+pub mod device;
 pub mod identity;
 pub mod units;
 

@@ -1,0 +1,302 @@
+//! Devices: what kind they are, and the two state machines every device goes through. The life cycle
+//! (`SmartFlexDeviceLifecycleStatus`) says where the registration is; the state
+//! (`SmartFlexDeviceState`) says what the device is doing for the customer right now.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The kind of a device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum DeviceKind {
+    ElectricVehicle,
+    ChargePoint,
+    HeatPump,
+    Battery,
+    Inverter,
+    Thermostat,
+}
+
+impl DeviceKind {
+    pub const ALL: [DeviceKind; 6] = [
+        DeviceKind::ElectricVehicle,
+        DeviceKind::ChargePoint,
+        DeviceKind::HeatPump,
+        DeviceKind::Battery,
+        DeviceKind::Inverter,
+        DeviceKind::Thermostat,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DeviceKind::ElectricVehicle => "ELECTRIC_VEHICLE",
+            DeviceKind::ChargePoint => "CHARGE_POINT",
+            DeviceKind::HeatPump => "HEAT_PUMP",
+            DeviceKind::Battery => "BATTERY",
+            DeviceKind::Inverter => "INVERTER",
+            DeviceKind::Thermostat => "THERMOSTAT",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<DeviceKind> {
+        DeviceKind::ALL.into_iter().find(|kind| kind.as_str() == text)
+    }
+
+    /// Kraken's `KrakenFlexDeviceTypes` value: vehicles and chargers both count as
+    /// `ELECTRIC_VEHICLES`.
+    pub const fn kraken_device_type(self) -> &'static str {
+        match self {
+            DeviceKind::ElectricVehicle | DeviceKind::ChargePoint => "ELECTRIC_VEHICLES",
+            DeviceKind::HeatPump => "HEAT_PUMPS",
+            DeviceKind::Battery => "BATTERIES",
+            DeviceKind::Inverter => "INVERTERS",
+            DeviceKind::Thermostat => "THERMOSTATS",
+        }
+    }
+
+    /// Whether onboarding proves control with a test charge.
+    pub const fn needs_test_charge(self) -> bool {
+        matches!(self, DeviceKind::ElectricVehicle | DeviceKind::ChargePoint)
+    }
+
+    /// Whether the device charges a vehicle (and so has charging preferences, boosts and sessions).
+    pub const fn charges_vehicle(self) -> bool {
+        matches!(self, DeviceKind::ElectricVehicle | DeviceKind::ChargePoint)
+    }
+}
+
+impl fmt::Display for DeviceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+macro_rules! machine {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name {
+            $($variant,)+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The Kraken enum value.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)+
+                }
+            }
+
+            pub fn parse(text: &str) -> Option<$name> {
+                $name::ALL.iter().copied().find(|value| value.as_str() == text)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+machine! {
+    /// Where a device's registration is.
+    Lifecycle {
+        Onboarding = "ONBOARDING",
+        OnboardingTestInProgress = "ONBOARDING_TEST_IN_PROGRESS",
+        FailedOnboardingTest = "FAILED_ONBOARDING_TEST",
+        PendingLive = "PENDING_LIVE",
+        Live = "LIVE",
+        Retired = "RETIRED",
+    }
+}
+
+machine! {
+    /// What a device is doing for the customer.
+    DeviceState {
+        AuthenticationPending = "AUTHENTICATION_PENDING",
+        AuthenticationFailed = "AUTHENTICATION_FAILED",
+        AuthenticationComplete = "AUTHENTICATION_COMPLETE",
+        TestChargeInProgress = "TEST_CHARGE_IN_PROGRESS",
+        TestChargeFailed = "TEST_CHARGE_FAILED",
+        TestChargeNotAvailable = "TEST_CHARGE_NOT_AVAILABLE",
+        SetupComplete = "SETUP_COMPLETE",
+        SmartControlCapable = "SMART_CONTROL_CAPABLE",
+        SmartControlInProgress = "SMART_CONTROL_IN_PROGRESS",
+        Boosting = "BOOSTING",
+        SmartControlOff = "SMART_CONTROL_OFF",
+        SmartControlNotAvailable = "SMART_CONTROL_NOT_AVAILABLE",
+        LostConnection = "LOST_CONNECTION",
+        Retired = "RETIRED",
+    }
+}
+
+/// A refused change of life cycle or state.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a device cannot go from {from} to {to}")]
+pub struct DeviceTransitionError {
+    pub from: &'static str,
+    pub to: &'static str,
+}
+
+impl Lifecycle {
+    /// The life-cycle steps allowed from here. Retiring is allowed from everywhere but retired.
+    pub const fn next(self) -> &'static [Lifecycle] {
+        use Lifecycle::*;
+        match self {
+            Onboarding => &[OnboardingTestInProgress, PendingLive, Retired],
+            OnboardingTestInProgress => &[PendingLive, FailedOnboardingTest, Retired],
+            FailedOnboardingTest => &[OnboardingTestInProgress, Retired],
+            PendingLive => &[Live, Retired],
+            Live => &[Retired],
+            Retired => &[],
+        }
+    }
+
+    pub fn transition(self, to: Lifecycle) -> Result<Lifecycle, DeviceTransitionError> {
+        if self.next().contains(&to) {
+            Ok(to)
+        } else {
+            Err(DeviceTransitionError { from: self.as_str(), to: to.as_str() })
+        }
+    }
+}
+
+impl DeviceState {
+    /// The states allowed from here.
+    pub const fn next(self) -> &'static [DeviceState] {
+        use DeviceState::*;
+        match self {
+            AuthenticationPending => &[AuthenticationComplete, AuthenticationFailed, Retired],
+            AuthenticationFailed => &[AuthenticationPending, Retired],
+            AuthenticationComplete => &[TestChargeInProgress, TestChargeNotAvailable, SetupComplete, Retired],
+            TestChargeNotAvailable => &[TestChargeInProgress, Retired],
+            TestChargeInProgress => &[TestChargeFailed, SetupComplete, Retired],
+            TestChargeFailed => &[TestChargeInProgress, Retired],
+            SetupComplete => &[SmartControlCapable, SmartControlNotAvailable, SmartControlOff, LostConnection, Retired],
+            SmartControlCapable => {
+                &[SmartControlInProgress, Boosting, SmartControlOff, SmartControlNotAvailable, LostConnection, Retired]
+            }
+            SmartControlInProgress => {
+                &[SmartControlCapable, Boosting, SmartControlOff, SmartControlNotAvailable, LostConnection, Retired]
+            }
+            Boosting => {
+                &[SmartControlCapable, SmartControlInProgress, SmartControlOff, SmartControlNotAvailable, LostConnection, Retired]
+            }
+            SmartControlOff => &[SmartControlCapable, SmartControlNotAvailable, LostConnection, Retired],
+            SmartControlNotAvailable => {
+                &[SmartControlCapable, SmartControlInProgress, Boosting, SmartControlOff, LostConnection, Retired]
+            }
+            LostConnection => &[SmartControlCapable, SmartControlNotAvailable, SmartControlOff, AuthenticationPending, Retired],
+            Retired => &[],
+        }
+    }
+
+    pub fn transition(self, to: DeviceState) -> Result<DeviceState, DeviceTransitionError> {
+        if self == to || self.next().contains(&to) {
+            Ok(to)
+        } else {
+            Err(DeviceTransitionError { from: self.as_str(), to: to.as_str() })
+        }
+    }
+
+    /// Whether the device is set up and under (or available for) smart control.
+    pub const fn is_operational(self) -> bool {
+        use DeviceState::*;
+        matches!(self, SmartControlCapable | SmartControlInProgress | Boosting | SmartControlOff | SmartControlNotAvailable | LostConnection)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_lifecycle_pair_is_allowed_or_refused_as_listed() {
+        use Lifecycle::*;
+        let allowed = [
+            (Onboarding, OnboardingTestInProgress),
+            (Onboarding, PendingLive),
+            (Onboarding, Retired),
+            (OnboardingTestInProgress, PendingLive),
+            (OnboardingTestInProgress, FailedOnboardingTest),
+            (OnboardingTestInProgress, Retired),
+            (FailedOnboardingTest, OnboardingTestInProgress),
+            (FailedOnboardingTest, Retired),
+            (PendingLive, Live),
+            (PendingLive, Retired),
+            (Live, Retired),
+        ];
+        for &from in Lifecycle::ALL {
+            for &to in Lifecycle::ALL {
+                assert_eq!(from.transition(to).is_ok(), allowed.contains(&(from, to)), "{from} -> {to}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_state_pair_is_allowed_or_refused_as_listed() {
+        use DeviceState::*;
+        let operational = [SmartControlCapable, SmartControlInProgress, Boosting, SmartControlOff, SmartControlNotAvailable];
+        let mut allowed: Vec<(DeviceState, DeviceState)> = vec![
+            (AuthenticationPending, AuthenticationComplete),
+            (AuthenticationPending, AuthenticationFailed),
+            (AuthenticationFailed, AuthenticationPending),
+            (AuthenticationComplete, TestChargeInProgress),
+            (AuthenticationComplete, TestChargeNotAvailable),
+            (AuthenticationComplete, SetupComplete),
+            (TestChargeNotAvailable, TestChargeInProgress),
+            (TestChargeInProgress, TestChargeFailed),
+            (TestChargeInProgress, SetupComplete),
+            (TestChargeFailed, TestChargeInProgress),
+            (SetupComplete, SmartControlCapable),
+            (SetupComplete, SmartControlNotAvailable),
+            (SetupComplete, SmartControlOff),
+            (SetupComplete, LostConnection),
+            (SmartControlCapable, SmartControlInProgress),
+            (SmartControlCapable, Boosting),
+            (SmartControlInProgress, Boosting),
+            (SmartControlNotAvailable, SmartControlInProgress),
+            (SmartControlNotAvailable, Boosting),
+            (Boosting, SmartControlInProgress),
+            (LostConnection, AuthenticationPending),
+        ];
+        for from in operational {
+            for to in [SmartControlCapable, SmartControlOff, SmartControlNotAvailable, LostConnection] {
+                if from != to && !(from == SmartControlOff && to == SmartControlOff) {
+                    allowed.push((from, to));
+                }
+            }
+        }
+        allowed.push((LostConnection, SmartControlCapable));
+        allowed.push((LostConnection, SmartControlNotAvailable));
+        allowed.push((LostConnection, SmartControlOff));
+        for &from in DeviceState::ALL {
+            if from != Retired {
+                allowed.push((from, Retired));
+            }
+        }
+        for &from in DeviceState::ALL {
+            for &to in DeviceState::ALL {
+                let expected = from == to || allowed.contains(&(from, to));
+                assert_eq!(from.transition(to).is_ok(), expected, "{from} -> {to}");
+            }
+        }
+        assert!(Retired.next().is_empty());
+    }
+
+    #[test]
+    fn names_round_trip_and_kinds_map_to_kraken_types() {
+        for &state in DeviceState::ALL {
+            assert_eq!(DeviceState::parse(state.as_str()), Some(state));
+        }
+        for kind in DeviceKind::ALL {
+            assert_eq!(DeviceKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(DeviceKind::ChargePoint.kraken_device_type(), "ELECTRIC_VEHICLES");
+        assert!(DeviceKind::ElectricVehicle.needs_test_charge() && !DeviceKind::HeatPump.needs_test_charge());
+    }
+}

@@ -1,0 +1,179 @@
+//! Device providers: the only code that talks to devices and to vendors' clouds.
+//!
+//! Every integration implements [`DeviceProvider`]: authorise (an OAuth-style consent that ends in a
+//! redirect with a code), list the devices behind an authorisation, read telemetry, send commands,
+//! de-authorise. The rest of ResiFlex sees only this trait, so a vendor adapter, the OCPP central
+//! system and the [`simulator`] are interchangeable.
+//!
+//! Providers never read the system clock: every call takes `now`, so tests and the accelerated demo
+//! clock decide what time it is.
+
+pub mod simulator;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use resiflex_domain::device::DeviceKind;
+use serde::{Deserialize, Serialize};
+
+/// Why a provider call failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProviderError {
+    /// The vendor refused the authorisation (the user declined, or the code is wrong or used).
+    #[error("authorisation refused: {0}")]
+    AuthorisationRefused(String),
+    /// The grant is no longer valid; the customer must authorise again.
+    #[error("the authorisation has expired or was revoked")]
+    AuthorisationExpired,
+    /// The device is not behind this grant.
+    #[error("unknown device {0}")]
+    UnknownDevice(String),
+    /// The device or its cloud did not answer; try again later.
+    #[error("the device could not be reached")]
+    Unreachable,
+    /// The device answered but refused the command.
+    #[error("the device refused the command: {0}")]
+    Refused(String),
+    /// The provider does not support this for this device.
+    #[error("not supported: {0}")]
+    Unsupported(String),
+}
+
+/// What a completed authorisation gives: an opaque grant to use in later calls. It may hold tokens,
+/// so it is stored encrypted or hashed by the caller and never logged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    /// The provider's own id for the customer's login (for example a vendor account id).
+    pub subject: String,
+    /// Opaque credentials for later calls.
+    pub secret: String,
+}
+
+/// A device as the provider reports it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoteDevice {
+    /// The provider's id for the device (`integrationDeviceId` in the API).
+    pub remote_id: String,
+    pub kind: DeviceKind,
+    pub make: String,
+    pub model: String,
+    /// A vehicle's VIN, when the provider knows it.
+    pub vin: Option<String>,
+    /// Usable battery capacity, for vehicles and home batteries.
+    pub battery_capacity_wh: Option<i64>,
+    /// Largest charging (or heating) power.
+    pub max_power_w: Option<i64>,
+}
+
+/// Whether the device's connection to its cloud is up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Connection {
+    Online,
+    Offline,
+}
+
+/// One reading of a device's state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Telemetry {
+    pub at: DateTime<Utc>,
+    pub connection: Connection,
+    /// State of charge, 0–100 (vehicles, batteries).
+    pub state_of_charge_pct: Option<f64>,
+    /// The charge limit set on the device itself, 0–100.
+    pub soc_limit_pct: Option<f64>,
+    /// Power drawn from the grid (positive) or fed back (negative).
+    pub power_w: i64,
+    /// Energy imported since the device was first seen, a meter that only grows.
+    pub energy_imported_wh: i64,
+    /// Energy exported since the device was first seen.
+    pub energy_exported_wh: i64,
+    pub plugged_in: Option<bool>,
+    pub at_home: Option<bool>,
+    /// Inside temperature (heat pumps, thermostats).
+    pub indoor_temperature_c: Option<f64>,
+    /// Outside temperature, where the device measures it.
+    pub outdoor_temperature_c: Option<f64>,
+    /// The temperature the device is heating or cooling towards.
+    pub target_temperature_c: Option<f64>,
+    /// Solar production (inverters).
+    pub solar_power_w: Option<i64>,
+    /// Household consumption seen by the device (inverters).
+    pub site_consumption_w: Option<i64>,
+    /// Whether the device is charging (or heating) now.
+    pub active: bool,
+}
+
+/// A command to a device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Command {
+    /// Start drawing power now (at the given limit, or the device's maximum).
+    Start { power_limit_w: Option<i64> },
+    /// Stop drawing power.
+    Stop,
+    /// Limit the power drawn while active.
+    SetPowerLimit { power_w: i64 },
+    /// Follow a schedule: draw `power_w` during each window, nothing outside them.
+    Schedule { windows: Vec<ScheduleWindow> },
+    /// A short charge to prove that ResiFlex can control the device.
+    TestCharge,
+    /// Heat or cool towards a temperature (heat pumps, thermostats).
+    SetTargetTemperature { celsius: f64 },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScheduleWindow {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub power_w: i64,
+}
+
+/// The provider's acknowledgement of a command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandReceipt {
+    /// The provider's id for the command, for reconciliation.
+    pub command_id: String,
+    pub accepted_at: DateTime<Utc>,
+}
+
+/// One integration with devices.
+#[async_trait::async_trait]
+pub trait DeviceProvider: Send + Sync + std::fmt::Debug {
+    /// The URL to send the customer to for consent; the vendor redirects to `redirect_uri` with
+    /// `code` and `state` query parameters.
+    async fn authorization_url(&self, state: &str, redirect_uri: &str) -> Result<String, ProviderError>;
+
+    /// Exchanges the code from the redirect for a grant.
+    async fn complete_authorization(&self, code: &str, now: DateTime<Utc>) -> Result<Grant, ProviderError>;
+
+    /// The devices the grant gives access to.
+    async fn devices(&self, grant: &Grant, now: DateTime<Utc>) -> Result<Vec<RemoteDevice>, ProviderError>;
+
+    /// The device's latest reading.
+    async fn telemetry(&self, grant: &Grant, remote_id: &str, now: DateTime<Utc>) -> Result<Telemetry, ProviderError>;
+
+    /// Sends a command.
+    async fn send(&self, grant: &Grant, remote_id: &str, command: &Command, now: DateTime<Utc>) -> Result<CommandReceipt, ProviderError>;
+
+    /// Gives up the grant; its devices can no longer be read or controlled.
+    async fn deauthorize(&self, grant: &Grant, now: DateTime<Utc>) -> Result<(), ProviderError>;
+}
+
+/// The providers a server has, by the `ProviderChoices` value they answer for.
+#[derive(Debug, Default)]
+pub struct ProviderRegistry {
+    providers: BTreeMap<String, std::sync::Arc<dyn DeviceProvider>>,
+}
+
+impl ProviderRegistry {
+    pub fn register(&mut self, name: &str, provider: std::sync::Arc<dyn DeviceProvider>) {
+        self.providers.insert(name.to_owned(), provider);
+    }
+
+    pub fn get(&self, name: &str) -> Option<std::sync::Arc<dyn DeviceProvider>> {
+        self.providers.get(name).cloned()
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.providers.keys().map(String::as_str)
+    }
+}
