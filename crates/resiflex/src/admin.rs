@@ -4,6 +4,7 @@
 use anyhow::{Context as _, bail};
 use chrono::Utc;
 use resiflex_api::auth::credentials::{self, LIVE_KEY_PREFIX};
+use resiflex_api::auth::tokens::Subject;
 use resiflex_api::enums::BrandChoices;
 use resiflex_domain::{AccountNumber, AccountStatus, EmailAddress};
 use resiflex_store::{Db, accounts, identity};

@@ -95,9 +95,10 @@ fn random_number() -> String {
     resiflex_domain::AccountNumber::from_random(values).to_string()
 }
 
-/// Creates an account with its user (or links the existing user with that email), a property at the
-/// address and, if given, the partner's reference. Idempotent on the reference: a retry returns the
-/// account the first call created.
+/// Creates an account with its user (or links the existing user with that email, if that user is a
+/// customer of the same organisation only), a property at the address and, if given, the partner's
+/// reference. Idempotent on the reference: a retry returns the account the first call created. A user
+/// of another organisation's accounts is never linked: [`StoreError::Conflict`].
 pub async fn create_shell_account(
     db: &Db,
     new: &NewShellAccount<'_>,
@@ -150,7 +151,24 @@ async fn try_create_shell_account(
 ) -> Result<Account, StoreError> {
     let mut tx = db.begin().await?;
     let user = match user_by_email_tx(&mut tx, new.user.email).await? {
-        Some(user) if user.deleted_at.is_none() => user,
+        Some(user) if user.deleted_at.is_none() => {
+            // A person is the customer of one organisation: linking them to another partner's account
+            // would let that partner act for them on the first partner's accounts.
+            let elsewhere: i64 = on_tx!(&mut tx, |conn| {
+                sqlx::query_scalar(
+                "SELECT COUNT(*) FROM account_memberships m JOIN accounts a ON a.id = m.account_id \
+                 WHERE m.user_id = $1 AND a.organisation_id <> $2"
+            )
+            .bind(user.id)
+            .bind(new.organisation_id)
+            .fetch_one(conn)
+            .await
+            })?;
+            if elsewhere > 0 {
+                return Err(StoreError::Conflict);
+            }
+            user
+        }
         Some(_) => return Err(StoreError::Conflict),
         None => insert_user(&mut tx, &new.user, now).await?,
     };
@@ -615,8 +633,18 @@ mod tests {
             .unwrap()
             .remove(0);
         assert_eq!(accounts_of_user(&test.db, user.id).await.unwrap().len(), 2);
-        // Another organisation may use the same reference for its own account.
+        // Another organisation cannot take over the same person.
         let other = organisation(&test.db, "two").await;
+        assert!(matches!(
+            create_shell_account(
+                &test.db,
+                &shell(other, "ada@example.com", Some(("crm", "1"))),
+                Utc::now()
+            )
+            .await,
+            Err(StoreError::Conflict)
+        ));
+        // Another organisation may use the same reference for its own account.
         let theirs = create_shell_account(
             &test.db,
             &shell(other, "bob@example.com", Some(("crm", "42"))),

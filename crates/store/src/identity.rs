@@ -308,6 +308,22 @@ pub async fn insert_refresh_token(
     Ok(())
 }
 
+/// Revokes every refresh token of a subject (after its key is rotated, for example).
+pub async fn revoke_refresh_tokens(
+    db: &Db,
+    subject: &str,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    Ok(on_db!(db, |pool| sqlx::query(
+        "UPDATE refresh_tokens SET revoked_at = $1 WHERE subject = $2 AND revoked_at IS NULL"
+    )
+    .bind(now)
+    .bind(subject)
+    .execute(pool)
+    .await
+    .map(|done| done.rows_affected()))?)
+}
+
 pub async fn refresh_token_by_hash(
     db: &Db,
     token_hash: &str,

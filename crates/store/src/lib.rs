@@ -7,6 +7,7 @@
 
 pub mod accounts;
 mod db;
+pub mod devices;
 pub mod identity;
 pub mod secrets;
 #[cfg(any(test, feature = "testing"))]

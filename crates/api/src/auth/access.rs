@@ -34,13 +34,13 @@ impl Caller {
 
 /// The token from an `Authorization` header: `JWT <token>`, `Bearer <token>` or the bare token.
 pub fn token_from_header(value: &str) -> Option<&str> {
+    let is_scheme =
+        |word: &str| word.eq_ignore_ascii_case("jwt") || word.eq_ignore_ascii_case("bearer");
     let value = value.trim();
     let token = match value.split_once(char::is_whitespace) {
-        Some((scheme, rest))
-            if scheme.eq_ignore_ascii_case("jwt") || scheme.eq_ignore_ascii_case("bearer") =>
-        {
-            rest.trim()
-        }
+        Some((scheme, rest)) if is_scheme(scheme) => rest.trim(),
+        // A scheme word alone carries no token.
+        None if is_scheme(value) => "",
         _ => value,
     };
     (!token.is_empty()).then_some(token)
@@ -168,6 +168,7 @@ mod tests {
         }
         assert_eq!(token_from_header(""), None);
         assert_eq!(token_from_header("JWT "), None);
+        assert_eq!(token_from_header("Bearer"), None);
     }
 
     #[test]
