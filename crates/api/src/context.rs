@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use resiflex_domain::SharedClock;
+use resiflex_providers::ProviderRegistry;
 use resiflex_store::Db;
 use tokio::sync::OnceCell;
 
@@ -18,6 +19,10 @@ pub struct ApiContext {
     pub db: Db,
     pub clock: SharedClock,
     pub tokens: TokenKeys,
+    /// The device integrations, by `ProviderChoices` value.
+    pub providers: Arc<ProviderRegistry>,
+    /// The public base URL of this server (for redirect URIs), without a trailing slash.
+    pub public_url: String,
 }
 
 /// Facts about one HTTP request, handed to the resolvers.

@@ -59,6 +59,9 @@ impl Default for DatabaseConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub listen: SocketAddr,
+    /// The URL clients reach this server at (behind a proxy, the proxy's); used in redirect URIs.
+    /// Default: `http://` and the listening address.
+    pub public_url: Option<String>,
     pub database: DatabaseConfig,
     pub log: LogConfig,
     pub http: HttpConfig,
@@ -69,6 +72,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8000)),
+            public_url: None,
             database: DatabaseConfig::default(),
             log: LogConfig::default(),
             http: HttpConfig::default(),

@@ -4,5 +4,6 @@
 pub mod admin;
 pub mod bench;
 pub mod config;
+pub mod providers;
 pub mod server;
 pub mod telemetry;

@@ -59,11 +59,23 @@ impl Server {
         .await
         .context("loading the token-signing key")?;
         let tokens = TokenKeys::from_secret(signing_key.as_bytes());
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("listening on {}", config.listen))?;
+        let public_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", listener.local_addr().unwrap_or(config.listen)))
+            .trim_end_matches('/')
+            .to_owned();
+        let providers = Arc::new(crate::providers::registry(&db).await?);
         let schema = resiflex_api::schema::build(
             ApiContext {
                 db: db.clone(),
                 clock,
                 tokens,
+                providers,
+                public_url,
             },
             config.limits,
         );
@@ -73,9 +85,6 @@ impl Server {
             metrics: Metrics::global(),
             config: Arc::new(config.http.clone()),
         };
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("listening on {}", config.listen))?;
         Ok(Server {
             listener,
             app: resiflex_api::router(state),
