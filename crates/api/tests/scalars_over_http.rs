@@ -34,6 +34,8 @@ async fn serve() -> (String, TestDb) {
         db: test_db.db.clone(),
         metrics: Metrics::global(),
         config: Arc::new(HttpConfig::default()),
+        sandbox: None,
+        clock: Arc::new(resiflex_domain::SystemClock),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

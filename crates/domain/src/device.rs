@@ -39,7 +39,9 @@ impl DeviceKind {
     }
 
     pub fn parse(text: &str) -> Option<DeviceKind> {
-        DeviceKind::ALL.into_iter().find(|kind| kind.as_str() == text)
+        DeviceKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == text)
     }
 
     /// Kraken's `KrakenFlexDeviceTypes` value: vehicles and chargers both count as
@@ -160,7 +162,10 @@ impl Lifecycle {
         if self.next().contains(&to) {
             Ok(to)
         } else {
-            Err(DeviceTransitionError { from: self.as_str(), to: to.as_str() })
+            Err(DeviceTransitionError {
+                from: self.as_str(),
+                to: to.as_str(),
+            })
         }
     }
 }
@@ -172,25 +177,67 @@ impl DeviceState {
         match self {
             AuthenticationPending => &[AuthenticationComplete, AuthenticationFailed, Retired],
             AuthenticationFailed => &[AuthenticationPending, Retired],
-            AuthenticationComplete => &[TestChargeInProgress, TestChargeNotAvailable, SetupComplete, Retired],
+            AuthenticationComplete => &[
+                TestChargeInProgress,
+                TestChargeNotAvailable,
+                SetupComplete,
+                Retired,
+            ],
             TestChargeNotAvailable => &[TestChargeInProgress, Retired],
             TestChargeInProgress => &[TestChargeFailed, SetupComplete, Retired],
             TestChargeFailed => &[TestChargeInProgress, Retired],
-            SetupComplete => &[SmartControlCapable, SmartControlNotAvailable, SmartControlOff, LostConnection, Retired],
-            SmartControlCapable => {
-                &[SmartControlInProgress, Boosting, SmartControlOff, SmartControlNotAvailable, LostConnection, Retired]
-            }
-            SmartControlInProgress => {
-                &[SmartControlCapable, Boosting, SmartControlOff, SmartControlNotAvailable, LostConnection, Retired]
-            }
-            Boosting => {
-                &[SmartControlCapable, SmartControlInProgress, SmartControlOff, SmartControlNotAvailable, LostConnection, Retired]
-            }
-            SmartControlOff => &[SmartControlCapable, SmartControlNotAvailable, LostConnection, Retired],
-            SmartControlNotAvailable => {
-                &[SmartControlCapable, SmartControlInProgress, Boosting, SmartControlOff, LostConnection, Retired]
-            }
-            LostConnection => &[SmartControlCapable, SmartControlNotAvailable, SmartControlOff, AuthenticationPending, Retired],
+            SetupComplete => &[
+                SmartControlCapable,
+                SmartControlNotAvailable,
+                SmartControlOff,
+                LostConnection,
+                Retired,
+            ],
+            SmartControlCapable => &[
+                SmartControlInProgress,
+                Boosting,
+                SmartControlOff,
+                SmartControlNotAvailable,
+                LostConnection,
+                Retired,
+            ],
+            SmartControlInProgress => &[
+                SmartControlCapable,
+                Boosting,
+                SmartControlOff,
+                SmartControlNotAvailable,
+                LostConnection,
+                Retired,
+            ],
+            Boosting => &[
+                SmartControlCapable,
+                SmartControlInProgress,
+                SmartControlOff,
+                SmartControlNotAvailable,
+                LostConnection,
+                Retired,
+            ],
+            SmartControlOff => &[
+                SmartControlCapable,
+                SmartControlNotAvailable,
+                LostConnection,
+                Retired,
+            ],
+            SmartControlNotAvailable => &[
+                SmartControlCapable,
+                SmartControlInProgress,
+                Boosting,
+                SmartControlOff,
+                LostConnection,
+                Retired,
+            ],
+            LostConnection => &[
+                SmartControlCapable,
+                SmartControlNotAvailable,
+                SmartControlOff,
+                AuthenticationPending,
+                Retired,
+            ],
             Retired => &[],
         }
     }
@@ -199,14 +246,25 @@ impl DeviceState {
         if self == to || self.next().contains(&to) {
             Ok(to)
         } else {
-            Err(DeviceTransitionError { from: self.as_str(), to: to.as_str() })
+            Err(DeviceTransitionError {
+                from: self.as_str(),
+                to: to.as_str(),
+            })
         }
     }
 
     /// Whether the device is set up and under (or available for) smart control.
     pub const fn is_operational(self) -> bool {
         use DeviceState::*;
-        matches!(self, SmartControlCapable | SmartControlInProgress | Boosting | SmartControlOff | SmartControlNotAvailable | LostConnection)
+        matches!(
+            self,
+            SmartControlCapable
+                | SmartControlInProgress
+                | Boosting
+                | SmartControlOff
+                | SmartControlNotAvailable
+                | LostConnection
+        )
     }
 }
 
@@ -232,7 +290,11 @@ mod tests {
         ];
         for &from in Lifecycle::ALL {
             for &to in Lifecycle::ALL {
-                assert_eq!(from.transition(to).is_ok(), allowed.contains(&(from, to)), "{from} -> {to}");
+                assert_eq!(
+                    from.transition(to).is_ok(),
+                    allowed.contains(&(from, to)),
+                    "{from} -> {to}"
+                );
             }
         }
     }
@@ -240,7 +302,13 @@ mod tests {
     #[test]
     fn every_state_pair_is_allowed_or_refused_as_listed() {
         use DeviceState::*;
-        let operational = [SmartControlCapable, SmartControlInProgress, Boosting, SmartControlOff, SmartControlNotAvailable];
+        let operational = [
+            SmartControlCapable,
+            SmartControlInProgress,
+            Boosting,
+            SmartControlOff,
+            SmartControlNotAvailable,
+        ];
         let mut allowed: Vec<(DeviceState, DeviceState)> = vec![
             (AuthenticationPending, AuthenticationComplete),
             (AuthenticationPending, AuthenticationFailed),
@@ -265,7 +333,12 @@ mod tests {
             (LostConnection, AuthenticationPending),
         ];
         for from in operational {
-            for to in [SmartControlCapable, SmartControlOff, SmartControlNotAvailable, LostConnection] {
+            for to in [
+                SmartControlCapable,
+                SmartControlOff,
+                SmartControlNotAvailable,
+                LostConnection,
+            ] {
                 if from != to && !(from == SmartControlOff && to == SmartControlOff) {
                     allowed.push((from, to));
                 }
@@ -296,7 +369,13 @@ mod tests {
         for kind in DeviceKind::ALL {
             assert_eq!(DeviceKind::parse(kind.as_str()), Some(kind));
         }
-        assert_eq!(DeviceKind::ChargePoint.kraken_device_type(), "ELECTRIC_VEHICLES");
-        assert!(DeviceKind::ElectricVehicle.needs_test_charge() && !DeviceKind::HeatPump.needs_test_charge());
+        assert_eq!(
+            DeviceKind::ChargePoint.kraken_device_type(),
+            "ELECTRIC_VEHICLES"
+        );
+        assert!(
+            DeviceKind::ElectricVehicle.needs_test_charge()
+                && !DeviceKind::HeatPump.needs_test_charge()
+        );
     }
 }

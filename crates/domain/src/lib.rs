@@ -4,10 +4,13 @@
 //! [`Clock`], so tests and the simulator decide what "now" is.
 
 pub mod account;
+pub mod catalogue;
 pub mod clock;
 pub mod device;
 pub mod identity;
+pub mod preferences;
 pub mod units;
+pub mod wizard;
 
 pub use account::{AccountNumber, AccountStatus, StatusTransitionError};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};

@@ -34,6 +34,8 @@ pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
 
 /// A server bound to its port and ready to run.
 pub struct Server {
+    /// The simulated vendor clouds (sandbox mode), for scenario tests and the demo.
+    pub sandbox: Arc<crate::providers::Sandbox>,
     listener: TcpListener,
     app: axum::Router,
     db: Db,
@@ -68,7 +70,9 @@ impl Server {
             .unwrap_or_else(|| format!("http://{}", listener.local_addr().unwrap_or(config.listen)))
             .trim_end_matches('/')
             .to_owned();
-        let providers = Arc::new(crate::providers::registry(&db).await?);
+        let (providers, sandbox) = crate::providers::registry(&db, &public_url).await?;
+        let providers = Arc::new(providers);
+        let clock_for_http = clock.clone();
         let schema = resiflex_api::schema::build(
             ApiContext {
                 db: db.clone(),
@@ -84,8 +88,11 @@ impl Server {
             db: db.clone(),
             metrics: Metrics::global(),
             config: Arc::new(config.http.clone()),
+            sandbox: Some(sandbox.clone()),
+            clock: clock_for_http,
         };
         Ok(Server {
+            sandbox,
             listener,
             app: resiflex_api::router(state),
             db,

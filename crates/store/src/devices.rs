@@ -182,6 +182,19 @@ pub async fn update_device(db: &Db, d: &Device) -> Result<Device, StoreError> {
     })
 }
 
+/// Moves a device to another vendor grant (after re-authentication).
+pub async fn set_device_grant(db: &Db, device_id: &str, grant_id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
+    rows(on_db!(db, |pool| sqlx::query(
+        "UPDATE devices SET grant_id = $1, updated_at = $2, version = version + 1 WHERE id = $3"
+    )
+    .bind(grant_id)
+    .bind(now)
+    .bind(device_id)
+    .execute(pool)
+    .await
+    .map(|d| d.rows_affected()))?)
+}
+
 pub async fn device_by_id(db: &Db, id: &str) -> Result<Option<Device>, StoreError> {
     let sql = format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = $1");
     Ok(on_db!(db, |pool| sqlx::query_as::<_, Device>(&sql)

@@ -67,6 +67,10 @@ pub struct AppState {
     pub db: Db,
     pub metrics: Metrics,
     pub config: Arc<HttpConfig>,
+    /// The simulated vendors' consent page (sandbox mode); `None` serves no `/sandbox/` routes.
+    pub sandbox: Option<Arc<dyn crate::sandbox::SandboxConsent>>,
+    /// The server's clock.
+    pub clock: resiflex_domain::SharedClock,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -84,6 +88,11 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/graphql", graphql_routes)
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(health::metrics))
+        .route(
+            "/sandbox/{provider}/authorize",
+            get(crate::sandbox::consent_page).post(crate::sandbox::consent_decision),
+        )
+        .route("/sandbox/return", get(crate::sandbox::returned))
         .fallback(health::not_found)
         .with_state(state)
         .layer(axum::middleware::from_fn_with_state(

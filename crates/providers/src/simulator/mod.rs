@@ -1,1 +1,21 @@
-//! The simulated vendor cloud.
+//! The simulated vendor cloud: vehicles, chargers, heat pumps, home batteries and inverters that
+//! behave like real ones, for the sandbox, the demo and tests.
+//!
+//! Everything is deterministic: time is only ever the `now` callers pass, and the little randomness
+//! there is (how far a car drives each day, clouds, the weather, VINs, tokens) comes from the world's
+//! seed. The same seed, devices and calls give the same answers, and a world restored from a
+//! [`SimulatorProvider::snapshot`] carries on exactly as the original would have.
+//!
+//! - `spec.rs`: what a simulated device is ([`SimDeviceSpec`]).
+//! - `model.rs`: the physics of one device.
+//! - `cloud.rs`: the provider itself ([`SimulatorProvider`]): logins, consent, grants, faults.
+
+mod cloud;
+mod model;
+mod spec;
+
+pub use cloud::{Fault, SimulatorProvider, SnapshotError};
+pub use spec::{DailySchedule, OutdoorProfile, SimDeviceSpec};
+
+#[cfg(test)]
+mod tests;

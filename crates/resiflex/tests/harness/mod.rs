@@ -23,6 +23,8 @@ pub struct TestApp {
     pub clock: ManualClock,
     pub test_db: TestDb,
     pub config: Config,
+    /// The server's simulated vendor clouds: switch faults, move cars, plug them in.
+    pub sandbox: std::sync::Arc<resiflex::providers::Sandbox>,
     stop: Option<oneshot::Sender<()>>,
     serving: Option<JoinHandle<anyhow::Result<()>>>,
 }
@@ -59,6 +61,7 @@ impl TestApp {
             .await
             .expect("server starts");
         let addr = server.local_addr().expect("bound");
+        let sandbox = server.sandbox.clone();
         let (stop, stopped) = oneshot::channel::<()>();
         let serving = tokio::spawn(server.run(async move {
             let _ = stopped.await;
@@ -70,6 +73,7 @@ impl TestApp {
             clock,
             test_db,
             config,
+            sandbox,
             stop: Some(stop),
             serving: Some(serving),
         }
