@@ -21,14 +21,24 @@ use crate::http::AppState;
 #[async_trait::async_trait]
 pub trait SandboxConsent: Send + Sync + std::fmt::Debug {
     /// Creates or reuses `login` with `devices` at `provider` and returns a one-time code.
-    async fn approve(&self, provider: &str, login: &str, devices: Vec<SimDeviceSpec>, now: DateTime<Utc>) -> Result<String, ProviderError>;
+    async fn approve(
+        &self,
+        provider: &str,
+        login: &str,
+        devices: Vec<SimDeviceSpec>,
+        now: DateTime<Utc>,
+    ) -> Result<String, ProviderError>;
 
     /// The providers the sandbox answers for.
     fn providers(&self) -> Vec<String>;
 }
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }
 
 fn page(status: StatusCode, title: &str, body: &str) -> Response {
@@ -43,13 +53,27 @@ fn page(status: StatusCode, title: &str, body: &str) -> Response {
 
 /// Where the redirect ends when no app intercepts it.
 pub async fn returned(Query(params): Query<HashMap<String, String>>) -> Response {
-    let outcome = if params.contains_key("code") { "You allowed access." } else { "You did not allow access." };
-    page(StatusCode::OK, "Back to your app", &format!("<h1>{}</h1><p>You can return to your app now.</p>", escape(outcome)))
+    let outcome = if params.contains_key("code") {
+        "You allowed access."
+    } else {
+        "You did not allow access."
+    };
+    page(
+        StatusCode::OK,
+        "Back to your app",
+        &format!(
+            "<h1>{}</h1><p>You can return to your app now.</p>",
+            escape(outcome)
+        ),
+    )
 }
 
 /// Adds `params` to a URL's query.
 fn with_query(base: &str, params: &[(&str, &str)]) -> String {
-    let encoded: Vec<String> = params.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect();
+    let encoded: Vec<String> = params
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect();
     let separator = if base.contains('?') { '&' } else { '?' };
     format!("{base}{separator}{}", encoded.join("&"))
 }
@@ -70,12 +94,20 @@ pub fn encode(text: &str) -> String {
 /// The devices the simulated login gets: the one the customer is onboarding (from the wizard behind
 /// `state`), so the vendor account holds what they said they own.
 async fn devices_for(state: &AppState, oauth_state: &str) -> Vec<SimDeviceSpec> {
-    let Ok(Some(row)) = resiflex_store::devices::wizard_by_oauth_state(&state.db, oauth_state).await else {
+    let Ok(Some(row)) =
+        resiflex_store::devices::wizard_by_oauth_state(&state.db, oauth_state).await
+    else {
         return Vec::new();
     };
-    let Ok(wizard) = serde_json::from_value::<Wizard>(row.state.0) else { return Vec::new() };
-    let Ok(catalogue) = Catalogue::get() else { return Vec::new() };
-    let Some(entry) = wizard.integrated_entry(catalogue) else { return Vec::new() };
+    let Ok(wizard) = serde_json::from_value::<Wizard>(row.state.0) else {
+        return Vec::new();
+    };
+    let Ok(catalogue) = Catalogue::get() else {
+        return Vec::new();
+    };
+    let Some(entry) = wizard.integrated_entry(catalogue) else {
+        return Vec::new();
+    };
     let mut spec = SimDeviceSpec::new(entry.kind());
     spec.make = entry.make().to_owned();
     spec.model = entry.model().to_owned();
@@ -113,7 +145,10 @@ async fn devices_for(state: &AppState, oauth_state: &str) -> Vec<SimDeviceSpec> 
 }
 
 fn known(state: &AppState, provider: &str) -> bool {
-    state.sandbox.as_ref().is_some_and(|s| s.providers().iter().any(|p| p == provider))
+    state
+        .sandbox
+        .as_ref()
+        .is_some_and(|s| s.providers().iter().any(|p| p == provider))
 }
 
 /// `GET /sandbox/{provider}/authorize`: the vendor's login and consent screen.
@@ -123,10 +158,19 @@ pub async fn consent_page(
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     if !known(&state, &provider) {
-        return page(StatusCode::NOT_FOUND, "Unknown vendor", "<h1>Unknown vendor</h1>");
+        return page(
+            StatusCode::NOT_FOUND,
+            "Unknown vendor",
+            "<h1>Unknown vendor</h1>",
+        );
     }
-    let (Some(oauth_state), Some(redirect_uri)) = (params.get("state"), params.get("redirect_uri")) else {
-        return page(StatusCode::BAD_REQUEST, "Invalid request", "<h1>The request lacks state or redirect_uri.</h1>");
+    let (Some(oauth_state), Some(redirect_uri)) = (params.get("state"), params.get("redirect_uri"))
+    else {
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Invalid request",
+            "<h1>The request lacks state or redirect_uri.</h1>",
+        );
     };
     let body = format!(
         "<h1>{provider} (sandbox)</h1><p>ResiFlex asks to read and control your devices.</p>\
@@ -148,26 +192,52 @@ pub async fn consent_decision(
     axum::Form(form): axum::Form<HashMap<String, String>>,
 ) -> Response {
     let Some(sandbox) = state.sandbox.clone().filter(|_| known(&state, &provider)) else {
-        return page(StatusCode::NOT_FOUND, "Unknown vendor", "<h1>Unknown vendor</h1>");
+        return page(
+            StatusCode::NOT_FOUND,
+            "Unknown vendor",
+            "<h1>Unknown vendor</h1>",
+        );
     };
-    let (Some(oauth_state), Some(redirect_uri)) = (form.get("state"), form.get("redirect_uri")) else {
-        return page(StatusCode::BAD_REQUEST, "Invalid request", "<h1>The request lacks state or redirect_uri.</h1>");
+    let (Some(oauth_state), Some(redirect_uri)) = (form.get("state"), form.get("redirect_uri"))
+    else {
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Invalid request",
+            "<h1>The request lacks state or redirect_uri.</h1>",
+        );
     };
     if !(redirect_uri.starts_with("http://") || redirect_uri.starts_with("https://")) {
-        return page(StatusCode::BAD_REQUEST, "Invalid request", "<h1>The redirect URI is not a web address.</h1>");
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Invalid request",
+            "<h1>The redirect URI is not a web address.</h1>",
+        );
     }
     let target = if form.get("decision").map(String::as_str) == Some("allow") {
-        let login = form.get("login").map(|l| l.trim()).filter(|l| !l.is_empty()).unwrap_or("demo");
+        let login = form
+            .get("login")
+            .map(|l| l.trim())
+            .filter(|l| !l.is_empty())
+            .unwrap_or("demo");
         let devices = devices_for(&state, oauth_state).await;
-        match sandbox.approve(&provider, login, devices, state.clock.now()).await {
+        match sandbox
+            .approve(&provider, login, devices, state.clock.now())
+            .await
+        {
             Ok(code) => with_query(redirect_uri, &[("code", &code), ("state", oauth_state)]),
             Err(err) => {
                 tracing::warn!(provider, error = %err, "sandbox consent failed");
-                with_query(redirect_uri, &[("error", "server_error"), ("state", oauth_state)])
+                with_query(
+                    redirect_uri,
+                    &[("error", "server_error"), ("state", oauth_state)],
+                )
             }
         }
     } else {
-        with_query(redirect_uri, &[("error", "access_denied"), ("state", oauth_state)])
+        with_query(
+            redirect_uri,
+            &[("error", "access_denied"), ("state", oauth_state)],
+        )
     };
     (StatusCode::SEE_OTHER, [(header::LOCATION, target)]).into_response()
 }
@@ -182,7 +252,10 @@ mod tests {
             with_query("http://x/return", &[("code", "a b&c"), ("state", "s/1")]),
             "http://x/return?code=a%20b%26c&state=s%2F1"
         );
-        assert_eq!(with_query("http://x/r?a=1", &[("b", "2")]), "http://x/r?a=1&b=2");
+        assert_eq!(
+            with_query("http://x/r?a=1", &[("b", "2")]),
+            "http://x/r?a=1&b=2"
+        );
         assert_eq!(escape("<a href=\"x\">"), "&lt;a href=&quot;x&quot;&gt;");
     }
 }

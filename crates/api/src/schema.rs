@@ -7,15 +7,32 @@ use crate::context::ApiContext;
 use crate::limits::{LimitsExtension, QueryLimits};
 use crate::ops::accounts::{AccountsMutation, AccountsQuery};
 use crate::ops::auth::AuthMutation;
+use crate::ops::catalogue::CatalogueQuery;
+use crate::ops::control::ControlMutation;
+use crate::ops::devices::DevicesQuery;
 use crate::ops::meta::MetaQuery;
+use crate::ops::onboarding::{OnboardingMutation, OnboardingQuery};
+use crate::ops::preferences::PreferencesMutation;
 
 /// Queries, merged from the operation modules.
 #[derive(MergedObject, Default)]
-pub struct Query(MetaQuery, AccountsQuery);
+pub struct Query(
+    MetaQuery,
+    AccountsQuery,
+    CatalogueQuery,
+    OnboardingQuery,
+    DevicesQuery,
+);
 
 /// Mutations, merged from the operation modules.
 #[derive(MergedObject, Default)]
-pub struct Mutation(AuthMutation, AccountsMutation);
+pub struct Mutation(
+    AuthMutation,
+    AccountsMutation,
+    OnboardingMutation,
+    PreferencesMutation,
+    ControlMutation,
+);
 
 pub type ResiflexSchema = Schema<Query, Mutation, EmptySubscription>;
 

@@ -55,7 +55,9 @@ impl StepKind {
             StepKind::UserInputRequired => "UserInputRequired",
             StepKind::TestCharge => "TestCharge",
             StepKind::WaitForTransition => "WaitForTransition",
-            StepKind::SmartFlexOnboardingDeviceRegistration => "SmartFlexOnboardingDeviceRegistration",
+            StepKind::SmartFlexOnboardingDeviceRegistration => {
+                "SmartFlexOnboardingDeviceRegistration"
+            }
             StepKind::UnsupportedCombination => "UnsupportedCombination",
             StepKind::TerminalError => "TerminalError",
         }
@@ -82,7 +84,11 @@ impl StepKind {
 
     /// Whether a customer can go back to this step and choose again.
     pub const fn is_rewindable(self) -> bool {
-        self.is_list() || matches!(self, StepKind::SelectVehicleOrChargePoint | StepKind::UserInputRequired)
+        self.is_list()
+            || matches!(
+                self,
+                StepKind::SelectVehicleOrChargePoint | StepKind::UserInputRequired
+            )
     }
 }
 
@@ -217,7 +223,10 @@ pub enum WizardError {
 
 /// A VIN: 17 characters, digits and capital letters except I, O and Q.
 pub fn valid_vin(vin: &str) -> bool {
-    vin.len() == 17 && vin.chars().all(|c| c.is_ascii_digit() || (c.is_ascii_uppercase() && !matches!(c, 'I' | 'O' | 'Q')))
+    vin.len() == 17
+        && vin.chars().all(|c| {
+            c.is_ascii_digit() || (c.is_ascii_uppercase() && !matches!(c, 'I' | 'O' | 'Q'))
+        })
 }
 
 fn live(status: IntegrationStatus) -> bool {
@@ -227,7 +236,11 @@ fn live(status: IntegrationStatus) -> bool {
 impl Wizard {
     /// A wizard that only re-authenticates an existing device through `provider`.
     pub fn reauthentication(device_id: &str, provider: &str) -> Wizard {
-        Wizard { reauthenticate_device: Some(device_id.to_owned()), provider: Some(provider.to_owned()), ..Wizard::default() }
+        Wizard {
+            reauthenticate_device: Some(device_id.to_owned()),
+            provider: Some(provider.to_owned()),
+            ..Wizard::default()
+        }
     }
 
     fn answer(&self, step: StepKind) -> Option<&str> {
@@ -237,16 +250,21 @@ impl Wizard {
     /// The device kind chosen at the first step.
     pub fn device_type(&self) -> Option<DeviceKind> {
         let chosen = self.answer(StepKind::SelectDeviceType)?;
-        DEVICE_TYPES.iter().find(|(id, _)| *id == chosen).map(|(_, kind)| *kind)
+        DEVICE_TYPES
+            .iter()
+            .find(|(id, _)| *id == chosen)
+            .map(|(_, kind)| *kind)
     }
 
     /// The catalogue entry of the device that will be integrated, and its kind.
     pub fn integrated_entry<'c>(&self, catalogue: &'c Catalogue) -> Option<&'c dyn CatalogueEntry> {
         let id = match self.device_type()? {
-            DeviceKind::ElectricVehicle | DeviceKind::ChargePoint => match self.integration(catalogue)? {
-                Integration::Vehicle => self.answer(StepKind::SelectVehicleVariant)?,
-                Integration::ChargePoint => self.answer(StepKind::SelectChargePointVariant)?,
-            },
+            DeviceKind::ElectricVehicle | DeviceKind::ChargePoint => {
+                match self.integration(catalogue)? {
+                    Integration::Vehicle => self.answer(StepKind::SelectVehicleVariant)?,
+                    Integration::ChargePoint => self.answer(StepKind::SelectChargePointVariant)?,
+                }
+            }
             DeviceKind::HeatPump => self.answer(StepKind::SelectHeatPumpVariant)?,
             DeviceKind::Battery => self.answer(StepKind::SelectBatteryVariant)?,
             DeviceKind::Inverter => self.answer(StepKind::SelectInverterSystemType)?,
@@ -262,7 +280,9 @@ impl Wizard {
             .is_some_and(|e| live(e.integration_status()));
         let charger = self.answer(StepKind::SelectChargePointMake)?;
         let charger_live = charger != NO_CHARGER
-            && catalogue.entry(self.answer(StepKind::SelectChargePointVariant)?).is_some_and(|e| live(e.integration_status()));
+            && catalogue
+                .entry(self.answer(StepKind::SelectChargePointVariant)?)
+                .is_some_and(|e| live(e.integration_status()));
         match (vehicle_live, charger_live) {
             (true, true) => match self.answer(StepKind::SelectVehicleOrChargePoint)? {
                 "CHARGE_POINT" => Some(Integration::ChargePoint),
@@ -305,7 +325,9 @@ impl Wizard {
         }
         if self.reauthenticate_device.is_none() {
             ask!(StepKind::SelectDeviceType);
-            let Some(kind) = self.device_type() else { return Some(StepKind::SelectDeviceType) };
+            let Some(kind) = self.device_type() else {
+                return Some(StepKind::SelectDeviceType);
+            };
             match kind {
                 DeviceKind::ElectricVehicle | DeviceKind::ChargePoint => {
                     ask!(StepKind::SelectVehicleMake);
@@ -318,7 +340,8 @@ impl Wizard {
                         .answer(StepKind::SelectVehicleVariant)
                         .and_then(|id| catalogue.entry(id))
                         .is_some_and(|e| live(e.integration_status()));
-                    let charger_live = self.answer(StepKind::SelectChargePointMake) != Some(NO_CHARGER)
+                    let charger_live = self.answer(StepKind::SelectChargePointMake)
+                        != Some(NO_CHARGER)
                         && self
                             .answer(StepKind::SelectChargePointVariant)
                             .and_then(|id| catalogue.entry(id))
@@ -357,7 +380,11 @@ impl Wizard {
             return None;
         }
         let kind = self.registered_kind(catalogue);
-        let candidates = self.found_devices.iter().filter(|d| Some(d.kind) == kind).count();
+        let candidates = self
+            .found_devices
+            .iter()
+            .filter(|d| Some(d.kind) == kind)
+            .count();
         if candidates > 1 {
             ask!(StepKind::SelectSessionDevice);
         }
@@ -374,8 +401,14 @@ impl Wizard {
                     path.push(StepKind::TestCharge);
                     return Some(StepKind::WaitForTransition);
                 }
-                Some(TestProgress { outcome: Some(TestOutcome::Failed { .. }), .. }) => return Some(StepKind::TestCharge),
-                Some(TestProgress { outcome: Some(TestOutcome::Passed), .. }) => {
+                Some(TestProgress {
+                    outcome: Some(TestOutcome::Failed { .. }),
+                    ..
+                }) => return Some(StepKind::TestCharge),
+                Some(TestProgress {
+                    outcome: Some(TestOutcome::Passed),
+                    ..
+                }) => {
                     path.push(StepKind::TestCharge);
                     path.push(StepKind::WaitForTransition);
                 }
@@ -392,42 +425,73 @@ impl Wizard {
     /// The options of a list step, given the answers before it.
     pub fn options(&self, step: StepKind, catalogue: &Catalogue) -> Vec<ListOption> {
         let makes = |kind: DeviceKind| -> Vec<ListOption> {
-            catalogue.makes(kind).into_iter().map(|m| ListOption { id: m.to_owned(), label: m.to_owned() }).collect()
+            catalogue
+                .makes(kind)
+                .into_iter()
+                .map(|m| ListOption {
+                    id: m.to_owned(),
+                    label: m.to_owned(),
+                })
+                .collect()
         };
         let models = |kind: DeviceKind, make_step: StepKind| -> Vec<ListOption> {
-            let Some(make) = self.answer(make_step) else { return Vec::new() };
+            let Some(make) = self.answer(make_step) else {
+                return Vec::new();
+            };
             catalogue
                 .models(kind, make)
                 .into_iter()
-                .map(|e| ListOption { id: e.id().to_owned(), label: e.model().to_owned() })
+                .map(|e| ListOption {
+                    id: e.id().to_owned(),
+                    label: e.model().to_owned(),
+                })
                 .collect()
         };
         match step {
             StepKind::SelectDeviceType => DEVICE_TYPES
                 .iter()
                 .filter(|(_, kind)| !catalogue.entries(*kind).is_empty())
-                .map(|(id, _)| ListOption { id: (*id).to_owned(), label: (*id).to_owned() })
+                .map(|(id, _)| ListOption {
+                    id: (*id).to_owned(),
+                    label: (*id).to_owned(),
+                })
                 .collect(),
             StepKind::SelectVehicleMake => makes(DeviceKind::ElectricVehicle),
-            StepKind::SelectVehicleVariant => models(DeviceKind::ElectricVehicle, StepKind::SelectVehicleMake),
+            StepKind::SelectVehicleVariant => {
+                models(DeviceKind::ElectricVehicle, StepKind::SelectVehicleMake)
+            }
             StepKind::SelectChargePointMake => {
                 let mut options = makes(DeviceKind::ChargePoint);
-                options.push(ListOption { id: NO_CHARGER.to_owned(), label: "My charger is not listed".to_owned() });
+                options.push(ListOption {
+                    id: NO_CHARGER.to_owned(),
+                    label: "My charger is not listed".to_owned(),
+                });
                 options
             }
-            StepKind::SelectChargePointVariant => models(DeviceKind::ChargePoint, StepKind::SelectChargePointMake),
+            StepKind::SelectChargePointVariant => {
+                models(DeviceKind::ChargePoint, StepKind::SelectChargePointMake)
+            }
             StepKind::SelectHeatPumpMake => makes(DeviceKind::HeatPump),
-            StepKind::SelectHeatPumpVariant => models(DeviceKind::HeatPump, StepKind::SelectHeatPumpMake),
+            StepKind::SelectHeatPumpVariant => {
+                models(DeviceKind::HeatPump, StepKind::SelectHeatPumpMake)
+            }
             StepKind::SelectBatteryMake => makes(DeviceKind::Battery),
-            StepKind::SelectBatteryVariant => models(DeviceKind::Battery, StepKind::SelectBatteryMake),
+            StepKind::SelectBatteryVariant => {
+                models(DeviceKind::Battery, StepKind::SelectBatteryMake)
+            }
             StepKind::SelectInverterMake => makes(DeviceKind::Inverter),
-            StepKind::SelectInverterSystemType => models(DeviceKind::Inverter, StepKind::SelectInverterMake),
+            StepKind::SelectInverterSystemType => {
+                models(DeviceKind::Inverter, StepKind::SelectInverterMake)
+            }
             StepKind::SelectSessionDevice => {
                 let kind = self.registered_kind(catalogue);
                 self.found_devices
                     .iter()
                     .filter(|d| Some(d.kind) == kind)
-                    .map(|d| ListOption { id: d.remote_id.clone(), label: format!("{} {}", d.make, d.model) })
+                    .map(|d| ListOption {
+                        id: d.remote_id.clone(),
+                        label: format!("{} {}", d.make, d.model),
+                    })
                     .collect()
             }
             _ => Vec::new(),
@@ -435,7 +499,12 @@ impl Wizard {
     }
 
     /// Answers a step (the current one, or an earlier one to rewind). Answers after it are dropped.
-    pub fn answer_step(&mut self, step: StepKind, value: &str, catalogue: &Catalogue) -> Result<(), WizardError> {
+    pub fn answer_step(
+        &mut self,
+        step: StepKind,
+        value: &str,
+        catalogue: &Catalogue,
+    ) -> Result<(), WizardError> {
         match self.status {
             WizardStatus::Cancelled => return Err(WizardError::Cancelled),
             WizardStatus::Complete => return Err(WizardError::Complete),
@@ -454,7 +523,9 @@ impl Wizard {
             position
         };
         let valid = match step {
-            StepKind::SelectVehicleOrChargePoint => matches!(value, "ELECTRIC_VEHICLE" | "CHARGE_POINT"),
+            StepKind::SelectVehicleOrChargePoint => {
+                matches!(value, "ELECTRIC_VEHICLE" | "CHARGE_POINT")
+            }
             s if s.is_list() => self.options(s, catalogue).iter().any(|o| o.id == value),
             _ => return Err(WizardError::WrongStepType),
         };
@@ -469,7 +540,9 @@ impl Wizard {
             self.forget_after_selection(step);
         }
         self.answers.insert(step, value.to_owned());
-        if step.is_list() && step != StepKind::SelectSessionDevice || step == StepKind::SelectVehicleOrChargePoint {
+        if step.is_list() && step != StepKind::SelectSessionDevice
+            || step == StepKind::SelectVehicleOrChargePoint
+        {
             self.provider = None;
         }
         Ok(())
@@ -490,7 +563,11 @@ impl Wizard {
     /// The remote device that will be registered: the chosen one, or the only one of the kind.
     pub fn chosen_device(&self, catalogue: &Catalogue) -> Option<&FoundDevice> {
         let kind = self.registered_kind(catalogue);
-        let candidates: Vec<&FoundDevice> = self.found_devices.iter().filter(|d| Some(d.kind) == kind).collect();
+        let candidates: Vec<&FoundDevice> = self
+            .found_devices
+            .iter()
+            .filter(|d| Some(d.kind) == kind)
+            .collect();
         match self.answer(StepKind::SelectSessionDevice) {
             Some(id) => candidates.into_iter().find(|d| d.remote_id == id),
             None if candidates.len() == 1 => candidates.into_iter().next(),
@@ -514,17 +591,25 @@ mod tests {
     }
 
     fn first_live(kind: DeviceKind) -> &'static dyn CatalogueEntry {
-        catalogue().entries(kind).into_iter().find(|e| live(e.integration_status())).unwrap()
+        catalogue()
+            .entries(kind)
+            .into_iter()
+            .find(|e| live(e.integration_status()))
+            .unwrap()
     }
 
     fn ev_wizard() -> Wizard {
         let c = catalogue();
         let vehicle = first_live(DeviceKind::ElectricVehicle);
         let mut w = Wizard::default();
-        w.answer_step(StepKind::SelectDeviceType, "ELECTRIC_VEHICLES", c).unwrap();
-        w.answer_step(StepKind::SelectVehicleMake, vehicle.make(), c).unwrap();
-        w.answer_step(StepKind::SelectVehicleVariant, vehicle.id(), c).unwrap();
-        w.answer_step(StepKind::SelectChargePointMake, NO_CHARGER, c).unwrap();
+        w.answer_step(StepKind::SelectDeviceType, "ELECTRIC_VEHICLES", c)
+            .unwrap();
+        w.answer_step(StepKind::SelectVehicleMake, vehicle.make(), c)
+            .unwrap();
+        w.answer_step(StepKind::SelectVehicleVariant, vehicle.id(), c)
+            .unwrap();
+        w.answer_step(StepKind::SelectChargePointMake, NO_CHARGER, c)
+            .unwrap();
         w.provider = vehicle.providers().first().cloned();
         w
     }
@@ -545,13 +630,25 @@ mod tests {
             model: vehicle.model().into(),
             vin: None,
         });
-        assert_eq!(w.current(c), Some(StepKind::UserInputRequired), "one car: no session device step");
-        w.user_inputs.insert("vin".into(), "WVWZZZ1JZXW000001".into());
+        assert_eq!(
+            w.current(c),
+            Some(StepKind::UserInputRequired),
+            "one car: no session device step"
+        );
+        w.user_inputs
+            .insert("vin".into(), "WVWZZZ1JZXW000001".into());
         assert_eq!(w.current(c), Some(StepKind::TestCharge));
-        w.test = Some(TestProgress { started_at: chrono::Utc::now(), meter_at_start_wh: 0, outcome: None });
+        w.test = Some(TestProgress {
+            started_at: chrono::Utc::now(),
+            meter_at_start_wh: 0,
+            outcome: None,
+        });
         assert_eq!(w.current(c), Some(StepKind::WaitForTransition));
         w.test.as_mut().unwrap().outcome = Some(TestOutcome::Passed);
-        assert_eq!(w.current(c), Some(StepKind::SmartFlexOnboardingDeviceRegistration));
+        assert_eq!(
+            w.current(c),
+            Some(StepKind::SmartFlexOnboardingDeviceRegistration)
+        );
         w.status = WizardStatus::Complete;
         assert_eq!(w.current(c), None);
     }
@@ -571,12 +668,22 @@ mod tests {
             });
         }
         assert_eq!(w.current(c), Some(StepKind::SelectSessionDevice));
-        assert_eq!(w.answer_step(StepKind::SelectSessionDevice, "car-3", c), Err(WizardError::UnknownOption("car-3".into())));
-        w.answer_step(StepKind::SelectSessionDevice, "car-2", c).unwrap();
+        assert_eq!(
+            w.answer_step(StepKind::SelectSessionDevice, "car-3", c),
+            Err(WizardError::UnknownOption("car-3".into()))
+        );
+        w.answer_step(StepKind::SelectSessionDevice, "car-2", c)
+            .unwrap();
         assert_eq!(w.chosen_device(c).unwrap().remote_id, "car-2");
         // Back to the make: everything after it, including the authorisation, is forgotten.
-        let other_make = c.makes(DeviceKind::ElectricVehicle).into_iter().nth(1).unwrap().to_owned();
-        w.answer_step(StepKind::SelectVehicleMake, &other_make, c).unwrap();
+        let other_make = c
+            .makes(DeviceKind::ElectricVehicle)
+            .into_iter()
+            .nth(1)
+            .unwrap()
+            .to_owned();
+        w.answer_step(StepKind::SelectVehicleMake, &other_make, c)
+            .unwrap();
         assert_eq!(w.current(c), Some(StepKind::SelectVehicleVariant));
         assert!(w.grant_id.is_none() && w.found_devices.is_empty());
     }
@@ -585,10 +692,19 @@ mod tests {
     fn errors_for_wrong_steps_and_states() {
         let c = catalogue();
         let mut w = Wizard::default();
-        assert_eq!(w.answer_step(StepKind::SelectVehicleMake, "Tesla", c), Err(WizardError::UnknownStep("SelectVehicleMake".into())));
-        assert_eq!(w.answer_step(StepKind::SelectDeviceType, "TOASTERS", c), Err(WizardError::UnknownOption("TOASTERS".into())));
+        assert_eq!(
+            w.answer_step(StepKind::SelectVehicleMake, "Tesla", c),
+            Err(WizardError::UnknownStep("SelectVehicleMake".into()))
+        );
+        assert_eq!(
+            w.answer_step(StepKind::SelectDeviceType, "TOASTERS", c),
+            Err(WizardError::UnknownOption("TOASTERS".into()))
+        );
         w.status = WizardStatus::Cancelled;
-        assert_eq!(w.answer_step(StepKind::SelectDeviceType, "HEAT_PUMPS", c), Err(WizardError::Cancelled));
+        assert_eq!(
+            w.answer_step(StepKind::SelectDeviceType, "HEAT_PUMPS", c),
+            Err(WizardError::Cancelled)
+        );
     }
 
     #[test]
@@ -602,10 +718,14 @@ mod tests {
             return;
         };
         let mut w = Wizard::default();
-        w.answer_step(StepKind::SelectDeviceType, "ELECTRIC_VEHICLES", c).unwrap();
-        w.answer_step(StepKind::SelectVehicleMake, dead.make(), c).unwrap();
-        w.answer_step(StepKind::SelectVehicleVariant, dead.id(), c).unwrap();
-        w.answer_step(StepKind::SelectChargePointMake, NO_CHARGER, c).unwrap();
+        w.answer_step(StepKind::SelectDeviceType, "ELECTRIC_VEHICLES", c)
+            .unwrap();
+        w.answer_step(StepKind::SelectVehicleMake, dead.make(), c)
+            .unwrap();
+        w.answer_step(StepKind::SelectVehicleVariant, dead.id(), c)
+            .unwrap();
+        w.answer_step(StepKind::SelectChargePointMake, NO_CHARGER, c)
+            .unwrap();
         assert_eq!(w.current(c), Some(StepKind::UnsupportedCombination));
     }
 
@@ -614,13 +734,25 @@ mod tests {
         let c = catalogue();
         let pump = first_live(DeviceKind::HeatPump);
         let mut w = Wizard::default();
-        w.answer_step(StepKind::SelectDeviceType, "HEAT_PUMPS", c).unwrap();
-        w.answer_step(StepKind::SelectHeatPumpMake, pump.make(), c).unwrap();
-        w.answer_step(StepKind::SelectHeatPumpVariant, pump.id(), c).unwrap();
+        w.answer_step(StepKind::SelectDeviceType, "HEAT_PUMPS", c)
+            .unwrap();
+        w.answer_step(StepKind::SelectHeatPumpMake, pump.make(), c)
+            .unwrap();
+        w.answer_step(StepKind::SelectHeatPumpVariant, pump.id(), c)
+            .unwrap();
         w.provider = pump.providers().first().cloned();
         w.grant_id = Some(3);
-        w.found_devices.push(FoundDevice { remote_id: "hp".into(), kind: DeviceKind::HeatPump, make: "a".into(), model: "b".into(), vin: None });
-        assert_eq!(w.current(c), Some(StepKind::SmartFlexOnboardingDeviceRegistration));
+        w.found_devices.push(FoundDevice {
+            remote_id: "hp".into(),
+            kind: DeviceKind::HeatPump,
+            make: "a".into(),
+            model: "b".into(),
+            vin: None,
+        });
+        assert_eq!(
+            w.current(c),
+            Some(StepKind::SmartFlexOnboardingDeviceRegistration)
+        );
     }
 
     #[test]

@@ -140,19 +140,42 @@ pub struct CommandReceipt {
 pub trait DeviceProvider: Send + Sync + std::fmt::Debug {
     /// The URL to send the customer to for consent; the vendor redirects to `redirect_uri` with
     /// `code` and `state` query parameters.
-    async fn authorization_url(&self, state: &str, redirect_uri: &str) -> Result<String, ProviderError>;
+    async fn authorization_url(
+        &self,
+        state: &str,
+        redirect_uri: &str,
+    ) -> Result<String, ProviderError>;
 
     /// Exchanges the code from the redirect for a grant.
-    async fn complete_authorization(&self, code: &str, now: DateTime<Utc>) -> Result<Grant, ProviderError>;
+    async fn complete_authorization(
+        &self,
+        code: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Grant, ProviderError>;
 
     /// The devices the grant gives access to.
-    async fn devices(&self, grant: &Grant, now: DateTime<Utc>) -> Result<Vec<RemoteDevice>, ProviderError>;
+    async fn devices(
+        &self,
+        grant: &Grant,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<RemoteDevice>, ProviderError>;
 
     /// The device's latest reading.
-    async fn telemetry(&self, grant: &Grant, remote_id: &str, now: DateTime<Utc>) -> Result<Telemetry, ProviderError>;
+    async fn telemetry(
+        &self,
+        grant: &Grant,
+        remote_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Telemetry, ProviderError>;
 
     /// Sends a command.
-    async fn send(&self, grant: &Grant, remote_id: &str, command: &Command, now: DateTime<Utc>) -> Result<CommandReceipt, ProviderError>;
+    async fn send(
+        &self,
+        grant: &Grant,
+        remote_id: &str,
+        command: &Command,
+        now: DateTime<Utc>,
+    ) -> Result<CommandReceipt, ProviderError>;
 
     /// Gives up the grant; its devices can no longer be read or controlled.
     async fn deauthorize(&self, grant: &Grant, now: DateTime<Utc>) -> Result<(), ProviderError>;

@@ -53,7 +53,12 @@ pub async fn rotate_organisation_key(
     .await
     .with_context(|| format!("no organisation with id {organisation_id}"))?;
     // Refresh tokens issued to the old key die with it; signed-in sessions end within the hour.
-    identity::revoke_refresh_tokens(db, &Subject::Organisation(organisation_id).claim(), Utc::now()).await?;
+    identity::revoke_refresh_tokens(
+        db,
+        &Subject::Organisation(organisation_id).claim(),
+        Utc::now(),
+    )
+    .await?;
     Ok(json!({"organisationId": organisation_id, "secretKey": key}))
 }
 

@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use resiflex_api::sandbox::SandboxConsent;
 use resiflex_providers::simulator::{SimDeviceSpec, SimulatorProvider};
 use resiflex_providers::{
-    Command, CommandReceipt, DeviceProvider, Grant, ProviderError, ProviderRegistry, RemoteDevice, Telemetry,
+    Command, CommandReceipt, DeviceProvider, Grant, ProviderError, ProviderRegistry, RemoteDevice,
+    Telemetry,
 };
 use resiflex_store::Db;
 use sha2::{Digest, Sha256};
@@ -17,11 +18,43 @@ use sha2::{Digest, Sha256};
 /// The vendor clouds the simulator stands in for: every `ProviderChoices` value except the OCPP ones,
 /// which are real protocols rather than clouds.
 pub const SIMULATED_PROVIDERS: &[&str] = &[
-    "BYD", "DAIKIN", "DAIKIN_LCM", "ECOBEE", "ECOBEE_V2", "ENERGIZER", "ENODE", "ENPHASE", "FORD", "GIVENERGY",
-    "HUAWEI", "HUAWEI_V2", "HYPERVOLT", "INDRA", "JEDLIX", "JEDLIX_V2", "MERCEDES", "MYENERGI", "MYENERGI_V2",
-    "NATURE", "NISSAN", "OCTOPUS_ENERGY", "OHME", "OHME_V2", "SENSI", "SENSI_V2", "SMARTCAR", "SMARTFLEX_CONNECT",
-    "SMART_PEAR", "SOLAREDGE", "TESLA", "TESLA_V2", "VOLKSWAGEN", "VP_AMAZON", "VP_HONEYWELL_CC",
-    "VP_HONEYWELL_RES", "VP_NEST",
+    "BYD",
+    "DAIKIN",
+    "DAIKIN_LCM",
+    "ECOBEE",
+    "ECOBEE_V2",
+    "ENERGIZER",
+    "ENODE",
+    "ENPHASE",
+    "FORD",
+    "GIVENERGY",
+    "HUAWEI",
+    "HUAWEI_V2",
+    "HYPERVOLT",
+    "INDRA",
+    "JEDLIX",
+    "JEDLIX_V2",
+    "MERCEDES",
+    "MYENERGI",
+    "MYENERGI_V2",
+    "NATURE",
+    "NISSAN",
+    "OCTOPUS_ENERGY",
+    "OHME",
+    "OHME_V2",
+    "SENSI",
+    "SENSI_V2",
+    "SMARTCAR",
+    "SMARTFLEX_CONNECT",
+    "SMART_PEAR",
+    "SOLAREDGE",
+    "TESLA",
+    "TESLA_V2",
+    "VOLKSWAGEN",
+    "VP_AMAZON",
+    "VP_HONEYWELL_CC",
+    "VP_HONEYWELL_RES",
+    "VP_NEST",
 ];
 
 fn seed_for(provider: &str) -> u64 {
@@ -42,8 +75,13 @@ impl PersistentSimulator {
     /// Writes the world to the database (after a scenario test changed it directly, for example).
     pub async fn save(&self, now: DateTime<Utc>) {
         let snapshot = self.inner.snapshot();
-        if let Err(err) =
-            resiflex_store::devices::save_simulator_world(&self.db, self.inner.provider_name(), &snapshot, now).await
+        if let Err(err) = resiflex_store::devices::save_simulator_world(
+            &self.db,
+            self.inner.provider_name(),
+            &snapshot,
+            now,
+        )
+        .await
         {
             tracing::error!(provider = self.inner.provider_name(), error = %err, "saving the simulated world failed");
         }
@@ -57,25 +95,48 @@ impl PersistentSimulator {
 
 #[async_trait::async_trait]
 impl DeviceProvider for PersistentSimulator {
-    async fn authorization_url(&self, state: &str, redirect_uri: &str) -> Result<String, ProviderError> {
+    async fn authorization_url(
+        &self,
+        state: &str,
+        redirect_uri: &str,
+    ) -> Result<String, ProviderError> {
         self.inner.authorization_url(state, redirect_uri).await
     }
 
-    async fn complete_authorization(&self, code: &str, now: DateTime<Utc>) -> Result<Grant, ProviderError> {
+    async fn complete_authorization(
+        &self,
+        code: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Grant, ProviderError> {
         let grant = self.inner.complete_authorization(code, now).await;
         self.save(now).await;
         grant
     }
 
-    async fn devices(&self, grant: &Grant, now: DateTime<Utc>) -> Result<Vec<RemoteDevice>, ProviderError> {
+    async fn devices(
+        &self,
+        grant: &Grant,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<RemoteDevice>, ProviderError> {
         self.inner.devices(grant, now).await
     }
 
-    async fn telemetry(&self, grant: &Grant, remote_id: &str, now: DateTime<Utc>) -> Result<Telemetry, ProviderError> {
+    async fn telemetry(
+        &self,
+        grant: &Grant,
+        remote_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Telemetry, ProviderError> {
         self.inner.telemetry(grant, remote_id, now).await
     }
 
-    async fn send(&self, grant: &Grant, remote_id: &str, command: &Command, now: DateTime<Utc>) -> Result<CommandReceipt, ProviderError> {
+    async fn send(
+        &self,
+        grant: &Grant,
+        remote_id: &str,
+        command: &Command,
+        now: DateTime<Utc>,
+    ) -> Result<CommandReceipt, ProviderError> {
         let receipt = self.inner.send(grant, remote_id, command, now).await;
         self.save(now).await;
         receipt
@@ -102,11 +163,16 @@ impl Sandbox {
 
 #[async_trait::async_trait]
 impl SandboxConsent for Sandbox {
-    async fn approve(&self, provider: &str, login: &str, devices: Vec<SimDeviceSpec>, now: DateTime<Utc>) -> Result<String, ProviderError> {
-        let simulator = self
-            .simulators
-            .get(provider)
-            .ok_or_else(|| ProviderError::Unsupported(format!("no simulated cloud for {provider}")))?;
+    async fn approve(
+        &self,
+        provider: &str,
+        login: &str,
+        devices: Vec<SimDeviceSpec>,
+        now: DateTime<Utc>,
+    ) -> Result<String, ProviderError> {
+        let simulator = self.simulators.get(provider).ok_or_else(|| {
+            ProviderError::Unsupported(format!("no simulated cloud for {provider}"))
+        })?;
         let code = simulator.inner.approve(login, devices, now);
         simulator.save(now).await;
         Ok(code)
@@ -119,7 +185,10 @@ impl SandboxConsent for Sandbox {
 
 /// Builds the providers: a simulated cloud for each vendor, restored from its saved world when there
 /// is one.
-pub async fn registry(db: &Db, public_url: &str) -> anyhow::Result<(ProviderRegistry, Arc<Sandbox>)> {
+pub async fn registry(
+    db: &Db,
+    public_url: &str,
+) -> anyhow::Result<(ProviderRegistry, Arc<Sandbox>)> {
     let mut registry = ProviderRegistry::default();
     let mut simulators = BTreeMap::new();
     for &name in SIMULATED_PROVIDERS {
@@ -132,7 +201,10 @@ pub async fn registry(db: &Db, public_url: &str) -> anyhow::Result<(ProviderRegi
             None => SimulatorProvider::new(name, seed),
         }
         .with_base_url(public_url);
-        let persistent = Arc::new(PersistentSimulator { inner: Arc::new(simulator), db: db.clone() });
+        let persistent = Arc::new(PersistentSimulator {
+            inner: Arc::new(simulator),
+            db: db.clone(),
+        });
         registry.register(name, persistent.clone());
         simulators.insert(name.to_owned(), persistent);
     }

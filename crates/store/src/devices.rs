@@ -183,7 +183,12 @@ pub async fn update_device(db: &Db, d: &Device) -> Result<Device, StoreError> {
 }
 
 /// Moves a device to another vendor grant (after re-authentication).
-pub async fn set_device_grant(db: &Db, device_id: &str, grant_id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
+pub async fn set_device_grant(
+    db: &Db,
+    device_id: &str,
+    grant_id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     rows(on_db!(db, |pool| sqlx::query(
         "UPDATE devices SET grant_id = $1, updated_at = $2, version = version + 1 WHERE id = $3"
     )

@@ -4,7 +4,12 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod catalogue;
+pub mod control;
+pub mod devices;
 pub mod meta;
+pub mod onboarding;
+pub mod preferences;
 
 use crate::errors::ErrorCode;
 
@@ -28,5 +33,15 @@ pub struct OperationErrors {
 
 /// Every operation of the schema with its possible errors.
 pub fn operation_errors() -> Vec<OperationErrors> {
-    [meta::ERRORS, auth::ERRORS, accounts::ERRORS].concat()
+    [
+        meta::ERRORS,
+        auth::ERRORS,
+        accounts::ERRORS,
+        catalogue::ERRORS,
+        onboarding::ERRORS,
+        devices::ERRORS,
+        preferences::ERRORS,
+        control::ERRORS,
+    ]
+    .concat()
 }

@@ -12,10 +12,13 @@ use async_graphql::{Context, ID, InputObject, Interface, Object, SimpleObject};
 use chrono::{DateTime, Duration, Utc};
 use resiflex_domain::catalogue::{Catalogue, CatalogueEntry};
 use resiflex_domain::device::{DeviceKind, DeviceState, Lifecycle};
-use resiflex_domain::wizard::{FoundDevice, ListOption, StepKind, TestOutcome, TestProgress, Wizard, WizardError, WizardStatus, valid_vin};
+use resiflex_domain::wizard::{
+    FoundDevice, ListOption, StepKind, TestOutcome, TestProgress, Wizard, WizardError,
+    WizardStatus, valid_vin,
+};
 use resiflex_providers::{Command, DeviceProvider, Grant, ProviderError, Telemetry};
-use resiflex_store::devices::{self as store, Device, WizardRow};
 use resiflex_store::StoreError;
+use resiflex_store::devices::{self as store, Device, WizardRow};
 use resiflex_store::sqlx::types::Json;
 
 use super::{OperationErrors, OperationKind};
@@ -36,30 +39,93 @@ const STEP_CODES: &[ErrorCode] = &[
     ErrorCode::Internal,
 ];
 
-const fn op(name: &'static str, kind: OperationKind, codes: &'static [ErrorCode]) -> OperationErrors {
-    OperationErrors { name, kind, codes, protected: true }
+const fn op(
+    name: &'static str,
+    kind: OperationKind,
+    codes: &'static [ErrorCode],
+) -> OperationErrors {
+    OperationErrors {
+        name,
+        kind,
+        codes,
+        protected: true,
+    }
 }
 
 pub const ERRORS: &[OperationErrors] = &[
-    op("startSmartFlexOnboarding", OperationKind::Mutation, &[ErrorCode::SerializerValidation, ErrorCode::ReauthenticationUnsupported]),
-    op("startSmartFlexOnboardingWizard", OperationKind::Mutation, &[ErrorCode::SerializerValidation]),
-    op("startReAuthentication", OperationKind::Mutation, &[ErrorCode::SerializerValidation, ErrorCode::ReauthenticationUnsupported]),
-    op("cancelSmartFlexOnboarding", OperationKind::Mutation, &[ErrorCode::WizardNotFound, ErrorCode::WizardConcurrentUpdate]),
-    op("smartFlexOnboardingWizard", OperationKind::Query, &[ErrorCode::WizardNotFound]),
-    op("smartFlexOnboardingWizards", OperationKind::Query, &[ErrorCode::SerializerValidation]),
-    op("selectFromListForSmartFlexOnboarding", OperationKind::Mutation, STEP_CODES),
-    op("selectVehicleOrChargePointForSmartFlexOnboarding", OperationKind::Mutation, STEP_CODES),
-    op("completeAuthFlowForSmartFlexOnboarding", OperationKind::Mutation, STEP_CODES),
-    op("completeUserInputRequiredForSmartFlexOnboarding", OperationKind::Mutation, STEP_CODES),
-    op("completeUserActionForSmartFlexOnboarding", OperationKind::Mutation, STEP_CODES),
-    op("startTestChargeForSmartFlexOnboarding", OperationKind::Mutation, &[
-        ErrorCode::WizardNotFound,
-        ErrorCode::StepNotFound,
-        ErrorCode::StepParameters,
-        ErrorCode::VehicleNotReadyForTest,
-        ErrorCode::StepRetryLater,
-        ErrorCode::WizardCancelled,
-    ]),
+    op(
+        "startSmartFlexOnboarding",
+        OperationKind::Mutation,
+        &[
+            ErrorCode::SerializerValidation,
+            ErrorCode::ReauthenticationUnsupported,
+        ],
+    ),
+    op(
+        "startSmartFlexOnboardingWizard",
+        OperationKind::Mutation,
+        &[ErrorCode::SerializerValidation],
+    ),
+    op(
+        "startReAuthentication",
+        OperationKind::Mutation,
+        &[
+            ErrorCode::SerializerValidation,
+            ErrorCode::ReauthenticationUnsupported,
+        ],
+    ),
+    op(
+        "cancelSmartFlexOnboarding",
+        OperationKind::Mutation,
+        &[ErrorCode::WizardNotFound, ErrorCode::WizardConcurrentUpdate],
+    ),
+    op(
+        "smartFlexOnboardingWizard",
+        OperationKind::Query,
+        &[ErrorCode::WizardNotFound],
+    ),
+    op(
+        "smartFlexOnboardingWizards",
+        OperationKind::Query,
+        &[ErrorCode::SerializerValidation],
+    ),
+    op(
+        "selectFromListForSmartFlexOnboarding",
+        OperationKind::Mutation,
+        STEP_CODES,
+    ),
+    op(
+        "selectVehicleOrChargePointForSmartFlexOnboarding",
+        OperationKind::Mutation,
+        STEP_CODES,
+    ),
+    op(
+        "completeAuthFlowForSmartFlexOnboarding",
+        OperationKind::Mutation,
+        STEP_CODES,
+    ),
+    op(
+        "completeUserInputRequiredForSmartFlexOnboarding",
+        OperationKind::Mutation,
+        STEP_CODES,
+    ),
+    op(
+        "completeUserActionForSmartFlexOnboarding",
+        OperationKind::Mutation,
+        STEP_CODES,
+    ),
+    op(
+        "startTestChargeForSmartFlexOnboarding",
+        OperationKind::Mutation,
+        &[
+            ErrorCode::WizardNotFound,
+            ErrorCode::StepNotFound,
+            ErrorCode::StepParameters,
+            ErrorCode::VehicleNotReadyForTest,
+            ErrorCode::StepRetryLater,
+            ErrorCode::WizardCancelled,
+        ],
+    ),
 ];
 
 /// How long a test charge may take before it counts as failed.
@@ -70,7 +136,8 @@ fn internal(err: impl std::fmt::Display) -> KrakenError {
 }
 
 fn api<'a>(ctx: &Context<'a>) -> ApiResult<&'a ApiContext> {
-    ctx.data::<ApiContext>().map_err(|_| KrakenError::new(ErrorCode::Internal))
+    ctx.data::<ApiContext>()
+        .map_err(|_| KrakenError::new(ErrorCode::Internal))
 }
 
 fn catalogue() -> ApiResult<&'static Catalogue> {
@@ -95,7 +162,10 @@ impl Loaded {
         self.row.state = Json(serde_json::to_value(&self.wizard).map_err(internal)?);
         self.row.updated_at = api.clock.now();
         match store::update_wizard(&api.db, &self.row).await {
-            Ok(row) => Ok(Loaded { row, wizard: self.wizard }),
+            Ok(row) => Ok(Loaded {
+                row,
+                wizard: self.wizard,
+            }),
             Err(StoreError::Conflict) => Err(KrakenError::new(ErrorCode::WizardConcurrentUpdate)),
             Err(err) => Err(internal(err)),
         }
@@ -105,8 +175,14 @@ impl Loaded {
 /// Loads a wizard the caller may see; anything else is KT-CT-4371.
 async fn load(api: &ApiContext, caller: &Caller, wizard_id: &str) -> ApiResult<Loaded> {
     let not_found = || KrakenError::new(ErrorCode::WizardNotFound);
-    let row = store::wizard_by_id(&api.db, wizard_id.trim()).await.map_err(internal)?.ok_or_else(not_found)?;
-    let account = resiflex_store::accounts::account_by_id(&api.db, row.account_id).await.map_err(internal)?.ok_or_else(not_found)?;
+    let row = store::wizard_by_id(&api.db, wizard_id.trim())
+        .await
+        .map_err(internal)?
+        .ok_or_else(not_found)?;
+    let account = resiflex_store::accounts::account_by_id(&api.db, row.account_id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(not_found)?;
     if !may_see_account(api, caller, &account).await? {
         return Err(not_found());
     }
@@ -124,7 +200,11 @@ fn parse_step(wizard_id: &str, step_id: &str) -> ApiResult<StepKind> {
     if wizard != wizard_id {
         return Err(unknown());
     }
-    ALL_STEPS.iter().copied().find(|s| s.name() == name).ok_or_else(unknown)
+    ALL_STEPS
+        .iter()
+        .copied()
+        .find(|s| s.name() == name)
+        .ok_or_else(unknown)
 }
 
 const ALL_STEPS: &[StepKind] = &[
@@ -154,9 +234,10 @@ const ALL_STEPS: &[StepKind] = &[
 fn ensure_open(wizard: &Wizard) -> ApiResult<()> {
     match wizard.status {
         WizardStatus::Cancelled => Err(KrakenError::new(ErrorCode::WizardCancelled)),
-        WizardStatus::Complete => {
-            Err(KrakenError::with_message(ErrorCode::StepNotFound, "The wizard is complete; it has no steps left."))
-        }
+        WizardStatus::Complete => Err(KrakenError::with_message(
+            ErrorCode::StepNotFound,
+            "The wizard is complete; it has no steps left.",
+        )),
         WizardStatus::InProgress => Ok(()),
     }
 }
@@ -164,7 +245,9 @@ fn ensure_open(wizard: &Wizard) -> ApiResult<()> {
 fn wizard_error(err: WizardError) -> KrakenError {
     match err {
         WizardError::Cancelled => KrakenError::new(ErrorCode::WizardCancelled),
-        WizardError::Complete | WizardError::UnknownStep(_) => KrakenError::new(ErrorCode::StepNotFound),
+        WizardError::Complete | WizardError::UnknownStep(_) => {
+            KrakenError::new(ErrorCode::StepNotFound)
+        }
         WizardError::WrongStepType | WizardError::UnknownOption(_) | WizardError::NotRewindable => {
             KrakenError::with_message(ErrorCode::StepParameters, err.to_string())
         }
@@ -177,12 +260,20 @@ fn redirect_uri(api: &ApiContext) -> String {
 
 /// The grant behind a wizard or device, decoded for the provider.
 async fn grant(api: &ApiContext, grant_id: i64) -> ApiResult<Grant> {
-    let stored = store::grant_by_id(&api.db, grant_id).await.map_err(internal)?.ok_or_else(|| internal("grant missing"))?;
-    Ok(Grant { subject: stored.subject, secret: stored.secret })
+    let stored = store::grant_by_id(&api.db, grant_id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| internal("grant missing"))?;
+    Ok(Grant {
+        subject: stored.subject,
+        secret: stored.secret,
+    })
 }
 
 fn provider(api: &ApiContext, name: &str) -> ApiResult<std::sync::Arc<dyn DeviceProvider>> {
-    api.providers.get(name).ok_or_else(|| KrakenError::new(ErrorCode::ProviderUnavailable))
+    api.providers
+        .get(name)
+        .ok_or_else(|| KrakenError::new(ErrorCode::ProviderUnavailable))
 }
 
 /// Picks the provider for the chosen device: the first of the catalogue's integrations this server has.
@@ -190,7 +281,11 @@ fn choose_provider(api: &ApiContext, wizard: &mut Wizard, catalogue: &Catalogue)
     if wizard.provider.is_none()
         && let Some(entry) = wizard.integrated_entry(catalogue)
     {
-        wizard.provider = entry.providers().iter().find(|p| api.providers.get(p).is_some()).cloned();
+        wizard.provider = entry
+            .providers()
+            .iter()
+            .find(|p| api.providers.get(p).is_some())
+            .cloned();
     }
 }
 
@@ -201,17 +296,13 @@ fn device_name(entry: Option<&dyn CatalogueEntry>, found: &FoundDevice) -> Strin
     }
 }
 
-/// The state a set-up device settles in, from its latest telemetry.
-pub fn settled_state(telemetry: Option<&Telemetry>, kind: DeviceKind, suspended: bool) -> DeviceState {
+/// The state a set-up device settles in: suspended devices are off, otherwise the control module's
+/// rule (offline, unplugged or away, or capable).
+fn settled_state(telemetry: Option<&Telemetry>, kind: DeviceKind, suspended: bool) -> DeviceState {
     if suspended {
-        return DeviceState::SmartControlOff;
-    }
-    match telemetry {
-        Some(t) if t.connection == resiflex_providers::Connection::Offline => DeviceState::LostConnection,
-        Some(t) if kind.charges_vehicle() && (t.plugged_in == Some(false) || t.at_home == Some(false)) => {
-            DeviceState::SmartControlNotAvailable
-        }
-        _ => DeviceState::SmartControlCapable,
+        DeviceState::SmartControlOff
+    } else {
+        super::control::settled_state(kind, telemetry)
     }
 }
 
@@ -219,7 +310,10 @@ async fn read_telemetry(api: &ApiContext, device: &Device) -> Option<Telemetry> 
     let grant_id = device.grant_id?;
     let grant = grant(api, grant_id).await.ok()?;
     let provider = api.providers.get(&device.provider)?;
-    let reading = provider.telemetry(&grant, &device.integration_device_id, api.clock.now()).await.ok()?;
+    let reading = provider
+        .telemetry(&grant, &device.integration_device_id, api.clock.now())
+        .await
+        .ok()?;
     if let Ok(json) = serde_json::to_value(&reading) {
         let _ = store::save_latest_telemetry(&api.db, &device.id, reading.at, &json).await;
     }
@@ -227,9 +321,16 @@ async fn read_telemetry(api: &ApiContext, device: &Device) -> Option<Telemetry> 
 }
 
 /// Moves a device along its machines; a refused transition is an internal inconsistency.
-fn transition(device: &mut Device, lifecycle: Lifecycle, state: DeviceState, now: DateTime<Utc>) -> ApiResult<()> {
-    let current_lifecycle = Lifecycle::parse(&device.lifecycle).ok_or_else(|| internal("stored lifecycle"))?;
-    let current_state = DeviceState::parse(&device.state).ok_or_else(|| internal("stored state"))?;
+fn transition(
+    device: &mut Device,
+    lifecycle: Lifecycle,
+    state: DeviceState,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let current_lifecycle =
+        Lifecycle::parse(&device.lifecycle).ok_or_else(|| internal("stored lifecycle"))?;
+    let current_state =
+        DeviceState::parse(&device.state).ok_or_else(|| internal("stored state"))?;
     if current_lifecycle != lifecycle {
         current_lifecycle.transition(lifecycle).map_err(internal)?;
     }
@@ -248,16 +349,28 @@ async fn ensure_device(api: &ApiContext, loaded: &mut Loaded) -> ApiResult<Devic
     {
         return Ok(device);
     }
-    let found = loaded.wizard.chosen_device(catalogue).cloned().ok_or_else(|| KrakenError::new(ErrorCode::StepParameters))?;
-    let provider = loaded.wizard.provider.clone().ok_or_else(|| internal("no provider"))?;
+    let found = loaded
+        .wizard
+        .chosen_device(catalogue)
+        .cloned()
+        .ok_or_else(|| KrakenError::new(ErrorCode::StepParameters))?;
+    let provider = loaded
+        .wizard
+        .provider
+        .clone()
+        .ok_or_else(|| internal("no provider"))?;
     let entry = loaded.wizard.integrated_entry(catalogue);
     let kind = found.kind;
     let (battery, power) = match entry.map(|e| e.id().to_owned()) {
         Some(id) => match kind {
-            DeviceKind::ElectricVehicle => catalogue.vehicle(&id).map_or((None, None), |v| (Some(v.battery().wh), Some(v.max_ac_charging().w))),
+            DeviceKind::ElectricVehicle => catalogue.vehicle(&id).map_or((None, None), |v| {
+                (Some(v.battery().wh), Some(v.max_ac_charging().w))
+            }),
             DeviceKind::ChargePoint => (None, catalogue.charge_point(&id).map(|c| c.power().w)),
             DeviceKind::HeatPump => (None, catalogue.heat_pump(&id).map(|h| h.heating_power().w)),
-            DeviceKind::Battery => catalogue.battery(&id).map_or((None, None), |b| (Some(b.capacity().wh), Some(b.max_power().w))),
+            DeviceKind::Battery => catalogue.battery(&id).map_or((None, None), |b| {
+                (Some(b.capacity().wh), Some(b.max_power().w))
+            }),
             DeviceKind::Inverter => (None, catalogue.inverter(&id).map(|i| i.rated_power().w)),
             DeviceKind::Thermostat => (None, None),
         },
@@ -276,14 +389,29 @@ async fn ensure_device(api: &ApiContext, loaded: &mut Loaded) -> ApiResult<Devic
         make: entry.map_or(found.make.clone(), |e| e.make().to_owned()),
         model: entry.map_or(found.model.clone(), |e| e.model().to_owned()),
         catalogue_id: entry.map(|e| e.id().to_owned()),
-        vin: loaded.wizard.user_inputs.get("vin").cloned().or(found.vin.clone()),
+        vin: loaded
+            .wizard
+            .user_inputs
+            .get("vin")
+            .cloned()
+            .or(found.vin.clone()),
         battery_capacity_wh: battery,
         max_power_w: power,
         lifecycle: Lifecycle::Onboarding.as_str().to_owned(),
         state: DeviceState::AuthenticationComplete.as_str().to_owned(),
         is_suspended: false,
-        grid_export: if matches!(kind, DeviceKind::Battery | DeviceKind::Inverter) { "DISABLED" } else { "NOT_APPLICABLE" }.to_owned(),
-        charging_duration_capped: if kind.charges_vehicle() { "DISABLED" } else { "NOT_APPLICABLE" }.to_owned(),
+        grid_export: if matches!(kind, DeviceKind::Battery | DeviceKind::Inverter) {
+            "DISABLED"
+        } else {
+            "NOT_APPLICABLE"
+        }
+        .to_owned(),
+        charging_duration_capped: if kind.charges_vehicle() {
+            "DISABLED"
+        } else {
+            "NOT_APPLICABLE"
+        }
+        .to_owned(),
         preferences: None,
         test_charge: None,
         created_at: now,
@@ -291,7 +419,9 @@ async fn ensure_device(api: &ApiContext, loaded: &mut Loaded) -> ApiResult<Devic
         retired_at: None,
         version: 0,
     };
-    store::insert_device(&api.db, &device).await.map_err(internal)?;
+    store::insert_device(&api.db, &device)
+        .await
+        .map_err(internal)?;
     loaded.wizard.device_id = Some(device.id.clone());
     Ok(device)
 }
@@ -305,39 +435,63 @@ async fn advance(api: &ApiContext, mut loaded: Loaded) -> ApiResult<Loaded> {
     for _ in 0..4 {
         match loaded.wizard.current(catalogue) {
             Some(StepKind::WaitForTransition) => {
-                let Some(test) = loaded.wizard.test.clone() else { break };
+                let Some(test) = loaded.wizard.test.clone() else {
+                    break;
+                };
                 let mut device = ensure_device(api, &mut loaded).await?;
                 let reading = read_telemetry(api, &device).await;
-                let charged = reading.as_ref().is_some_and(|t| t.energy_imported_wh > test.meter_at_start_wh);
+                let charged = reading
+                    .as_ref()
+                    .is_some_and(|t| t.energy_imported_wh > test.meter_at_start_wh);
                 let outcome = if charged {
                     Some(TestOutcome::Passed)
                 } else if now - test.started_at >= Duration::minutes(TEST_CHARGE_TIMEOUT_MINUTES) {
-                    Some(TestOutcome::Failed { reason: "No charging was seen during the test charge.".to_owned() })
+                    Some(TestOutcome::Failed {
+                        reason: "No charging was seen during the test charge.".to_owned(),
+                    })
                 } else {
                     None
                 };
                 let Some(outcome) = outcome else { break };
                 match &outcome {
-                    TestOutcome::Passed => transition(&mut device, Lifecycle::PendingLive, DeviceState::SetupComplete, now)?,
-                    TestOutcome::Failed { .. } => {
-                        transition(&mut device, Lifecycle::FailedOnboardingTest, DeviceState::TestChargeFailed, now)?
-                    }
+                    TestOutcome::Passed => transition(
+                        &mut device,
+                        Lifecycle::PendingLive,
+                        DeviceState::SetupComplete,
+                        now,
+                    )?,
+                    TestOutcome::Failed { .. } => transition(
+                        &mut device,
+                        Lifecycle::FailedOnboardingTest,
+                        DeviceState::TestChargeFailed,
+                        now,
+                    )?,
                 }
-                store::update_device(&api.db, &device).await.map_err(internal)?;
+                store::update_device(&api.db, &device)
+                    .await
+                    .map_err(internal)?;
                 if let Some(test) = loaded.wizard.test.as_mut() {
                     test.outcome = Some(outcome);
                 }
             }
             Some(StepKind::SmartFlexOnboardingDeviceRegistration) => {
                 let mut device = ensure_device(api, &mut loaded).await?;
-                let kind = DeviceKind::parse(&device.kind).ok_or_else(|| internal("stored kind"))?;
+                let kind =
+                    DeviceKind::parse(&device.kind).ok_or_else(|| internal("stored kind"))?;
                 let reading = read_telemetry(api, &device).await;
                 if Lifecycle::parse(&device.lifecycle) == Some(Lifecycle::Onboarding) {
-                    transition(&mut device, Lifecycle::PendingLive, DeviceState::SetupComplete, now)?;
+                    transition(
+                        &mut device,
+                        Lifecycle::PendingLive,
+                        DeviceState::SetupComplete,
+                        now,
+                    )?;
                 }
                 let settled = settled_state(reading.as_ref(), kind, device.is_suspended);
                 transition(&mut device, Lifecycle::Live, settled, now)?;
-                store::update_device(&api.db, &device).await.map_err(internal)?;
+                store::update_device(&api.db, &device)
+                    .await
+                    .map_err(internal)?;
                 loaded.wizard.status = WizardStatus::Complete;
             }
             _ => break,
@@ -402,14 +556,22 @@ impl SmartFlexOnboardingWizard {
 
     /// Whether the current step can be undone by completing an earlier step again.
     async fn is_rewindable(&self) -> bool {
-        self.loaded.wizard.completed.iter().any(|s| s.is_rewindable())
+        self.loaded
+            .wizard
+            .completed
+            .iter()
+            .any(|s| s.is_rewindable())
     }
 
     async fn resumable(&self) -> SmartFlexOnboardingResumable {
         let open = self.loaded.wizard.status == WizardStatus::InProgress;
         SmartFlexOnboardingResumable {
             is_resumable: open,
-            resumable_reasons: if open { Vec::new() } else { vec!["The wizard is finished or cancelled.".to_owned()] },
+            resumable_reasons: if open {
+                Vec::new()
+            } else {
+                vec!["The wizard is finished or cancelled.".to_owned()]
+            },
         }
     }
 
@@ -419,13 +581,23 @@ impl SmartFlexOnboardingWizard {
             return Ok(None);
         }
         let catalogue = catalogue()?;
-        Ok(self.loaded.wizard.current(catalogue).map(|kind| self.step(kind, catalogue)))
+        Ok(self
+            .loaded
+            .wizard
+            .current(catalogue)
+            .map(|kind| self.step(kind, catalogue)))
     }
 
     /// The steps completed so far, the most recent last.
     async fn completed_steps(&self) -> ApiResult<Vec<Step>> {
         let catalogue = catalogue()?;
-        Ok(self.loaded.wizard.completed.iter().map(|kind| self.step(*kind, catalogue)).collect())
+        Ok(self
+            .loaded
+            .wizard
+            .completed
+            .iter()
+            .map(|kind| self.step(*kind, catalogue))
+            .collect())
     }
 
     /// The registered device, once there is one.
@@ -441,7 +613,11 @@ impl SmartFlexOnboardingWizard {
 impl SmartFlexOnboardingWizard {
     async fn build(api: &ApiContext, loaded: Loaded) -> ApiResult<SmartFlexOnboardingWizard> {
         let catalogue = catalogue()?;
-        let current = if loaded.wizard.status == WizardStatus::InProgress { loaded.wizard.current(catalogue) } else { None };
+        let current = if loaded.wizard.status == WizardStatus::InProgress {
+            loaded.wizard.current(catalogue)
+        } else {
+            None
+        };
         let redirect = redirect_uri(api);
         let mut authorization_uri = None;
         if current == Some(StepKind::AuthFlow)
@@ -457,12 +633,22 @@ impl SmartFlexOnboardingWizard {
             && let Some(provider) = api.providers.get(name)
         {
             let grant = grant(api, grant_id).await?;
-            test_ready = Some(match provider.telemetry(&grant, &found.remote_id, api.clock.now()).await {
-                Ok(t) => ready_for_test(&t),
-                Err(_) => false,
-            });
+            test_ready = Some(
+                match provider
+                    .telemetry(&grant, &found.remote_id, api.clock.now())
+                    .await
+                {
+                    Ok(t) => ready_for_test(&t),
+                    Err(_) => false,
+                },
+            );
         }
-        Ok(SmartFlexOnboardingWizard { loaded, authorization_uri, test_ready, redirect_uri: redirect })
+        Ok(SmartFlexOnboardingWizard {
+            loaded,
+            authorization_uri,
+            test_ready,
+            redirect_uri: redirect,
+        })
     }
 
     fn step(&self, kind: StepKind, catalogue: &Catalogue) -> Step {
@@ -470,11 +656,19 @@ impl SmartFlexOnboardingWizard {
         let id = ID(step_id(&self.loaded.row.id, kind));
         let selected = wizard.answers.get(&kind).cloned().map(ID);
         let options = |step: StepKind| -> Vec<SmartFlexListItem> {
-            wizard.options(step, catalogue).into_iter().map(|o| list_item(step, o, catalogue)).collect()
+            wizard
+                .options(step, catalogue)
+                .into_iter()
+                .map(|o| list_item(step, o, catalogue))
+                .collect()
         };
         macro_rules! list {
             ($variant:ident) => {
-                Step::$variant($variant { id, options: options(kind), selected_option_id: selected })
+                Step::$variant($variant {
+                    id,
+                    options: options(kind),
+                    selected_option_id: selected,
+                })
             };
         }
         match kind {
@@ -561,31 +755,43 @@ impl SmartFlexOnboardingWizard {
 }
 
 fn ready_for_test(t: &Telemetry) -> bool {
-    t.connection == resiflex_providers::Connection::Online && t.plugged_in != Some(false) && t.at_home != Some(false)
+    t.connection == resiflex_providers::Connection::Online
+        && t.plugged_in != Some(false)
+        && t.at_home != Some(false)
 }
 
 fn list_item(step: StepKind, option: ListOption, catalogue: &Catalogue) -> SmartFlexListItem {
-    let mut item = SmartFlexListItem { id: ID(option.id.clone()), label: option.label.clone(), ..SmartFlexListItem::default() };
+    let mut item = SmartFlexListItem {
+        id: ID(option.id.clone()),
+        label: option.label.clone(),
+        ..SmartFlexListItem::default()
+    };
     match step {
         StepKind::SelectVehicleMake => item.vehicle_make = Some(option.label),
         StepKind::SelectChargePointMake => item.charge_point_make = Some(option.label),
         StepKind::SelectSessionDevice => item.session_device = Some(option.label),
         StepKind::SelectVehicleVariant => {
-            item.electric_vehicle_variant = catalogue.vehicle(&option.id).map(|v| ElectricVehicleVariant {
-                make: v.make.clone(),
-                model: v.model.clone(),
-                available_from: i32::from(v.available_from),
-                available_to: v.available_to.map(i32::from),
-                battery_size: crate::scalars::Decimal(decimal(v.battery_kwh)),
-            })
+            item.electric_vehicle_variant =
+                catalogue
+                    .vehicle(&option.id)
+                    .map(|v| ElectricVehicleVariant {
+                        make: v.make.clone(),
+                        model: v.model.clone(),
+                        available_from: i32::from(v.available_from),
+                        available_to: v.available_to.map(i32::from),
+                        battery_size: crate::scalars::Decimal(decimal(v.battery_kwh)),
+                    })
         }
         StepKind::SelectChargePointVariant => {
-            item.electric_charge_point_variant = catalogue.charge_point(&option.id).map(|c| ElectricChargePointVariant {
-                make: c.make.clone(),
-                model: c.model.clone(),
-                power_output: crate::scalars::Decimal(decimal(c.power_kw)),
-                amperage: i32::from(c.amperage),
-            })
+            item.electric_charge_point_variant =
+                catalogue
+                    .charge_point(&option.id)
+                    .map(|c| ElectricChargePointVariant {
+                        make: c.make.clone(),
+                        model: c.model.clone(),
+                        power_output: crate::scalars::Decimal(decimal(c.power_kw)),
+                        amperage: i32::from(c.amperage),
+                    })
         }
         _ => {}
     }
@@ -593,7 +799,9 @@ fn list_item(step: StepKind, option: ListOption, catalogue: &Catalogue) -> Smart
 }
 
 fn decimal(value: f64) -> rust_decimal::Decimal {
-    rust_decimal::Decimal::from_f64_retain(value).map(|d| d.round_dp(2).normalize()).unwrap_or_default()
+    rust_decimal::Decimal::from_f64_retain(value)
+        .map(|d| d.round_dp(2).normalize())
+        .unwrap_or_default()
 }
 
 /// An option of a list step.
@@ -744,7 +952,10 @@ pub struct TerminalError {
 
 /// A step of the onboarding wizard.
 #[derive(Interface)]
-#[graphql(name = "SmartFlexOnboardingStepInterface", field(name = "id", ty = "&ID"))]
+#[graphql(
+    name = "SmartFlexOnboardingStepInterface",
+    field(name = "id", ty = "&ID")
+)]
 pub enum Step {
     SelectDeviceType(SelectDeviceType),
     SelectVehicleMake(SelectVehicleMake),
@@ -841,11 +1052,17 @@ pub struct CompleteUserInputRequiredInput {
 
 async fn respond(api: &ApiContext, loaded: Loaded) -> ApiResult<WizardPayload> {
     let loaded = advance(api, loaded).await?;
-    Ok(WizardPayload { wizard: SmartFlexOnboardingWizard::build(api, loaded).await? })
+    Ok(WizardPayload {
+        wizard: SmartFlexOnboardingWizard::build(api, loaded).await?,
+    })
 }
 
 /// Starts a wizard for a property of the account.
-async fn start(ctx: &Context<'_>, input: StartSmartFlexOnboardingInput, wizard: Wizard) -> ApiResult<WizardPayload> {
+async fn start(
+    ctx: &Context<'_>,
+    input: StartSmartFlexOnboardingInput,
+    wizard: Wizard,
+) -> ApiResult<WizardPayload> {
     let api = api(ctx)?;
     let caller = authorise(ctx).await?;
     let account = account_for(api, &caller, &input.account_number, ErrorCode::Unauthorized).await?;
@@ -853,7 +1070,12 @@ async fn start(ctx: &Context<'_>, input: StartSmartFlexOnboardingInput, wizard: 
         .await
         .map_err(internal)?
         .filter(|p| p.account_id == account.id)
-        .ok_or_else(|| KrakenError::with_message(ErrorCode::SerializerValidation, "`propertyId` is not a property of this account."))?;
+        .ok_or_else(|| {
+            KrakenError::with_message(
+                ErrorCode::SerializerValidation,
+                "`propertyId` is not a property of this account.",
+            )
+        })?;
     let now = api.clock.now();
     let row = WizardRow {
         id: uuid::Uuid::new_v4().to_string(),
@@ -865,12 +1087,18 @@ async fn start(ctx: &Context<'_>, input: StartSmartFlexOnboardingInput, wizard: 
         created_at: now,
         updated_at: now,
     };
-    store::insert_wizard(&api.db, &row).await.map_err(internal)?;
+    store::insert_wizard(&api.db, &row)
+        .await
+        .map_err(internal)?;
     respond(api, Loaded { row, wizard }).await
 }
 
 /// Loads an open wizard for a step mutation and checks the step id.
-async fn for_step(ctx: &Context<'_>, wizard_id: &ID, step_id: &ID) -> ApiResult<(Loaded, StepKind)> {
+async fn for_step(
+    ctx: &Context<'_>,
+    wizard_id: &ID,
+    step_id: &ID,
+) -> ApiResult<(Loaded, StepKind)> {
     let api = api(ctx)?;
     let caller = authorise(ctx).await?;
     let loaded = load(api, &caller, wizard_id).await?;
@@ -879,12 +1107,28 @@ async fn for_step(ctx: &Context<'_>, wizard_id: &ID, step_id: &ID) -> ApiResult<
     Ok((loaded, step))
 }
 
-async fn complete_auth(api: &ApiContext, loaded: &mut Loaded, continuation_uri: &str) -> ApiResult<()> {
-    let params = query_params(continuation_uri)
-        .ok_or_else(|| KrakenError::with_message(ErrorCode::StepParameters, "`continuationUri` is not a URI with a query."))?;
-    let get = |key: &str| params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+async fn complete_auth(
+    api: &ApiContext,
+    loaded: &mut Loaded,
+    continuation_uri: &str,
+) -> ApiResult<()> {
+    let params = query_params(continuation_uri).ok_or_else(|| {
+        KrakenError::with_message(
+            ErrorCode::StepParameters,
+            "`continuationUri` is not a URI with a query.",
+        )
+    })?;
+    let get = |key: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    };
     if get("state") != loaded.row.oauth_state.as_deref() {
-        return Err(KrakenError::with_message(ErrorCode::StepParameters, "The URI does not belong to this authorisation."));
+        return Err(KrakenError::with_message(
+            ErrorCode::StepParameters,
+            "The URI does not belong to this authorisation.",
+        ));
     }
     if let Some(error) = get("error") {
         loaded.wizard.auth_error = Some(match error {
@@ -893,14 +1137,21 @@ async fn complete_auth(api: &ApiContext, loaded: &mut Loaded, continuation_uri: 
         });
         return Ok(());
     }
-    let code = get("code").ok_or_else(|| KrakenError::with_message(ErrorCode::StepParameters, "The URI carries no code."))?;
-    let name = loaded.wizard.provider.clone().ok_or_else(|| KrakenError::new(ErrorCode::ProviderUnavailable))?;
+    let code = get("code").ok_or_else(|| {
+        KrakenError::with_message(ErrorCode::StepParameters, "The URI carries no code.")
+    })?;
+    let name = loaded
+        .wizard
+        .provider
+        .clone()
+        .ok_or_else(|| KrakenError::new(ErrorCode::ProviderUnavailable))?;
     let provider = provider(api, &name)?;
     let now = api.clock.now();
     let granted = match provider.complete_authorization(code, now).await {
         Ok(grant) => grant,
         Err(ProviderError::AuthorisationRefused(reason)) => {
-            loaded.wizard.auth_error = Some(format!("The vendor refused the authorisation: {reason}"));
+            loaded.wizard.auth_error =
+                Some(format!("The vendor refused the authorisation: {reason}"));
             return Ok(());
         }
         Err(err) => {
@@ -908,45 +1159,100 @@ async fn complete_auth(api: &ApiContext, loaded: &mut Loaded, continuation_uri: 
             return Err(KrakenError::new(ErrorCode::StepRetryLater));
         }
     };
-    let devices = provider.devices(&granted, now).await.map_err(|_| KrakenError::new(ErrorCode::StepRetryLater))?;
-    let stored = store::insert_grant(&api.db, loaded.row.account_id, &name, &granted.subject, &granted.secret, now)
+    let devices = provider
+        .devices(&granted, now)
         .await
-        .map_err(internal)?;
+        .map_err(|_| KrakenError::new(ErrorCode::StepRetryLater))?;
+    let stored = store::insert_grant(
+        &api.db,
+        loaded.row.account_id,
+        &name,
+        &granted.subject,
+        &granted.secret,
+        now,
+    )
+    .await
+    .map_err(internal)?;
     loaded.wizard.auth_error = None;
     loaded.wizard.grant_id = Some(stored.id);
     loaded.wizard.found_devices = devices
         .into_iter()
-        .map(|d| FoundDevice { remote_id: d.remote_id, kind: d.kind, make: d.make, model: d.model, vin: d.vin })
+        .map(|d| FoundDevice {
+            remote_id: d.remote_id,
+            kind: d.kind,
+            make: d.make,
+            model: d.model,
+            vin: d.vin,
+        })
         .collect();
     let catalogue = catalogue()?;
     if let Some(device_id) = loaded.wizard.reauthenticate_device.clone() {
         return reauthenticated(api, loaded, &device_id, stored.id).await;
     }
     let kind = loaded.wizard.registered_kind(catalogue);
-    if !loaded.wizard.found_devices.iter().any(|d| Some(d.kind) == kind) {
-        loaded.wizard.terminal_error = Some("No device of the chosen kind was found at the vendor for this login.".to_owned());
+    if !loaded
+        .wizard
+        .found_devices
+        .iter()
+        .any(|d| Some(d.kind) == kind)
+    {
+        loaded.wizard.terminal_error =
+            Some("No device of the chosen kind was found at the vendor for this login.".to_owned());
     }
     Ok(())
 }
 
 /// Re-authentication: the device moves to the new grant and back to its settled state.
-async fn reauthenticated(api: &ApiContext, loaded: &mut Loaded, device_id: &str, grant_id: i64) -> ApiResult<()> {
-    let mut device = store::device_by_id(&api.db, device_id).await.map_err(internal)?.ok_or_else(|| internal("device gone"))?;
-    if !loaded.wizard.found_devices.iter().any(|d| d.remote_id == device.integration_device_id) {
-        loaded.wizard.terminal_error = Some("This vendor login does not have the device.".to_owned());
+async fn reauthenticated(
+    api: &ApiContext,
+    loaded: &mut Loaded,
+    device_id: &str,
+    grant_id: i64,
+) -> ApiResult<()> {
+    let mut device = store::device_by_id(&api.db, device_id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| internal("device gone"))?;
+    if !loaded
+        .wizard
+        .found_devices
+        .iter()
+        .any(|d| d.remote_id == device.integration_device_id)
+    {
+        loaded.wizard.terminal_error =
+            Some("This vendor login does not have the device.".to_owned());
         return Ok(());
     }
     let now = api.clock.now();
-    store::set_device_grant(&api.db, &device.id, grant_id, now).await.map_err(internal)?;
-    device = store::device_by_id(&api.db, device_id).await.map_err(internal)?.ok_or_else(|| internal("device gone"))?;
+    store::set_device_grant(&api.db, &device.id, grant_id, now)
+        .await
+        .map_err(internal)?;
+    device = store::device_by_id(&api.db, device_id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| internal("device gone"))?;
     let kind = DeviceKind::parse(&device.kind).ok_or_else(|| internal("stored kind"))?;
-    let lifecycle = Lifecycle::parse(&device.lifecycle).ok_or_else(|| internal("stored lifecycle"))?;
+    let lifecycle =
+        Lifecycle::parse(&device.lifecycle).ok_or_else(|| internal("stored lifecycle"))?;
     let state = DeviceState::parse(&device.state).ok_or_else(|| internal("stored state"))?;
-    if matches!(state, DeviceState::LostConnection | DeviceState::AuthenticationFailed) {
+    if matches!(
+        state,
+        DeviceState::LostConnection | DeviceState::AuthenticationFailed
+    ) {
         if state == DeviceState::LostConnection {
-            transition(&mut device, lifecycle, DeviceState::AuthenticationPending, now)?;
+            transition(
+                &mut device,
+                lifecycle,
+                DeviceState::AuthenticationPending,
+                now,
+            )?;
         }
-        transition(&mut device, lifecycle, DeviceState::AuthenticationComplete, now)?;
+        transition(
+            &mut device,
+            lifecycle,
+            DeviceState::AuthenticationComplete,
+            now,
+        )?;
         if lifecycle == Lifecycle::Live {
             // A live device goes straight back to work.
             transition(&mut device, lifecycle, DeviceState::SetupComplete, now)?;
@@ -954,7 +1260,9 @@ async fn reauthenticated(api: &ApiContext, loaded: &mut Loaded, device_id: &str,
             let settled = settled_state(reading.as_ref(), kind, device.is_suspended);
             transition(&mut device, lifecycle, settled, now)?;
         }
-        store::update_device(&api.db, &device).await.map_err(internal)?;
+        store::update_device(&api.db, &device)
+            .await
+            .map_err(internal)?;
     }
     loaded.wizard.status = WizardStatus::Complete;
     Ok(())
@@ -1009,7 +1317,11 @@ pub struct OnboardingQuery;
 #[Object]
 impl OnboardingQuery {
     /// One wizard (KT-CT-4371 when it does not exist or is not the caller's).
-    async fn smart_flex_onboarding_wizard(&self, ctx: &Context<'_>, wizard_id: ID) -> ApiResult<SmartFlexOnboardingWizard> {
+    async fn smart_flex_onboarding_wizard(
+        &self,
+        ctx: &Context<'_>,
+        wizard_id: ID,
+    ) -> ApiResult<SmartFlexOnboardingWizard> {
         let api = api(ctx)?;
         let caller = authorise(ctx).await?;
         let loaded = advance(api, load(api, &caller, &wizard_id).await?).await?;
@@ -1026,7 +1338,9 @@ impl OnboardingQuery {
         let api = api(ctx)?;
         let caller = authorise(ctx).await?;
         let account = account_for(api, &caller, &account_number, ErrorCode::Unauthorized).await?;
-        let rows = store::wizards_of_account(&api.db, account.id, property_id.map(i64::from)).await.map_err(internal)?;
+        let rows = store::wizards_of_account(&api.db, account.id, property_id.map(i64::from))
+            .await
+            .map_err(internal)?;
         let mut wizards = Vec::with_capacity(rows.len());
         for row in rows {
             let loaded = advance(api, Loaded::decode(row)?).await?;
@@ -1042,20 +1356,33 @@ pub struct OnboardingMutation;
 #[Object]
 impl OnboardingMutation {
     /// Starts onboarding a device at a property of the account.
-    async fn start_smart_flex_onboarding(&self, ctx: &Context<'_>, input: StartSmartFlexOnboardingInput) -> ApiResult<WizardPayload> {
+    async fn start_smart_flex_onboarding(
+        &self,
+        ctx: &Context<'_>,
+        input: StartSmartFlexOnboardingInput,
+    ) -> ApiResult<WizardPayload> {
         start(ctx, input, Wizard::default()).await
     }
 
     /// The same as `startSmartFlexOnboarding` (the name some guides use).
-    async fn start_smart_flex_onboarding_wizard(&self, ctx: &Context<'_>, input: StartSmartFlexOnboardingInput) -> ApiResult<WizardPayload> {
+    async fn start_smart_flex_onboarding_wizard(
+        &self,
+        ctx: &Context<'_>,
+        input: StartSmartFlexOnboardingInput,
+    ) -> ApiResult<WizardPayload> {
         start(ctx, input, Wizard::default()).await
     }
 
     /// Starts a wizard that authorises an existing device again (after its vendor access was lost).
-    async fn start_re_authentication(&self, ctx: &Context<'_>, input: StartReAuthenticationInput) -> ApiResult<WizardPayload> {
+    async fn start_re_authentication(
+        &self,
+        ctx: &Context<'_>,
+        input: StartReAuthenticationInput,
+    ) -> ApiResult<WizardPayload> {
         let api = api(ctx)?;
         let caller = authorise(ctx).await?;
-        let account = account_for(api, &caller, &input.account_number, ErrorCode::Unauthorized).await?;
+        let account =
+            account_for(api, &caller, &input.account_number, ErrorCode::Unauthorized).await?;
         let device = store::device_by_id(&api.db, input.device_id.trim())
             .await
             .map_err(internal)?
@@ -1067,12 +1394,24 @@ impl OnboardingMutation {
         if !supported {
             return Err(KrakenError::new(ErrorCode::ReauthenticationUnsupported));
         }
-        let input = StartSmartFlexOnboardingInput { account_number: input.account_number, property_id: input.property_id };
-        start(ctx, input, Wizard::reauthentication(&device.id, &device.provider)).await
+        let input = StartSmartFlexOnboardingInput {
+            account_number: input.account_number,
+            property_id: input.property_id,
+        };
+        start(
+            ctx,
+            input,
+            Wizard::reauthentication(&device.id, &device.provider),
+        )
+        .await
     }
 
     /// Cancels a wizard. A device it already registered stays (use `deauthenticateFlexDevice`).
-    async fn cancel_smart_flex_onboarding(&self, ctx: &Context<'_>, input: WizardInput) -> ApiResult<WizardPayload> {
+    async fn cancel_smart_flex_onboarding(
+        &self,
+        ctx: &Context<'_>,
+        input: WizardInput,
+    ) -> ApiResult<WizardPayload> {
         let api = api(ctx)?;
         let caller = authorise(ctx).await?;
         let mut loaded = load(api, &caller, &input.wizard_id).await?;
@@ -1081,17 +1420,29 @@ impl OnboardingMutation {
         }
         loaded.wizard.status = WizardStatus::Cancelled;
         let loaded = loaded.save(api).await?;
-        Ok(WizardPayload { wizard: SmartFlexOnboardingWizard::build(api, loaded).await? })
+        Ok(WizardPayload {
+            wizard: SmartFlexOnboardingWizard::build(api, loaded).await?,
+        })
     }
 
     /// Answers a list step (the current one, or an earlier one to go back).
-    async fn select_from_list_for_smart_flex_onboarding(&self, ctx: &Context<'_>, input: SelectFromListInput) -> ApiResult<WizardPayload> {
+    async fn select_from_list_for_smart_flex_onboarding(
+        &self,
+        ctx: &Context<'_>,
+        input: SelectFromListInput,
+    ) -> ApiResult<WizardPayload> {
         let api = api(ctx)?;
         let (mut loaded, step) = for_step(ctx, &input.wizard_id, &input.step_id).await?;
         if !step.is_list() {
-            return Err(KrakenError::with_message(ErrorCode::StepParameters, "This step is not answered from a list."));
+            return Err(KrakenError::with_message(
+                ErrorCode::StepParameters,
+                "This step is not answered from a list.",
+            ));
         }
-        loaded.wizard.answer_step(step, input.selected_option.trim(), catalogue()?).map_err(wizard_error)?;
+        loaded
+            .wizard
+            .answer_step(step, input.selected_option.trim(), catalogue()?)
+            .map_err(wizard_error)?;
         choose_provider(api, &mut loaded.wizard, catalogue()?);
         respond(api, loaded.save(api).await?).await
     }
@@ -1105,22 +1456,40 @@ impl OnboardingMutation {
         let api = api(ctx)?;
         let (mut loaded, step) = for_step(ctx, &input.wizard_id, &input.step_id).await?;
         if step != StepKind::SelectVehicleOrChargePoint {
-            return Err(KrakenError::with_message(ErrorCode::StepParameters, "This step is not a choice of integration."));
+            return Err(KrakenError::with_message(
+                ErrorCode::StepParameters,
+                "This step is not a choice of integration.",
+            ));
         }
-        loaded.wizard.answer_step(step, input.selected_integration.as_str(), catalogue()?).map_err(wizard_error)?;
+        loaded
+            .wizard
+            .answer_step(step, input.selected_integration.as_str(), catalogue()?)
+            .map_err(wizard_error)?;
         choose_provider(api, &mut loaded.wizard, catalogue()?);
         respond(api, loaded.save(api).await?).await
     }
 
     /// Completes the vendor authorisation with the URI the vendor redirected to.
-    async fn complete_auth_flow_for_smart_flex_onboarding(&self, ctx: &Context<'_>, input: CompleteAuthFlowInput) -> ApiResult<WizardPayload> {
+    async fn complete_auth_flow_for_smart_flex_onboarding(
+        &self,
+        ctx: &Context<'_>,
+        input: CompleteAuthFlowInput,
+    ) -> ApiResult<WizardPayload> {
         let api = api(ctx)?;
         let (mut loaded, step) = for_step(ctx, &input.wizard_id, &input.step_id).await?;
-        if step != StepKind::AuthFlow || loaded.wizard.current(catalogue()?) != Some(StepKind::AuthFlow) {
+        if step != StepKind::AuthFlow
+            || loaded.wizard.current(catalogue()?) != Some(StepKind::AuthFlow)
+        {
             return Err(if step == StepKind::AuthFlow {
-                KrakenError::with_message(ErrorCode::StepParameters, "The authorisation is already complete.")
+                KrakenError::with_message(
+                    ErrorCode::StepParameters,
+                    "The authorisation is already complete.",
+                )
             } else {
-                KrakenError::with_message(ErrorCode::StepParameters, "This step is not an authorisation.")
+                KrakenError::with_message(
+                    ErrorCode::StepParameters,
+                    "This step is not an authorisation.",
+                )
             });
         }
         complete_auth(api, &mut loaded, &input.continuation_uri).await?;
@@ -1145,18 +1514,32 @@ impl OnboardingMutation {
             match item.key.trim() {
                 "vin" => vin = Some(item.value.trim().to_ascii_uppercase()),
                 other => {
-                    return Err(KrakenError::with_message(ErrorCode::StepInputInvalid, format!("{other:?} is not an input of this step.")));
+                    return Err(KrakenError::with_message(
+                        ErrorCode::StepInputInvalid,
+                        format!("{other:?} is not an input of this step."),
+                    ));
                 }
             }
         }
-        let vin = vin.ok_or_else(|| KrakenError::with_message(ErrorCode::StepParameters, "The `vin` input is required."))?;
+        let vin = vin.ok_or_else(|| {
+            KrakenError::with_message(ErrorCode::StepParameters, "The `vin` input is required.")
+        })?;
         if !valid_vin(&vin) {
-            return Err(KrakenError::with_message(ErrorCode::StepInputInvalid, "`vin` must be 17 letters and digits (no I, O or Q)."));
+            return Err(KrakenError::with_message(
+                ErrorCode::StepInputInvalid,
+                "`vin` must be 17 letters and digits (no I, O or Q).",
+            ));
         }
-        if let Some(known) = loaded.wizard.chosen_device(catalogue).and_then(|d| d.vin.clone())
+        if let Some(known) = loaded
+            .wizard
+            .chosen_device(catalogue)
+            .and_then(|d| d.vin.clone())
             && known != vin
         {
-            return Err(KrakenError::with_message(ErrorCode::StepInputInvalid, "`vin` does not match the vehicle the vendor reports."));
+            return Err(KrakenError::with_message(
+                ErrorCode::StepInputInvalid,
+                "`vin` does not match the vehicle the vendor reports.",
+            ));
         }
         // Answering again rewinds the test charge.
         loaded.wizard.test = None;
@@ -1166,24 +1549,44 @@ impl OnboardingMutation {
 
     /// Completes a `UserActionRequired` step. ResiFlex's journeys have none today, so any step id is
     /// refused (KT-CT-4377) or, for another step type, KT-CT-4375.
-    async fn complete_user_action_for_smart_flex_onboarding(&self, ctx: &Context<'_>, input: StepInput) -> ApiResult<WizardPayload> {
+    async fn complete_user_action_for_smart_flex_onboarding(
+        &self,
+        ctx: &Context<'_>,
+        input: StepInput,
+    ) -> ApiResult<WizardPayload> {
         let (_loaded, _step) = for_step(ctx, &input.wizard_id, &input.step_id).await?;
-        Err(KrakenError::with_message(ErrorCode::StepParameters, "This step needs no user action."))
+        Err(KrakenError::with_message(
+            ErrorCode::StepParameters,
+            "This step needs no user action.",
+        ))
     }
 
     /// Starts the test charge; fetch the wizard to follow it.
-    async fn start_test_charge_for_smart_flex_onboarding(&self, ctx: &Context<'_>, input: StepInput) -> ApiResult<WizardPayload> {
+    async fn start_test_charge_for_smart_flex_onboarding(
+        &self,
+        ctx: &Context<'_>,
+        input: StepInput,
+    ) -> ApiResult<WizardPayload> {
         let api = api(ctx)?;
         let (mut loaded, step) = for_step(ctx, &input.wizard_id, &input.step_id).await?;
         let catalogue = catalogue()?;
         if step != StepKind::TestCharge {
-            return Err(KrakenError::with_message(ErrorCode::StepParameters, "This step is not a test charge."));
+            return Err(KrakenError::with_message(
+                ErrorCode::StepParameters,
+                "This step is not a test charge.",
+            ));
         }
         if loaded.wizard.current(catalogue) != Some(StepKind::TestCharge) {
             return Err(KrakenError::new(ErrorCode::StepNotFound));
         }
         let mut device = ensure_device(api, &mut loaded).await?;
-        let grant = grant(api, device.grant_id.ok_or_else(|| internal("device without grant"))?).await?;
+        let grant = grant(
+            api,
+            device
+                .grant_id
+                .ok_or_else(|| internal("device without grant"))?,
+        )
+        .await?;
         let provider = provider(api, &device.provider)?;
         let now = api.clock.now();
         let reading = provider
@@ -1192,8 +1595,15 @@ impl OnboardingMutation {
             .map_err(|_| KrakenError::new(ErrorCode::VehicleNotReadyForTest))?;
         if !ready_for_test(&reading) {
             if device.state == DeviceState::AuthenticationComplete.as_str() {
-                transition(&mut device, Lifecycle::Onboarding, DeviceState::TestChargeNotAvailable, now)?;
-                store::update_device(&api.db, &device).await.map_err(internal)?;
+                transition(
+                    &mut device,
+                    Lifecycle::Onboarding,
+                    DeviceState::TestChargeNotAvailable,
+                    now,
+                )?;
+                store::update_device(&api.db, &device)
+                    .await
+                    .map_err(internal)?;
             }
             // The device record is kept, so the wizard is saved with it.
             let _ = loaded.save(api).await?;
@@ -1202,14 +1612,33 @@ impl OnboardingMutation {
                 "Plug the vehicle in at home, then start the test charge again.",
             ));
         }
-        if let Err(err) = provider.send(&grant, &device.integration_device_id, &Command::TestCharge, now).await {
+        if let Err(err) = provider
+            .send(
+                &grant,
+                &device.integration_device_id,
+                &Command::TestCharge,
+                now,
+            )
+            .await
+        {
             tracing::warn!(device = %device.id, error = %err, "the test charge could not be started");
             let _ = loaded.save(api).await?;
             return Err(KrakenError::new(ErrorCode::StepRetryLater));
         }
-        transition(&mut device, Lifecycle::OnboardingTestInProgress, DeviceState::TestChargeInProgress, now)?;
-        store::update_device(&api.db, &device).await.map_err(internal)?;
-        loaded.wizard.test = Some(TestProgress { started_at: now, meter_at_start_wh: reading.energy_imported_wh, outcome: None });
+        transition(
+            &mut device,
+            Lifecycle::OnboardingTestInProgress,
+            DeviceState::TestChargeInProgress,
+            now,
+        )?;
+        store::update_device(&api.db, &device)
+            .await
+            .map_err(internal)?;
+        loaded.wizard.test = Some(TestProgress {
+            started_at: now,
+            meter_at_start_wh: reading.energy_imported_wh,
+            outcome: None,
+        });
         respond(api, loaded.save(api).await?).await
     }
 }
