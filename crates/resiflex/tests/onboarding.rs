@@ -339,6 +339,69 @@ async fn an_ev_is_onboarded_through_every_step() {
         ("LIVE", "SMART_CONTROL_CAPABLE")
     );
     assert_eq!(device.vin.as_deref(), Some(vin.as_str()));
+    let id = device.id.clone();
+
+    // The device as clients see it: live, and capable of smart control while plugged in at home.
+    assert_eq!(
+        c.state(&id).await,
+        json!({"current": "LIVE", "currentState": "SMART_CONTROL_CAPABLE", "isSuspended": false})
+    );
+
+    // Preferences round-trip.
+    let body = c
+        .call(
+            r#"mutation($d: ID!) { setDevicePreferences(input: {deviceId: $d, mode: CHARGE, unit: PERCENTAGE,
+                schedules: [{dayOfWeek: MONDAY, time: "07:30", max: "80.0"}, {dayOfWeek: SATURDAY, time: "09:00", max: 60}]}) { id } }"#,
+            json!({"d": id}),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    let body = c
+        .call(
+            "query($a: String!, $d: String) { devices(accountNumber: $a, deviceId: $d) { preferences { mode unit targetType schedules { dayOfWeek time max } } } }",
+            json!({"a": c.account, "d": id}),
+        )
+        .await;
+    let preferences = &body["data"]["devices"][0]["preferences"];
+    assert_eq!(
+        (preferences["mode"].as_str(), preferences["unit"].as_str()),
+        (Some("CHARGE"), Some("PERCENTAGE"))
+    );
+    let schedules = preferences["schedules"].as_array().unwrap();
+    assert!(
+        schedules.iter().any(|s| s["dayOfWeek"] == "MONDAY"
+            && s["time"] == "07:30:00"
+            && s["max"].as_f64() == Some(80.0)),
+        "{body}"
+    );
+
+    // Suspend: smart control off, and a boost is refused for that reason.
+    c.control(&id, "SUSPEND").await;
+    assert_eq!(c.state(&id).await["currentState"], "SMART_CONTROL_OFF");
+    let body = c.boost(&id, "BOOST").await;
+    assert_eq!(error_code(&body), "KT-CT-4357");
+    assert_eq!(
+        body["errors"][0]["extensions"]["boostChargeRefusalReasons"],
+        "BC_DEVICE_SUSPENDED"
+    );
+    c.control(&id, "UNSUSPEND").await;
+    assert_eq!(
+        c.state(&id).await,
+        json!({"current": "LIVE", "currentState": "SMART_CONTROL_CAPABLE", "isSuspended": false})
+    );
+
+    // A boost charges now: the simulated car draws power; cancel stops it.
+    let body = c.boost(&id, "BOOST").await;
+    assert!(body["errors"].is_null(), "{body}");
+    assert_eq!(c.state(&id).await["currentState"], "BOOSTING");
+    let body = c.boost(&id, "CANCEL").await;
+    assert!(body["errors"].is_null(), "{body}");
+    assert_eq!(c.state(&id).await["currentState"], "SMART_CONTROL_CAPABLE");
+
+    // De-authentication retires the device and keeps its history.
+    c.deauthenticate(&id).await;
+    assert_eq!(c.state(&id).await["current"], "RETIRED");
+    assert_eq!(c.state(&id).await["currentState"], "RETIRED");
 }
 
 async fn store_device(c: &Customer, id: &str) -> resiflex_store::devices::Device {
@@ -456,6 +519,22 @@ async fn a_heat_pump_is_onboarded_without_a_test_charge() {
         (device.kind.as_str(), device.lifecycle.as_str()),
         ("HEAT_PUMP", "LIVE")
     );
+    assert_eq!(c.state(&device.id).await["current"], "LIVE");
+    let body = c
+        .call(
+            r#"mutation($d: ID!) { setDevicePreferences(input: {deviceId: $d, mode: HEAT, unit: CELSIUS,
+                schedules: [{dayOfWeek: MONDAY, time: "07:00", min: 20, max: 24}]}) { id } }"#,
+            json!({"d": device.id}),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    c.control(&device.id, "SUSPEND").await;
+    assert_eq!(
+        c.state(&device.id).await["currentState"],
+        "SMART_CONTROL_OFF"
+    );
+    c.deauthenticate(&device.id).await;
+    assert_eq!(c.state(&device.id).await["current"], "RETIRED");
 }
 
 #[tokio::test]
@@ -742,6 +821,17 @@ async fn a_charge_point_is_onboarded_with_a_test_charge() {
         (device.kind.as_str(), device.lifecycle.as_str()),
         ("CHARGE_POINT", "LIVE")
     );
+    assert_eq!(
+        c.state(&device.id).await["currentState"],
+        "SMART_CONTROL_CAPABLE"
+    );
+    assert!(c.boost(&device.id, "BOOST").await["errors"].is_null());
+    assert_eq!(c.state(&device.id).await["currentState"], "BOOSTING");
+    assert!(c.boost(&device.id, "CANCEL").await["errors"].is_null());
+    c.control(&device.id, "SUSPEND").await;
+    assert_eq!(c.state(&device.id).await["isSuspended"], true);
+    c.deauthenticate(&device.id).await;
+    assert_eq!(c.state(&device.id).await["current"], "RETIRED");
 }
 
 #[tokio::test]
@@ -758,4 +848,53 @@ async fn a_home_battery_is_onboarded() {
         ),
         ("BATTERY", "LIVE", "SMART_CONTROL_CAPABLE")
     );
+    c.control(&device.id, "SUSPEND").await;
+    c.control(&device.id, "UNSUSPEND").await;
+    assert_eq!(
+        c.state(&device.id).await["currentState"],
+        "SMART_CONTROL_CAPABLE"
+    );
+    c.deauthenticate(&device.id).await;
+    assert_eq!(c.state(&device.id).await["current"], "RETIRED");
+}
+
+impl Customer {
+    async fn state(&self, device: &str) -> Value {
+        let body = self
+            .call(
+                "query($a: String!, $d: String) { devices(accountNumber: $a, deviceId: $d) { status { current currentState isSuspended } } }",
+                json!({"a": self.account, "d": device}),
+            )
+            .await;
+        assert!(body["errors"].is_null(), "{body}");
+        body["data"]["devices"][0]["status"].clone()
+    }
+
+    async fn control(&self, device: &str, action: &str) {
+        let body = self
+            .call(
+                "mutation($d: ID!, $a: SmartControlAction!) { updateDeviceSmartControl(input: {deviceId: $d, action: $a}) { id } }",
+                json!({"d": device, "a": action}),
+            )
+            .await;
+        assert!(body["errors"].is_null(), "{action}: {body}");
+    }
+
+    async fn boost(&self, device: &str, action: &str) -> Value {
+        self.call(
+            "mutation($i: UpdateBoostChargeInput!) { updateBoostCharge(input: $i) { id } }",
+            json!({"i": {"deviceId": device, "action": action}}),
+        )
+        .await
+    }
+
+    async fn deauthenticate(&self, device: &str) {
+        let body = self
+            .call(
+                "mutation($d: String!) { deauthenticateFlexDevice(input: {deviceId: $d}) { krakenflexDevice { krakenflexDeviceId } } }",
+                json!({"d": device}),
+            )
+            .await;
+        assert!(body["errors"].is_null(), "{body}");
+    }
 }
