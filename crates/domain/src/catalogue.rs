@@ -498,48 +498,23 @@ impl Catalogue {
 mod tests {
     use super::*;
 
-    /// Kraken's `ProviderChoices` values, as the seed list has them.
-    const PROVIDER_CHOICES: [&str; 39] = [
-        "BYD",
-        "DAIKIN",
-        "DAIKIN_LCM",
-        "ECOBEE",
-        "ECOBEE_V2",
-        "ENERGIZER",
-        "ENODE",
-        "ENPHASE",
-        "FORD",
-        "GIVENERGY",
-        "HUAWEI",
-        "HUAWEI_V2",
-        "HYPERVOLT",
-        "INDRA",
-        "JEDLIX",
-        "JEDLIX_V2",
-        "MERCEDES",
-        "MYENERGI",
-        "MYENERGI_V2",
-        "NATURE",
-        "NISSAN",
-        "OCPP",
-        "OCPP_WALLBOX",
-        "OCTOPUS_ENERGY",
-        "OHME",
-        "OHME_V2",
-        "SENSI",
-        "SENSI_V2",
-        "SMARTCAR",
-        "SMARTFLEX_CONNECT",
-        "SMART_PEAR",
-        "SOLAREDGE",
-        "TESLA",
-        "TESLA_V2",
-        "VOLKSWAGEN",
-        "VP_AMAZON",
-        "VP_HONEYWELL_CC",
-        "VP_HONEYWELL_RES",
-        "VP_NEST",
-    ];
+    /// Kraken's `ProviderChoices` values, read from the seed list of enums.
+    fn provider_choices() -> Vec<String> {
+        let seed: serde_json::Value =
+            serde_json::from_str(include_str!("../../../tests/data/seed-enums.json")).unwrap();
+        let providers = seed["enums"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == "ProviderChoices")
+            .unwrap();
+        providers["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    }
 
     fn catalogue() -> &'static Catalogue {
         Catalogue::get().expect("the built-in catalogue loads")
@@ -595,7 +570,7 @@ mod tests {
             );
             for provider in entry.providers() {
                 assert!(
-                    PROVIDER_CHOICES.contains(&provider.as_str()),
+                    provider_choices().contains(provider),
                     "{}: unknown provider {provider}",
                     entry.id()
                 );

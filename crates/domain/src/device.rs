@@ -61,6 +61,25 @@ impl DeviceKind {
         matches!(self, DeviceKind::ElectricVehicle | DeviceKind::ChargePoint)
     }
 
+    /// Whether export to the grid applies, and its setting for a new device (`FlexGridExportStatus`):
+    /// batteries and inverters can export (off until the customer allows it), others cannot.
+    pub const fn default_grid_export(self) -> &'static str {
+        match self {
+            DeviceKind::Battery | DeviceKind::Inverter => "DISABLED",
+            _ => "NOT_APPLICABLE",
+        }
+    }
+
+    /// Whether a cap on charging duration applies, and its setting for a new device
+    /// (`FlexIsChargingDurationCapped`).
+    pub const fn default_charging_duration_capped(self) -> &'static str {
+        if self.charges_vehicle() {
+            "DISABLED"
+        } else {
+            "NOT_APPLICABLE"
+        }
+    }
+
     /// Whether the device charges a vehicle (and so has charging preferences, boosts and sessions).
     pub const fn charges_vehicle(self) -> bool {
         matches!(self, DeviceKind::ElectricVehicle | DeviceKind::ChargePoint)

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use resiflex_api::enums::ProviderChoices;
 use resiflex_api::sandbox::SandboxConsent;
 use resiflex_providers::simulator::{SimDeviceSpec, SimulatorProvider};
 use resiflex_providers::{
@@ -17,45 +18,12 @@ use sha2::{Digest, Sha256};
 
 /// The vendor clouds the simulator stands in for: every `ProviderChoices` value except the OCPP ones,
 /// which are real protocols rather than clouds.
-pub const SIMULATED_PROVIDERS: &[&str] = &[
-    "BYD",
-    "DAIKIN",
-    "DAIKIN_LCM",
-    "ECOBEE",
-    "ECOBEE_V2",
-    "ENERGIZER",
-    "ENODE",
-    "ENPHASE",
-    "FORD",
-    "GIVENERGY",
-    "HUAWEI",
-    "HUAWEI_V2",
-    "HYPERVOLT",
-    "INDRA",
-    "JEDLIX",
-    "JEDLIX_V2",
-    "MERCEDES",
-    "MYENERGI",
-    "MYENERGI_V2",
-    "NATURE",
-    "NISSAN",
-    "OCTOPUS_ENERGY",
-    "OHME",
-    "OHME_V2",
-    "SENSI",
-    "SENSI_V2",
-    "SMARTCAR",
-    "SMARTFLEX_CONNECT",
-    "SMART_PEAR",
-    "SOLAREDGE",
-    "TESLA",
-    "TESLA_V2",
-    "VOLKSWAGEN",
-    "VP_AMAZON",
-    "VP_HONEYWELL_CC",
-    "VP_HONEYWELL_RES",
-    "VP_NEST",
-];
+pub fn simulated_providers() -> impl Iterator<Item = &'static str> {
+    ProviderChoices::ALL
+        .iter()
+        .map(|p| p.as_str())
+        .filter(|name| !name.starts_with("OCPP"))
+}
 
 fn seed_for(provider: &str) -> u64 {
     let digest = Sha256::digest(provider.as_bytes());
@@ -191,7 +159,7 @@ pub async fn registry(
 ) -> anyhow::Result<(ProviderRegistry, Arc<Sandbox>)> {
     let mut registry = ProviderRegistry::default();
     let mut simulators = BTreeMap::new();
-    for &name in SIMULATED_PROVIDERS {
+    for name in simulated_providers() {
         let seed = seed_for(name);
         let simulator = match resiflex_store::devices::simulator_world(db, name).await? {
             Some(snapshot) => SimulatorProvider::restore(name, seed, snapshot).unwrap_or_else(|err| {

@@ -213,18 +213,8 @@ fn device(account: &Account, kind: DeviceKind, name: &str) -> Device {
         lifecycle: "LIVE".to_owned(),
         state: "SMART_CONTROL_CAPABLE".to_owned(),
         is_suspended: false,
-        grid_export: if matches!(kind, DeviceKind::Battery | DeviceKind::Inverter) {
-            "DISABLED"
-        } else {
-            "NOT_APPLICABLE"
-        }
-        .to_owned(),
-        charging_duration_capped: if kind.charges_vehicle() {
-            "DISABLED"
-        } else {
-            "NOT_APPLICABLE"
-        }
-        .to_owned(),
+        grid_export: kind.default_grid_export().to_owned(),
+        charging_duration_capped: kind.default_charging_duration_capped().to_owned(),
         preferences: None,
         test_charge: None,
         created_at: now,

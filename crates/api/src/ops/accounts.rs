@@ -8,7 +8,7 @@ use resiflex_store::accounts::{
 };
 use resiflex_store::identity::{AccountUser, NewUser};
 
-use super::{OperationErrors, OperationKind};
+use super::{OperationErrors, OperationKind, api};
 use crate::auth::access::{account_for, may_see_account};
 use crate::auth::{Caller, authorise};
 use crate::context::ApiContext;
@@ -68,11 +68,6 @@ const fn op(
 
 fn internal(err: resiflex_store::StoreError) -> KrakenError {
     KrakenError::internal("accounts", &err)
-}
-
-fn api<'a>(ctx: &Context<'a>) -> ApiResult<&'a ApiContext> {
-    ctx.data::<ApiContext>()
-        .map_err(|_| KrakenError::new(ErrorCode::Internal))
 }
 
 fn invalid(message: impl Into<String>) -> KrakenError {

@@ -5,7 +5,7 @@ use async_graphql::{Context, InputObject, Object, SimpleObject};
 use chrono::Duration;
 use resiflex_store::identity::{self, AccountUser};
 
-use super::{OperationErrors, OperationKind};
+use super::{OperationErrors, OperationKind, api};
 use crate::auth::credentials::{self, LIVE_KEY_PREFIX};
 use crate::auth::tokens::{REFRESH_LIFETIME_SECS, Subject};
 use crate::auth::{Caller, authorise, throttle};
@@ -132,11 +132,6 @@ pub struct InvalidatePreSignedTokensForUser {
 
 fn internal(err: resiflex_store::StoreError) -> KrakenError {
     KrakenError::internal("sign-in", &err)
-}
-
-fn api<'a>(ctx: &Context<'a>) -> ApiResult<&'a ApiContext> {
-    ctx.data::<ApiContext>()
-        .map_err(|_| KrakenError::new(ErrorCode::Internal))
 }
 
 /// Grant types, as the `gty` claim names them.

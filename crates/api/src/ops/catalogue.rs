@@ -16,10 +16,9 @@ use resiflex_domain::units::{Energy, Power};
 use resiflex_store::accounts;
 use rust_decimal::Decimal as RustDecimal;
 
-use super::{OperationErrors, OperationKind};
+use super::{OperationErrors, OperationKind, api};
 use crate::auth::access::account_for;
 use crate::auth::authorise;
-use crate::context::ApiContext;
 use crate::enums::{IntegrationStatus, KrakenFlexDeviceTypes, ProviderChoices};
 use crate::errors::{ApiResult, ErrorCode, KrakenError};
 use crate::scalars::Decimal;
@@ -429,11 +428,6 @@ fn live_device_types(catalogue: &Catalogue) -> Vec<KrakenFlexDeviceTypes> {
         }
     }
     types
-}
-
-fn api<'a>(ctx: &Context<'a>) -> ApiResult<&'a ApiContext> {
-    ctx.data::<ApiContext>()
-        .map_err(|_| KrakenError::new(ErrorCode::Internal))
 }
 
 #[derive(Default)]

@@ -26,7 +26,7 @@ use resiflex_store::accounts;
 use resiflex_store::devices::{self as store, Device};
 use rust_decimal::Decimal as RustDecimal;
 
-use super::{OperationErrors, OperationKind};
+use super::{OperationErrors, OperationKind, api};
 use crate::auth::access::{account_for, may_see_account};
 use crate::auth::{Caller, authorise};
 use crate::context::ApiContext;
@@ -52,11 +52,6 @@ const ALERT_LIMIT: i64 = 20;
 // ----------------------------------------------------------------------------------------------
 // Shared by the device operations.
 // ----------------------------------------------------------------------------------------------
-
-pub(crate) fn api<'a>(ctx: &Context<'a>) -> ApiResult<&'a ApiContext> {
-    ctx.data::<ApiContext>()
-        .map_err(|_| KrakenError::new(ErrorCode::Internal))
-}
 
 pub(crate) fn internal(context: &str, err: &dyn std::fmt::Display) -> KrakenError {
     KrakenError::internal(context, err)

@@ -11,7 +11,16 @@ pub mod meta;
 pub mod onboarding;
 pub mod preferences;
 
-use crate::errors::ErrorCode;
+use async_graphql::Context;
+
+use crate::context::ApiContext;
+use crate::errors::{ApiResult, ErrorCode, KrakenError};
+
+/// The server's context, as every resolver needs it.
+pub(crate) fn api<'a>(ctx: &Context<'a>) -> ApiResult<&'a ApiContext> {
+    ctx.data::<ApiContext>()
+        .map_err(|_| KrakenError::new(ErrorCode::Internal))
+}
 
 /// Whether an operation is a query or a mutation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

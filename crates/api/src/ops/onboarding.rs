@@ -21,7 +21,7 @@ use resiflex_store::StoreError;
 use resiflex_store::devices::{self as store, Device, WizardRow};
 use resiflex_store::sqlx::types::Json;
 
-use super::{OperationErrors, OperationKind};
+use super::{OperationErrors, OperationKind, api};
 use crate::auth::access::{account_for, may_see_account};
 use crate::auth::{Caller, authorise};
 use crate::context::ApiContext;
@@ -133,11 +133,6 @@ const TEST_CHARGE_TIMEOUT_MINUTES: i64 = 10;
 
 fn internal(err: impl std::fmt::Display) -> KrakenError {
     KrakenError::internal("onboarding", &err)
-}
-
-fn api<'a>(ctx: &Context<'a>) -> ApiResult<&'a ApiContext> {
-    ctx.data::<ApiContext>()
-        .map_err(|_| KrakenError::new(ErrorCode::Internal))
 }
 
 fn catalogue() -> ApiResult<&'static Catalogue> {
@@ -400,18 +395,8 @@ async fn ensure_device(api: &ApiContext, loaded: &mut Loaded) -> ApiResult<Devic
         lifecycle: Lifecycle::Onboarding.as_str().to_owned(),
         state: DeviceState::AuthenticationComplete.as_str().to_owned(),
         is_suspended: false,
-        grid_export: if matches!(kind, DeviceKind::Battery | DeviceKind::Inverter) {
-            "DISABLED"
-        } else {
-            "NOT_APPLICABLE"
-        }
-        .to_owned(),
-        charging_duration_capped: if kind.charges_vehicle() {
-            "DISABLED"
-        } else {
-            "NOT_APPLICABLE"
-        }
-        .to_owned(),
+        grid_export: kind.default_grid_export().to_owned(),
+        charging_duration_capped: kind.default_charging_duration_capped().to_owned(),
         preferences: None,
         test_charge: None,
         created_at: now,
