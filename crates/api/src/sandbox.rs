@@ -213,6 +213,18 @@ pub async fn consent_decision(
             "<h1>The redirect URI is not a web address.</h1>",
         );
     }
+    // Only authorisations ResiFlex started are answered, so the page cannot be used to send codes
+    // to arbitrary addresses.
+    if !matches!(
+        resiflex_store::devices::wizard_by_oauth_state(&state.db, oauth_state).await,
+        Ok(Some(_))
+    ) {
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Invalid request",
+            "<h1>This authorisation request is unknown or has expired.</h1>",
+        );
+    }
     let target = if form.get("decision").map(String::as_str) == Some("allow") {
         let login = form
             .get("login")

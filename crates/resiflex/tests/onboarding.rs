@@ -898,3 +898,29 @@ impl Customer {
         assert!(body["errors"].is_null(), "{body}");
     }
 }
+
+#[tokio::test]
+async fn the_consent_page_answers_only_authorisations_resiflex_started() {
+    let app = TestApp::spawn().await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let answer = client
+        .post(app.url("/sandbox/TESLA/authorize"))
+        .form(&[
+            ("state", "made-up"),
+            ("redirect_uri", "https://attacker.example/steal"),
+            ("decision", "allow"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 400);
+    let unknown = client
+        .get(app.url("/sandbox/NO_SUCH_VENDOR/authorize?state=x&redirect_uri=https://x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+}
