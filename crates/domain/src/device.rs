@@ -272,6 +272,29 @@ impl DeviceState {
         }
     }
 
+    /// The state a set-up device settles in, from what its latest reading says: off when suspended,
+    /// lost when its connection is down, not available when a vehicle is unplugged or away, capable
+    /// otherwise (also when nothing is known yet).
+    pub const fn settled(
+        kind: DeviceKind,
+        suspended: bool,
+        online: Option<bool>,
+        plugged_in: Option<bool>,
+        at_home: Option<bool>,
+    ) -> DeviceState {
+        if suspended {
+            DeviceState::SmartControlOff
+        } else if matches!(online, Some(false)) {
+            DeviceState::LostConnection
+        } else if kind.charges_vehicle()
+            && (matches!(plugged_in, Some(false)) || matches!(at_home, Some(false)))
+        {
+            DeviceState::SmartControlNotAvailable
+        } else {
+            DeviceState::SmartControlCapable
+        }
+    }
+
     /// Whether the device is set up and under (or available for) smart control.
     pub const fn is_operational(self) -> bool {
         use DeviceState::*;
@@ -395,6 +418,41 @@ mod tests {
         assert!(
             DeviceKind::ElectricVehicle.needs_test_charge()
                 && !DeviceKind::HeatPump.needs_test_charge()
+        );
+    }
+}
+
+#[cfg(test)]
+mod settled_tests {
+    use super::*;
+
+    #[test]
+    fn a_device_settles_by_what_its_reading_says() {
+        let ev = DeviceKind::ElectricVehicle;
+        assert_eq!(
+            DeviceState::settled(ev, true, Some(true), Some(true), Some(true)),
+            DeviceState::SmartControlOff
+        );
+        assert_eq!(
+            DeviceState::settled(ev, false, Some(false), Some(true), Some(true)),
+            DeviceState::LostConnection
+        );
+        assert_eq!(
+            DeviceState::settled(ev, false, Some(true), Some(false), Some(true)),
+            DeviceState::SmartControlNotAvailable
+        );
+        assert_eq!(
+            DeviceState::settled(ev, false, Some(true), Some(true), Some(false)),
+            DeviceState::SmartControlNotAvailable
+        );
+        assert_eq!(
+            DeviceState::settled(ev, false, None, None, None),
+            DeviceState::SmartControlCapable
+        );
+        let pump = DeviceKind::HeatPump;
+        assert_eq!(
+            DeviceState::settled(pump, false, Some(true), None, Some(false)),
+            DeviceState::SmartControlCapable
         );
     }
 }

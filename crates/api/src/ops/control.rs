@@ -87,16 +87,13 @@ const fn op(name: &'static str, codes: &'static [ErrorCode]) -> OperationErrors 
 /// connection when offline, not available when a vehicle is unplugged or away, capable otherwise
 /// (also when there is no reading yet: the control loop corrects it with the next one).
 pub(crate) fn settled_state(kind: DeviceKind, telemetry: Option<&Telemetry>) -> DeviceState {
-    match telemetry {
-        Some(t) if t.connection == Connection::Offline => DeviceState::LostConnection,
-        Some(t)
-            if kind.charges_vehicle()
-                && (t.plugged_in == Some(false) || t.at_home == Some(false)) =>
-        {
-            DeviceState::SmartControlNotAvailable
-        }
-        _ => DeviceState::SmartControlCapable,
-    }
+    DeviceState::settled(
+        kind,
+        false,
+        telemetry.map(|t| t.connection == Connection::Online),
+        telemetry.and_then(|t| t.plugged_in),
+        telemetry.and_then(|t| t.at_home),
+    )
 }
 
 /// Why a boost cannot start, as clients compare it (`extensions.boostChargeRefusalReasons`).
