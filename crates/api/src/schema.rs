@@ -13,6 +13,7 @@ use crate::ops::devices::DevicesQuery;
 use crate::ops::meta::MetaQuery;
 use crate::ops::onboarding::{OnboardingMutation, OnboardingQuery};
 use crate::ops::preferences::PreferencesMutation;
+use crate::ops::tariffs::{TariffsMutation, TariffsQuery};
 
 /// Queries, merged from the operation modules.
 #[derive(MergedObject, Default)]
@@ -22,6 +23,7 @@ pub struct Query(
     CatalogueQuery,
     OnboardingQuery,
     DevicesQuery,
+    TariffsQuery,
 );
 
 /// Mutations, merged from the operation modules.
@@ -32,6 +34,7 @@ pub struct Mutation(
     OnboardingMutation,
     PreferencesMutation,
     ControlMutation,
+    TariffsMutation,
 );
 
 pub type ResiflexSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod device;
 pub mod identity;
 pub mod preferences;
+pub mod tariff;
 pub mod units;
 pub mod wizard;
 

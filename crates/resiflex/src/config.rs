@@ -66,6 +66,7 @@ pub struct Config {
     pub log: LogConfig,
     pub http: HttpConfig,
     pub limits: QueryLimits,
+    pub control: resiflex_control::ControlConfig,
 }
 
 impl Default for Config {
@@ -77,6 +78,7 @@ impl Default for Config {
             log: LogConfig::default(),
             http: HttpConfig::default(),
             limits: QueryLimits::default(),
+            control: resiflex_control::ControlConfig::default(),
         }
     }
 }

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod bench;
 pub mod config;
+pub mod prices;
 pub mod providers;
 pub mod server;
 pub mod telemetry;

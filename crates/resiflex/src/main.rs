@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use resiflex::config::{Config, LogFormat, Overrides};
 use resiflex::server::{Server, open_database, shutdown_signal, system_clock};
-use resiflex::{admin, bench, telemetry};
+use resiflex::{admin, bench, prices, telemetry};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -62,6 +62,75 @@ enum Command {
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Tariff unit rates: import from CSV, generate sandbox day-ahead prices.
+    #[command(subcommand)]
+    Prices(PricesCommand),
+    /// Tariffs of accounts.
+    #[command(subcommand)]
+    Tariff(TariffCommand),
+}
+
+#[derive(Debug, clap::Args)]
+struct NewTariffArgs {
+    /// The IANA time zone of a tariff this command creates [default: Europe/London].
+    #[arg(long)]
+    time_zone: Option<String>,
+    /// The slot length (30 or 15) of a tariff this command creates [default: 30].
+    #[arg(long)]
+    slot_minutes: Option<u32>,
+}
+
+impl From<NewTariffArgs> for prices::TariffOptions {
+    fn from(args: NewTariffArgs) -> Self {
+        prices::TariffOptions {
+            time_zone: args.time_zone,
+            slot_minutes: args.slot_minutes,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum PricesCommand {
+    /// Import unit rates from a CSV file (header: valid_from,valid_to,unit_rate[,export_rate][,carbon_intensity]).
+    Import {
+        #[arg(long)]
+        tariff: String,
+        #[arg(long)]
+        file: PathBuf,
+        #[command(flatten)]
+        new_tariff: NewTariffArgs,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+    /// Generate realistic day-ahead rates (deterministic for a seed) and store them.
+    Generate {
+        #[arg(long)]
+        tariff: String,
+        /// The first local day, YYYY-MM-DD.
+        #[arg(long)]
+        from: chrono::NaiveDate,
+        #[arg(long)]
+        days: u32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[command(flatten)]
+        new_tariff: NewTariffArgs,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TariffCommand {
+    /// Put every property of an account on a tariff, from now.
+    Assign {
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        tariff: String,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -223,6 +292,37 @@ async fn main() -> anyhow::Result<()> {
         }) => {
             let db = database(db).await?;
             print_json(admin::set_account_status(&db, &number, &status).await).await
+        }
+        Command::Prices(PricesCommand::Import {
+            tariff,
+            file,
+            new_tariff,
+            database: db,
+        }) => {
+            let csv = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let db = database(db).await?;
+            print_json(prices::import_csv(&db, &tariff, &csv, &new_tariff.into()).await).await
+        }
+        Command::Prices(PricesCommand::Generate {
+            tariff,
+            from,
+            days,
+            seed,
+            new_tariff,
+            database: db,
+        }) => {
+            let db = database(db).await?;
+            print_json(prices::generate(&db, &tariff, from, days, seed, &new_tariff.into()).await)
+                .await
+        }
+        Command::Tariff(TariffCommand::Assign {
+            account,
+            tariff,
+            database: db,
+        }) => {
+            let db = database(db).await?;
+            print_json(prices::assign(&db, &account, &tariff, chrono::Utc::now()).await).await
         }
         Command::Bench(BenchCommand::Http(args)) => {
             telemetry::init(&resiflex::config::LogConfig {

@@ -37,6 +37,7 @@ pub struct Server {
     /// The simulated vendor clouds (sandbox mode), for scenario tests and the demo.
     pub sandbox: Arc<crate::providers::Sandbox>,
     listener: TcpListener,
+    control: Option<resiflex_control::ControlLoop>,
     app: axum::Router,
     db: Db,
 }
@@ -72,6 +73,15 @@ impl Server {
             .to_owned();
         let (providers, sandbox) = crate::providers::registry(&db, &public_url).await?;
         let providers = Arc::new(providers);
+        let control = config
+            .control
+            .enabled
+            .then(|| resiflex_control::ControlLoop {
+                db: db.clone(),
+                providers: providers.clone(),
+                clock: clock.clone(),
+                config: config.control,
+            });
         let clock_for_http = clock.clone();
         let schema = resiflex_api::schema::build(
             ApiContext {
@@ -93,6 +103,7 @@ impl Server {
         };
         Ok(Server {
             sandbox,
+            control,
             listener,
             app: resiflex_api::router(state),
             db,
@@ -110,6 +121,8 @@ impl Server {
     ) -> anyhow::Result<()> {
         let addr = self.local_addr()?;
         tracing::info!(%addr, backend = self.db.backend().as_str(), "serving the GraphQL API at http://{addr}/v1/graphql/");
+        let (stop_control, control_stopped) = tokio::sync::watch::channel(false);
+        let control = self.control.map(|control| control.spawn(control_stopped));
         axum::serve(
             self.listener,
             self.app.into_make_service_with_connect_info::<SocketAddr>(),
@@ -117,6 +130,11 @@ impl Server {
         .with_graceful_shutdown(shutdown)
         .await
         .context("serving HTTP")?;
+        // The control loop finishes its tick, then the pool closes.
+        let _ = stop_control.send(true);
+        if let Some(control) = control {
+            let _ = control.await;
+        }
         self.db.close().await;
         tracing::info!("stopped");
         Ok(())

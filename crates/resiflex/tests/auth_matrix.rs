@@ -1583,7 +1583,116 @@ fn matrix() -> Vec<Row> {
                 Deny("KT-CT-4371"),
             ],
         },
+        // ---------------------------------------------------------------- tariffs
+        Row {
+            root: Root::Mutation,
+            field: "importTariffRates",
+            case: "one half-hour, each organisation into its own tariff",
+            document: r#"mutation($c: String!) { importTariffRates(input: {tariffCode: $c, rates: [{validFrom: "2026-11-27T00:00:00Z", validTo: "2026-11-27T00:30:00Z", unitRate: "12.5"}]}) { tariff { code } importedCount } }"#,
+            variables: |_, caller| json!({"c": if caller == Caller::OrgTwo { "MATRIX-TWO" } else { "MATRIX" }}),
+            expect: [
+                Deny(HEADER_MISSING),
+                Deny(UNAUTHORIZED),
+                Deny(UNAUTHORIZED),
+                Allow(tariff_imported),
+                Allow(tariff_imported),
+            ],
+        },
+        Row {
+            root: Root::Mutation,
+            field: "importTariffRates",
+            case: "Org One's tariff: only Org One may re-import it",
+            document: r#"mutation { importTariffRates(input: {tariffCode: "MATRIX", rates: [{validFrom: "2026-11-27T00:00:00Z", validTo: "2026-11-27T00:30:00Z", unitRate: "12.5"}]}) { tariff { code } importedCount } }"#,
+            variables: no_variables,
+            expect: [
+                Deny(HEADER_MISSING),
+                Deny(UNAUTHORIZED),
+                Deny(UNAUTHORIZED),
+                Allow(tariff_imported),
+                Deny(UNAUTHORIZED),
+            ],
+        },
+        Row {
+            root: Root::Query,
+            field: "tariffRates",
+            case: "the imported half-hour (organisations only)",
+            document: r#"{ tariffRates(tariffCode: "MATRIX", from: "2026-11-27T00:00:00Z", to: "2026-11-28T00:00:00Z") { validFrom unitRate } }"#,
+            variables: no_variables,
+            expect: [
+                Deny(HEADER_MISSING),
+                Deny(UNAUTHORIZED),
+                Deny(UNAUTHORIZED),
+                Allow(tariff_rates_read),
+                // Another organisation's tariff is not there for Org Two.
+                Allow(|_, d| (d["tariffRates"].clone(), json!([]))),
+            ],
+        },
+        Row {
+            root: Root::Mutation,
+            field: "assignTariff",
+            case: "account A (its organisation only)",
+            document: r#"mutation($n: String!) { assignTariff(input: {accountNumber: $n, tariffCode: "MATRIX"}) { accountNumber propertyCount } }"#,
+            variables: number_a,
+            expect: [
+                Deny(HEADER_MISSING),
+                Deny(UNAUTHORIZED),
+                Deny(UNAUTHORIZED),
+                Allow(tariff_assigned),
+                Deny(UNAUTHORIZED),
+            ],
+        },
+        Row {
+            root: Root::Query,
+            field: "propertyTariff",
+            case: "account A's property (its user and organisation)",
+            document: "query($n: String!, $p: ID!) { propertyTariff(accountNumber: $n, propertyId: $p) { tariff { code } } }",
+            variables: |w, _| json!({"n": w.a_number, "p": w.a_property.to_string()}),
+            expect: [
+                Deny(HEADER_MISSING),
+                Allow(property_on_matrix_tariff),
+                Deny(UNAUTHORIZED),
+                Allow(property_on_matrix_tariff),
+                Deny(UNAUTHORIZED),
+            ],
+        },
     ]
+}
+
+fn tariff_imported(_: &World, d: &Value) -> (Value, Value) {
+    let code = d["importTariffRates"]["tariff"]["code"]
+        .as_str()
+        .unwrap_or_default();
+    if code == "MATRIX-TWO" {
+        return (
+            d["importTariffRates"].clone(),
+            json!({"tariff": {"code": "MATRIX-TWO"}, "importedCount": 1}),
+        );
+    }
+    (
+        d["importTariffRates"].clone(),
+        json!({"tariff": {"code": "MATRIX"}, "importedCount": 1}),
+    )
+}
+
+fn tariff_rates_read(_: &World, d: &Value) -> (Value, Value) {
+    (
+        d["tariffRates"].clone(),
+        json!([{"validFrom": "2026-11-27T00:00:00+00:00", "unitRate": "12.5"}]),
+    )
+}
+
+fn tariff_assigned(w: &World, d: &Value) -> (Value, Value) {
+    (
+        d["assignTariff"].clone(),
+        json!({"accountNumber": w.a_number, "propertyCount": 1}),
+    )
+}
+
+fn property_on_matrix_tariff(_: &World, d: &Value) -> (Value, Value) {
+    (
+        d["propertyTariff"].clone(),
+        json!({"tariff": {"code": "MATRIX"}}),
+    )
 }
 
 /// Root fields deliberately left out of the matrix, each with its reason. Empty: every operation

@@ -449,3 +449,58 @@ pub async fn simulator_world(db: &Db, provider: &str) -> Result<Option<Value>, S
     .await)?;
     Ok(row.map(|json| json.0))
 }
+
+/// Appends a reading to the device's time series (a repeated instant is kept once).
+pub async fn append_telemetry(
+    db: &Db,
+    device_id: &str,
+    at: DateTime<Utc>,
+    reading: &Value,
+) -> Result<(), StoreError> {
+    on_db!(db, |pool| {
+        sqlx::query(
+        "INSERT INTO device_telemetry (device_id, at, reading) VALUES ($1, $2, $3) ON CONFLICT (device_id, at) DO NOTHING"
+    )
+    .bind(device_id)
+    .bind(at)
+    .bind(Json(reading))
+    .execute(pool)
+    .await
+    .map(|done| done.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// The device's readings in `[from, to)`, oldest first.
+pub async fn telemetry_between(
+    db: &Db,
+    device_id: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<(DateTime<Utc>, Value)>, StoreError> {
+    let rows: Vec<(DateTime<Utc>, Json<Value>)> = on_db!(db, |pool| {
+        sqlx::query_as(
+        "SELECT at, reading FROM device_telemetry WHERE device_id = $1 AND at >= $2 AND at < $3 ORDER BY at"
+    )
+    .bind(device_id)
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await
+    })?;
+    Ok(rows
+        .into_iter()
+        .map(|(at, reading)| (at, reading.0))
+        .collect())
+}
+
+/// Forgets readings older than `before`; answers how many were removed.
+pub async fn prune_telemetry(db: &Db, before: DateTime<Utc>) -> Result<u64, StoreError> {
+    Ok(on_db!(db, |pool| sqlx::query(
+        "DELETE FROM device_telemetry WHERE at < $1"
+    )
+    .bind(before)
+    .execute(pool)
+    .await
+    .map(|done| done.rows_affected()))?)
+}

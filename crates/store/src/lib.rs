@@ -10,6 +10,7 @@ mod db;
 pub mod devices;
 pub mod identity;
 pub mod secrets;
+pub mod tariffs;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 

@@ -10,6 +10,7 @@ pub mod devices;
 pub mod meta;
 pub mod onboarding;
 pub mod preferences;
+pub mod tariffs;
 
 use async_graphql::Context;
 
@@ -51,6 +52,7 @@ pub fn operation_errors() -> Vec<OperationErrors> {
         devices::ERRORS,
         preferences::ERRORS,
         control::ERRORS,
+        tariffs::ERRORS,
     ]
     .concat()
 }

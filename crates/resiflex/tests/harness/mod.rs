@@ -49,6 +49,8 @@ impl TestApp {
             ..Config::default()
         };
         config.database.url = test_db.url.clone();
+        // Tests drive time themselves; the control loop's own scenarios call its tick directly.
+        config.control.enabled = false;
         adjust(&mut config);
         let clock = ManualClock::new(start_instant());
         Self::start(test_db, config, clock).await

@@ -1,0 +1,334 @@
+//! The control loop. On every tick it reads each live device's telemetry through its provider, keeps
+//! the readings (the latest on the device, and a time series with a retention period), and moves the
+//! device's state to what the reading says: SMART_CONTROL_NOT_AVAILABLE when a vehicle is unplugged or
+//! away, LOST_CONNECTION when the device is offline or has not answered for too long, back to
+//! SMART_CONTROL_CAPABLE when it returns. A boost stays BOOSTING while the vehicle can charge.
+//!
+//! It never reads the system clock: `tick` asks the injected clock, so tests and the accelerated demo
+//! clock decide what "now" is. Carrying out plans at slot boundaries joins it with the planner.
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+use resiflex_domain::SharedClock;
+use resiflex_domain::device::{DeviceKind, DeviceState, Lifecycle};
+use resiflex_providers::{Connection, Grant, ProviderRegistry, Telemetry};
+use resiflex_store::devices::{self as store, Device};
+use resiflex_store::{Db, StoreError};
+use serde::Deserialize;
+
+/// Settings of the control loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ControlConfig {
+    /// Whether the server runs the loop (tests drive `tick` themselves).
+    pub enabled: bool,
+    /// Seconds of wall time between ticks.
+    pub tick_seconds: u64,
+    /// A device that has not answered for this long (by the server's clock) is LOST_CONNECTION.
+    pub lost_after_minutes: i64,
+    /// How long telemetry readings are kept.
+    pub telemetry_retention_days: i64,
+}
+
+impl Default for ControlConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            tick_seconds: 30,
+            lost_after_minutes: 15,
+            telemetry_retention_days: 90,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What one tick did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TickReport {
+    pub devices: usize,
+    pub readings: usize,
+    pub unreachable: usize,
+    pub state_changes: usize,
+}
+
+/// The loop's dependencies.
+#[derive(Debug, Clone)]
+pub struct ControlLoop {
+    pub db: Db,
+    pub providers: Arc<ProviderRegistry>,
+    pub clock: SharedClock,
+    pub config: ControlConfig,
+}
+
+/// The state a live device should be in, given its current state and latest reading.
+pub fn next_state(
+    kind: DeviceKind,
+    current: DeviceState,
+    suspended: bool,
+    reading: Option<&Telemetry>,
+    silent_too_long: bool,
+) -> DeviceState {
+    if silent_too_long {
+        return DeviceState::LostConnection;
+    }
+    let settled = DeviceState::settled(
+        kind,
+        suspended,
+        reading.map(|t| t.connection == Connection::Online),
+        reading.and_then(|t| t.plugged_in),
+        reading.and_then(|t| t.at_home),
+    );
+    // Work in progress keeps its state while the device can still do it.
+    match (current, settled) {
+        (
+            DeviceState::Boosting | DeviceState::SmartControlInProgress,
+            DeviceState::SmartControlCapable,
+        ) => current,
+        _ => settled,
+    }
+}
+
+impl ControlLoop {
+    /// One pass over every live device.
+    pub async fn tick(&self) -> Result<TickReport, ControlError> {
+        let now = self.clock.now();
+        let mut report = TickReport::default();
+        for device in store::active_devices(&self.db).await? {
+            if device.lifecycle != Lifecycle::Live.as_str() {
+                continue;
+            }
+            report.devices += 1;
+            match self.observe(&device, now, &mut report).await {
+                Ok(()) => {}
+                Err(ControlError::Store(StoreError::Conflict)) => {
+                    // Someone changed the device meanwhile (a customer's command): next tick sees it.
+                }
+                Err(err) => {
+                    tracing::warn!(device = %device.id, error = %err, "control tick failed for a device")
+                }
+            }
+        }
+        let forget = now - Duration::days(self.config.telemetry_retention_days.max(1));
+        store::prune_telemetry(&self.db, forget).await?;
+        Ok(report)
+    }
+
+    async fn observe(
+        &self,
+        device: &Device,
+        now: DateTime<Utc>,
+        report: &mut TickReport,
+    ) -> Result<(), ControlError> {
+        let (Some(kind), Some(current)) = (
+            DeviceKind::parse(&device.kind),
+            DeviceState::parse(&device.state),
+        ) else {
+            tracing::error!(device = %device.id, "stored device kind or state is unknown");
+            return Ok(());
+        };
+        let reading = self.read(device, now).await?;
+        let previous = store::latest_telemetry(&self.db, &device.id).await?;
+        let reading = match reading {
+            Some(reading) => {
+                report.readings += 1;
+                let json = serde_json::to_value(&reading).unwrap_or_default();
+                store::save_latest_telemetry(&self.db, &device.id, reading.at, &json).await?;
+                store::append_telemetry(&self.db, &device.id, reading.at, &json).await?;
+                Some(reading)
+            }
+            None => {
+                report.unreachable += 1;
+                previous
+                    .as_ref()
+                    .and_then(|(_, json)| serde_json::from_value::<Telemetry>(json.clone()).ok())
+            }
+        };
+        let last_heard = reading
+            .as_ref()
+            .map(|t| t.at)
+            .or(previous.map(|(at, _)| at))
+            .unwrap_or(device.updated_at);
+        let silent_too_long = now - last_heard >= Duration::minutes(self.config.lost_after_minutes);
+        let next = next_state(
+            kind,
+            current,
+            device.is_suspended,
+            reading.as_ref(),
+            silent_too_long,
+        );
+        if next != current {
+            match current.transition(next) {
+                Ok(_) => {
+                    let mut changed = device.clone();
+                    changed.state = next.as_str().to_owned();
+                    changed.updated_at = now;
+                    store::update_device(&self.db, &changed).await?;
+                    report.state_changes += 1;
+                    tracing::info!(device = %device.id, from = %current, to = %next, "device state follows its telemetry");
+                }
+                Err(err) => {
+                    tracing::warn!(device = %device.id, error = %err, "telemetry suggests a state the device cannot reach")
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The device's reading now, or `None` when it cannot be had.
+    async fn read(
+        &self,
+        device: &Device,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Telemetry>, ControlError> {
+        let Some(provider) = self.providers.get(&device.provider) else {
+            return Ok(None);
+        };
+        let Some(grant_id) = device.grant_id else {
+            return Ok(None);
+        };
+        let Some(grant) = store::grant_by_id(&self.db, grant_id)
+            .await?
+            .filter(|g| g.revoked_at.is_none())
+        else {
+            return Ok(None);
+        };
+        let grant = Grant {
+            subject: grant.subject,
+            secret: grant.secret,
+        };
+        Ok(provider
+            .telemetry(&grant, &device.integration_device_id, now)
+            .await
+            .ok())
+    }
+
+    /// Runs `tick` every `tick_seconds` of wall time until `shutdown` resolves.
+    pub fn spawn(
+        self,
+        shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut shutdown = shutdown;
+            let period = StdDuration::from_secs(self.config.tick_seconds.max(1));
+            loop {
+                if let Err(err) = self.tick().await {
+                    tracing::error!(error = %err, "control tick failed");
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(period) => {}
+                    _ = shutdown.changed() => break,
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reading(online: bool, plugged: bool, home: bool) -> Telemetry {
+        Telemetry {
+            at: Utc::now(),
+            connection: if online {
+                Connection::Online
+            } else {
+                Connection::Offline
+            },
+            state_of_charge_pct: Some(50.0),
+            soc_limit_pct: None,
+            power_w: 0,
+            energy_imported_wh: 0,
+            energy_exported_wh: 0,
+            plugged_in: Some(plugged),
+            at_home: Some(home),
+            indoor_temperature_c: None,
+            outdoor_temperature_c: None,
+            target_temperature_c: None,
+            solar_power_w: None,
+            site_consumption_w: None,
+            active: false,
+        }
+    }
+
+    #[test]
+    fn states_follow_the_reading() {
+        use DeviceState::*;
+        let ev = DeviceKind::ElectricVehicle;
+        assert_eq!(
+            next_state(
+                ev,
+                SmartControlCapable,
+                false,
+                Some(&reading(true, false, true)),
+                false
+            ),
+            SmartControlNotAvailable
+        );
+        assert_eq!(
+            next_state(
+                ev,
+                SmartControlNotAvailable,
+                false,
+                Some(&reading(true, true, true)),
+                false
+            ),
+            SmartControlCapable
+        );
+        assert_eq!(
+            next_state(ev, Boosting, false, Some(&reading(true, true, true)), false),
+            Boosting
+        );
+        assert_eq!(
+            next_state(
+                ev,
+                Boosting,
+                false,
+                Some(&reading(true, false, true)),
+                false
+            ),
+            SmartControlNotAvailable
+        );
+        assert_eq!(
+            next_state(
+                ev,
+                SmartControlCapable,
+                false,
+                Some(&reading(false, true, true)),
+                false
+            ),
+            LostConnection
+        );
+        assert_eq!(
+            next_state(ev, SmartControlCapable, false, None, true),
+            LostConnection
+        );
+        assert_eq!(
+            next_state(
+                ev,
+                LostConnection,
+                false,
+                Some(&reading(true, true, true)),
+                false
+            ),
+            SmartControlCapable
+        );
+        assert_eq!(
+            next_state(
+                ev,
+                SmartControlOff,
+                true,
+                Some(&reading(true, false, true)),
+                false
+            ),
+            SmartControlOff
+        );
+    }
+}
