@@ -8,7 +8,7 @@ use resiflex_store::accounts::{
 };
 use resiflex_store::identity::{AccountUser, NewUser};
 
-use super::{OperationErrors, OperationKind, api};
+use super::{OperationErrors, OperationKind, api, protected as op};
 use crate::auth::access::{account_for, may_see_account};
 use crate::auth::{Caller, authorise};
 use crate::context::ApiContext;
@@ -52,19 +52,6 @@ pub const ERRORS: &[OperationErrors] = &[
     ),
     op("accountIoEligibility", OperationKind::Query, &[]),
 ];
-
-const fn op(
-    name: &'static str,
-    kind: OperationKind,
-    codes: &'static [ErrorCode],
-) -> OperationErrors {
-    OperationErrors {
-        name,
-        kind,
-        codes,
-        protected: true,
-    }
-}
 
 fn internal(err: resiflex_store::StoreError) -> KrakenError {
     KrakenError::internal("accounts", &err)

@@ -24,7 +24,7 @@ use super::devices::{
     ProviderLink, SmartFlexDeviceInterface, device_for, internal, machines, respond, save_device,
     telemetry_of,
 };
-use super::{OperationErrors, OperationKind};
+use super::{OperationErrors, protected_mutation as op};
 use crate::context::ApiContext;
 use crate::enums::{
     KrakenFlexDeviceTypes, ProviderChoices, SmartControlAction, UpdateBoostChargeAction,
@@ -69,15 +69,6 @@ pub const ERRORS: &[OperationErrors] = &[
         ],
     ),
 ];
-
-const fn op(name: &'static str, codes: &'static [ErrorCode]) -> OperationErrors {
-    OperationErrors {
-        name,
-        kind: OperationKind::Mutation,
-        codes,
-        protected: true,
-    }
-}
 
 // ----------------------------------------------------------------------------------------------
 // The rules: pure functions of the device's machines and latest reading.

@@ -41,6 +41,28 @@ pub struct OperationErrors {
     pub protected: bool,
 }
 
+/// An operation that needs a signed-in caller.
+pub(crate) const fn protected(
+    name: &'static str,
+    kind: OperationKind,
+    codes: &'static [ErrorCode],
+) -> OperationErrors {
+    OperationErrors {
+        name,
+        kind,
+        codes,
+        protected: true,
+    }
+}
+
+/// A mutation that needs a signed-in caller.
+pub(crate) const fn protected_mutation(
+    name: &'static str,
+    codes: &'static [ErrorCode],
+) -> OperationErrors {
+    protected(name, OperationKind::Mutation, codes)
+}
+
 /// Every operation of the schema with its possible errors.
 pub fn operation_errors() -> Vec<OperationErrors> {
     [

@@ -21,7 +21,7 @@ use resiflex_store::StoreError;
 use resiflex_store::devices::{self as store, Device, WizardRow};
 use resiflex_store::sqlx::types::Json;
 
-use super::{OperationErrors, OperationKind, api};
+use super::{OperationErrors, OperationKind, api, protected as op};
 use crate::auth::access::{account_for, may_see_account};
 use crate::auth::{Caller, authorise};
 use crate::context::ApiContext;
@@ -38,19 +38,6 @@ const STEP_CODES: &[ErrorCode] = &[
     ErrorCode::WizardCancelled,
     ErrorCode::Internal,
 ];
-
-const fn op(
-    name: &'static str,
-    kind: OperationKind,
-    codes: &'static [ErrorCode],
-) -> OperationErrors {
-    OperationErrors {
-        name,
-        kind,
-        codes,
-        protected: true,
-    }
-}
 
 pub const ERRORS: &[OperationErrors] = &[
     op(

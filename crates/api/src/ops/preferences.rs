@@ -17,7 +17,7 @@ use rust_decimal::prelude::ToPrimitive;
 use super::devices::{
     SmartFlexDeviceInterface, device_for, internal, machines, respond, save_device,
 };
-use super::{OperationErrors, OperationKind};
+use super::{OperationErrors, protected_mutation as op};
 use crate::enums::{
     DayOfWeek, FlexGridExportStatus, FlexIsChargingDurationCapped, PreferencesModeChoices,
     PreferencesUnitChoices,
@@ -46,15 +46,6 @@ pub const ERRORS: &[OperationErrors] = &[
         ],
     ),
 ];
-
-const fn op(name: &'static str, codes: &'static [ErrorCode]) -> OperationErrors {
-    OperationErrors {
-        name,
-        kind: OperationKind::Mutation,
-        codes,
-        protected: true,
-    }
-}
 
 /// The target of one weekday.
 #[derive(InputObject, Debug)]

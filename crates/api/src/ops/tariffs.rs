@@ -11,7 +11,7 @@ use resiflex_store::accounts;
 use resiflex_store::tariffs::{self, StoredTariff};
 use rust_decimal::Decimal as RustDecimal;
 
-use super::{OperationErrors, OperationKind, api};
+use super::{OperationErrors, OperationKind, api, protected as op};
 use crate::auth::access::account_for;
 use crate::auth::authorise;
 use crate::errors::{ApiResult, ErrorCode, KrakenError};
@@ -35,19 +35,6 @@ pub const ERRORS: &[OperationErrors] = &[
     ),
     op("propertyTariff", OperationKind::Query, &[]),
 ];
-
-const fn op(
-    name: &'static str,
-    kind: OperationKind,
-    codes: &'static [ErrorCode],
-) -> OperationErrors {
-    OperationErrors {
-        name,
-        kind,
-        codes,
-        protected: true,
-    }
-}
 
 /// The most rates one import may carry (a year of half-hours is 17,568).
 const MAX_RATES: usize = 40_000;
