@@ -1,16 +1,67 @@
-//! Planner throughput on random 96-slot requests (no taper).
+//! Planner throughput on random 96-slot requests (no taper), one thread, and the fleet solver.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use criterion::{Criterion, Throughput, black_box, criterion_group, criterion_main};
-use resiflex_planner::{EvPlan, PlanScratch, Taper, bench_plans, plan_into, plan_with};
+use criterion::{BatchSize, Criterion, Throughput, black_box, criterion_group, criterion_main};
+use resiflex_planner::{
+    CompactEvRequest, CompactPlan, EvPlan, FleetOptions, PlanScratch, Taper, bench_fleet,
+    bench_plans, bench_requests_compact, plan_compact_with, plan_fleet, plan_into, plan_with,
+};
 
 const N: usize = 1024;
 
-fn bench(c: &mut Criterion) {
-    let reqs = bench_plans(N, 42);
-    let mut g = c.benchmark_group("planner_96_slots");
-    g.throughput(Throughput::Elements(N as u64));
+fn with_step(reqs: &[CompactEvRequest], step: f64) -> Vec<CompactEvRequest> {
+    reqs.iter()
+        .cloned()
+        .map(|mut r| {
+            r.min_price_step = step;
+            r
+        })
+        .collect()
+}
 
+fn compact_pass(reqs: &[CompactEvRequest], s: &mut PlanScratch, out: &mut CompactPlan) {
+    for r in reqs {
+        plan_compact_with(black_box(r), s, out);
+        black_box(&*out);
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    // The fast path: compact requests (uniform 15-minute grid, ms timestamps), 1024 of them
+    // (about 1.5 MB of prices and carbon), so the working set does not sit in L1/L2.
+    let compact = bench_requests_compact(N, 42);
+    let mut g = c.benchmark_group("planner_96_slots_compact");
+    g.throughput(Throughput::Elements(N as u64));
+    for (name, reqs) in [
+        ("hysteresis off", with_step(&compact, 0.0)),
+        ("hysteresis on (step 0.5)", with_step(&compact, 0.5)),
+        ("generator mix (1/3 hysteresis)", compact.clone()),
+    ] {
+        g.bench_function(name, |b| {
+            let mut s = PlanScratch::default();
+            let mut out = CompactPlan::default();
+            b.iter(|| compact_pass(&reqs, &mut s, &mut out))
+        });
+    }
+    g.finish();
+
+    // Cache-resident working set: 64 requests.
+    let mut g = c.benchmark_group("planner_96_slots_compact_hot_cache");
+    g.throughput(Throughput::Elements(64));
+    for (name, step) in [("hysteresis off", 0.0), ("hysteresis on (step 0.5)", 0.5)] {
+        let reqs = with_step(&compact[..64], step);
+        g.bench_function(name, |b| {
+            let mut s = PlanScratch::default();
+            let mut out = CompactPlan::default();
+            b.iter(|| compact_pass(&reqs, &mut s, &mut out))
+        });
+    }
+    g.finish();
+
+    // The DateTime API (converts to the compact form and back).
+    let reqs = bench_plans(N, 42);
+    let mut g = c.benchmark_group("planner_96_slots_datetime");
+    g.throughput(Throughput::Elements(N as u64));
     g.bench_function("plan_with (no alloc)", |b| {
         let mut s = PlanScratch::default();
         let mut out = EvPlan::default();
@@ -21,47 +72,11 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
-
     g.bench_function("plan_into (one alloc)", |b| {
         let mut s = PlanScratch::default();
         b.iter(|| {
             for r in &reqs {
                 black_box(plan_into(black_box(r), &mut s));
-            }
-        })
-    });
-
-    let exact: Vec<_> = reqs
-        .iter()
-        .cloned()
-        .map(|mut r| {
-            r.min_price_step = 0.0;
-            r
-        })
-        .collect();
-    g.bench_function("plan_with exact greedy only", |b| {
-        let mut s = PlanScratch::default();
-        let mut out = EvPlan::default();
-        b.iter(|| {
-            for r in &exact {
-                plan_with(black_box(r), &mut s, &mut out);
-                black_box(&out);
-            }
-        })
-    });
-    g.finish();
-
-    // Cache-resident working set: 64 requests (~300 KB of slots) instead of 1024 (~4.7 MB).
-    let small: Vec<_> = exact.iter().take(64).cloned().collect();
-    let mut g = c.benchmark_group("planner_96_slots_hot_cache");
-    g.throughput(Throughput::Elements(small.len() as u64));
-    g.bench_function("plan_with exact greedy only", |b| {
-        let mut s = PlanScratch::default();
-        let mut out = EvPlan::default();
-        b.iter(|| {
-            for r in &small {
-                plan_with(black_box(r), &mut s, &mut out);
-                black_box(&out);
             }
         })
     });
@@ -94,5 +109,30 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+fn fleet(c: &mut Criterion) {
+    let mut g = c.benchmark_group("fleet_100_devices_96_slots");
+    g.sample_size(20);
+    let opts = FleetOptions::default();
+    for (name, zone_w) in [
+        ("zone 80 kW (most devices short)", 80_000.0),
+        ("zone 150 kW (binding in cheap slots)", 150_000.0),
+        ("zone 400 kW (never binding)", 400_000.0),
+    ] {
+        let req = bench_fleet(100, 96, zone_w, 1);
+        g.bench_function(name, |b| {
+            b.iter_batched(
+                || (),
+                |()| black_box(plan_fleet(black_box(&req), &opts, &mut || false)),
+                BatchSize::SmallInput,
+            )
+        });
+    }
+    let req = bench_fleet(100, 96, 150_000.0, 1);
+    g.bench_function("fallback only (stopped at once), zone 150 kW", |b| {
+        b.iter(|| black_box(plan_fleet(black_box(&req), &opts, &mut || true)))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench, fleet);
 criterion_main!(benches);

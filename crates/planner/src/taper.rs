@@ -1,6 +1,6 @@
 //! Tapered charging: closed-form SoC trajectory and the O(n·K) DP (see crate docs).
 
-use crate::{Cand, EPS_WH, EvPlanRequest, TAPER_MAX_STEPS, TAPER_MIN_STEP_WH, Taper};
+use crate::{Cand, CompactEvRequest, EPS_WH, TAPER_MAX_STEPS, TAPER_MIN_STEP_WH, Taper};
 
 /// Battery-side charging model. Energies are battery Wh measured from empty.
 #[derive(Debug, Clone, Copy)]
@@ -17,7 +17,7 @@ pub(crate) struct Model {
 }
 
 impl Model {
-    pub fn new(req: &EvPlanRequest, t: Taper) -> Self {
+    pub fn new(req: &CompactEvRequest, t: Taper) -> Self {
         let cap = req.battery_capacity_wh as f64;
         let xa = t.from_soc_pct / 100.0 * cap;
         let f = (t.power_at_full_pct / 100.0).clamp(0.0, 1.0);

@@ -52,7 +52,10 @@ fn plan_eff(r: &EvPlanRequest) -> (EvPlan, f64) {
     let cost = if p.dispatches.is_empty() {
         0.0
     } else {
-        s.cands.iter().map(|c| c.energy * c.eff / 1000.0).sum()
+        s.lin
+            .energies()
+            .map(|(slot, e)| e * engine::eff_price(&s.req, slot as usize) / 1000.0)
+            .sum()
     };
     (p, cost)
 }
@@ -341,7 +344,7 @@ fn taper_model(from: f64, full_pct: f64, cur: f64) -> (EvPlanRequest, Model) {
         power_at_full_pct: full_pct,
     };
     r.taper = Some(t);
-    let m = Model::new(&r, t);
+    let m = Model::new(&CompactEvRequest::from_request(&r), t);
     (r, m)
 }
 
@@ -425,7 +428,7 @@ proptest! {
         let mut t = 0i64;
         for (i, &p) in prices.iter().enumerate() {
             let len = mins[i] * 60_000;
-            cands.push(Cand { start_ms: t, end_ms: t + len, cap_wh: 0.0, price: p as f64, eff: p as f64, energy: 0.0, used_ms: 0, slot: 0 });
+            cands.push(Cand { start_ms: t, end_ms: t + len, eff: p as f64, energy: 0.0, used_ms: 0, slot: 0 });
             t += len;
         }
         let hours: Vec<f64> = cands.iter().map(|c| c.hours()).collect();
@@ -667,4 +670,326 @@ fn planned_slot_domain_units() {
     assert_eq!(d.grid_energy().wh, 3_000);
     assert_eq!(d.battery_energy().kwh(), 3.0);
     assert_eq!(d.power().w, 6_000);
+}
+
+// ---- Fast path vs the reference implementation ---------------------------------------------------
+
+fn reference(r: &EvPlanRequest) -> EvPlan {
+    let mut s = legacy::PlanScratch::default();
+    let mut out = EvPlan::default();
+    legacy::plan_with(r, &mut s, &mut out);
+    out
+}
+
+/// Same plan up to floating-point summation order: times, power, reasons exact; energies within
+/// 1 Wh (rounding of a value summed in another order); cost and SoC to 1e-9 relative.
+fn assert_same_plan(a: &EvPlan, b: &EvPlan) -> Result<(), TestCaseError> {
+    let close = |x: f64, y: f64| (x - y).abs() <= 1e-9 * (1.0 + x.abs().max(y.abs()));
+    prop_assert_eq!(a.reason, b.reason, "{:?}\n{:?}", a, b);
+    prop_assert_eq!(a.target_reached, b.target_reached);
+    prop_assert_eq!(a.prices_incomplete, b.prices_incomplete);
+    prop_assert_eq!(a.locked_goal, b.locked_goal);
+    prop_assert!(
+        (a.shortfall_wh - b.shortfall_wh).abs() <= 1,
+        "{:?}\n{:?}",
+        a,
+        b
+    );
+    prop_assert!(close(a.total_cost, b.total_cost), "{:?}\n{:?}", a, b);
+    prop_assert!(close(a.expected_final_soc_pct, b.expected_final_soc_pct));
+    prop_assert_eq!(a.effective_target_soc_pct, b.effective_target_soc_pct);
+    prop_assert_eq!(a.dispatches.len(), b.dispatches.len(), "{:?}\n{:?}", a, b);
+    for (x, y) in a.dispatches.iter().zip(&b.dispatches) {
+        prop_assert_eq!(
+            (x.start, x.end, x.power_w),
+            (y.start, y.end, y.power_w),
+            "{:?}\n{:?}",
+            a,
+            b
+        );
+        prop_assert!((x.energy_from_grid_wh - y.energy_from_grid_wh).abs() <= 1);
+        prop_assert!((x.energy_into_battery_wh - y.energy_into_battery_wh).abs() <= 1);
+    }
+    Ok(())
+}
+
+#[test]
+fn fast_path_matches_reference_on_bench_requests() {
+    let mut exact_matches = 0usize;
+    let mut all = 0usize;
+    for seed in 0..4 {
+        for (i, mut r) in bench_plans(500, seed).into_iter().enumerate() {
+            match i % 4 {
+                0 => r.min_price_step = 0.0,
+                1 => r.min_price_step = 0.5,
+                2 => r.min_price_step = 2.0,
+                _ => {}
+            }
+            if i % 50 == 0 {
+                r.taper = Some(Taper {
+                    from_soc_pct: 70.0,
+                    power_at_full_pct: 30.0,
+                });
+            }
+            let a = plan(&r);
+            let b = reference(&r);
+            assert_same_plan(&a, &b).unwrap();
+            all += 1;
+            exact_matches += usize::from(a == b);
+            // Only the cost and SoC sums may differ, in the last bits.
+            assert_eq!(a.dispatches, b.dispatches);
+            let c = plan_compact(&CompactEvRequest::from_request(&r)).to_plan();
+            assert_eq!(a, c, "DateTime and compact forms differ");
+        }
+    }
+    eprintln!("bit-identical to the reference: {exact_matches} of {all}");
+}
+
+/// Requests with unsorted, overlapping, gapped and zero-length slots, hysteresis and sub-ms `now`.
+fn arb_messy_request() -> impl Strategy<Value = EvPlanRequest> {
+    (
+        arb_request(),
+        prop::collection::vec((0usize..8, 0usize..8), 0..3),
+        prop::sample::select(vec![0.0, 0.0, 0.5, 1.0, 3.0]),
+        0u32..1_000_000,
+        prop::bool::ANY,
+    )
+        .prop_map(|(mut r, swaps, step, nanos, zero_len)| {
+            let n = r.slots.len();
+            if n > 0 {
+                for (a, b) in swaps {
+                    r.slots.swap(a % n, b % n);
+                }
+                if zero_len {
+                    let s = r.slots[n / 2];
+                    r.slots.insert(n / 2, Slot { end: s.start, ..s });
+                }
+            }
+            r.min_price_step = step;
+            r.now += Duration::nanoseconds(i64::from(nanos));
+            r
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    #[test]
+    fn fast_path_matches_reference(r in arb_messy_request()) {
+        let a = plan(&r);
+        let b = reference(&r);
+        assert_same_plan(&a, &b)?;
+    }
+
+    #[test]
+    fn compact_form_matches_datetime_form(r in arb_request(), step in prop::sample::select(vec![0.0, 0.5, 2.0])) {
+        let mut r = r;
+        r.min_price_step = step;
+        let a = plan(&r);
+        let cr = CompactEvRequest::from_request(&r);
+        let c = plan_compact(&cr);
+        prop_assert_eq!(&c.to_plan(), &a);
+        // Explicit times give the same plan as a detected uniform grid.
+        if let SlotTimes::Uniform { .. } = cr.slots.times {
+            let mut e = cr.clone();
+            let n = cr.slots.len();
+            e.slots.times = SlotTimes::Explicit {
+                start_ms: (0..n).map(|i| cr.slots.start_ms(i)).collect(),
+                end_ms: (0..n).map(|i| cr.slots.end_ms(i)).collect(),
+            };
+            prop_assert_eq!(&plan_compact(&e), &c);
+        }
+        for (d, p) in c.dispatches.iter().zip(&a.dispatches) {
+            prop_assert_eq!(d.to_planned_slot(), *p);
+        }
+    }
+}
+
+#[test]
+fn compact_uniform_grid_and_array_errors() {
+    let t0 = at(0).timestamp_millis();
+    let slots = SlotsMs::uniform(t0, 1_800_000, vec![5.0, 2.0, 9.0, 1.0], vec![]);
+    assert_eq!(slots.len(), 4);
+    assert_eq!(slots.end_ms(3), t0 + 4 * 1_800_000);
+    let r = req(self::slots(30, &[5.0, 2.0, 9.0, 1.0]), at(120));
+    let mut c = CompactEvRequest::from_request(&r);
+    assert_eq!(c.slots, slots);
+    let p = plan_compact(&c);
+    assert_eq!(p.to_plan(), plan(&r));
+    // The same slots with explicit times plan the same.
+    let explicit = SlotsMs::explicit(
+        (0..4).map(|i| slots.start_ms(i)).collect(),
+        (0..4).map(|i| slots.end_ms(i)).collect(),
+        slots.import_price.clone(),
+        vec![],
+    );
+    let mut e = c.clone();
+    e.slots = explicit;
+    assert_eq!(plan_compact(&e), p);
+    // Uniform slots past `ready_by` and before `now`, partly used at both ends.
+    let mut u = c.clone();
+    u.now_ms = t0 + 20 * 60_000;
+    u.ready_by_ms = t0 + 100 * 60_000;
+    let mut x = e.clone();
+    x.now_ms = u.now_ms;
+    x.ready_by_ms = u.ready_by_ms;
+    assert_eq!(plan_compact(&u), plan_compact(&x));
+    c.slots.carbon_g_per_kwh = vec![1.0];
+    assert_eq!(
+        plan_compact(&c).reason,
+        PlanReason::InvalidInput(InputError::SlotArrays)
+    );
+    e.slots.import_price.pop();
+    assert_eq!(
+        plan_compact(&e).reason,
+        PlanReason::InvalidInput(InputError::SlotArrays)
+    );
+    c.slots = SlotsMs::uniform(t0, 0, vec![1.0], vec![]);
+    assert_eq!(
+        plan_compact(&c).reason,
+        PlanReason::InvalidInput(InputError::SlotArrays)
+    );
+}
+
+#[test]
+fn compact_bench_requests_match_datetime_ones() {
+    let a = bench_plans(20, 3);
+    let b = bench_requests_compact(20, 3);
+    assert!(b.iter().all(|r| matches!(
+        r.slots.times,
+        SlotTimes::Uniform {
+            slot_ms: 900_000,
+            ..
+        }
+    )));
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(&CompactEvRequest::from_request(x), y);
+        assert_eq!(plan_compact(y).to_plan(), plan(x));
+    }
+}
+
+#[test]
+fn branch_free_floor_and_round_match_std() {
+    let mut xs = vec![
+        0.0,
+        -0.0,
+        0.3,
+        -0.3,
+        0.5,
+        -0.5,
+        1.0,
+        -1.0,
+        2.5,
+        -2.5,
+        3.5,
+        -3.5,
+        2.7,
+        -2.7,
+        4_503_599_627_370_495.5,
+        -4_503_599_627_370_495.5,
+        4_503_599_627_370_496.0,
+        1e300,
+        -1e300,
+        f64::MIN_POSITIVE,
+        -f64::MIN_POSITIVE,
+        0.49999999999999994,
+        -0.49999999999999994,
+    ];
+    let mut rng = bench_gen::XorShift::new(5);
+    for _ in 0..100_000 {
+        let x = rng.range(-1e6, 1e6);
+        xs.push(x);
+        xs.push(x.round() + 0.5);
+        xs.push((x * 1e-6).round() * 0.25);
+    }
+    for &x in &xs {
+        assert_eq!(engine::floor_f64(x) + 0.0, x.floor() + 0.0, "floor {x}");
+        assert_eq!(engine::round_i64(x), x.round() as i64, "round {x}");
+    }
+    assert!(engine::floor_f64(f64::NAN).is_nan());
+    assert_eq!(engine::floor_f64(f64::INFINITY), f64::INFINITY);
+}
+
+#[test]
+fn power_of_two_reciprocal_is_exact() {
+    for step in [0.5, 1.0, 2.0, 0.25, 0.125, 1024.0, 2f64.powi(-20)] {
+        let inv = engine::pow2_reciprocal(step).unwrap();
+        let mut rng = bench_gen::XorShift::new(9);
+        for _ in 0..20_000 {
+            let x = rng.range(-1e4, 1e4);
+            assert_eq!((x / step).to_bits(), (x * inv).to_bits(), "{x} / {step}");
+        }
+    }
+    for step in [
+        0.3,
+        0.1,
+        3.0,
+        0.0,
+        -0.5,
+        f64::INFINITY,
+        f64::NAN,
+        f64::MIN_POSITIVE / 4.0,
+        2f64.powi(1023),
+    ] {
+        assert_eq!(engine::pow2_reciprocal(step), None, "{step}");
+    }
+}
+
+/// The weighted selection against a sort, on adversarial key patterns (sorted, reversed, few
+/// distinct keys, all equal, organ pipe) and random weights.
+#[test]
+fn marginal_key_matches_sorting() {
+    let mut rng = bench_gen::XorShift::new(11);
+    for case in 0..4000 {
+        let n = 1 + rng.below(300) as usize;
+        let keys: Vec<u64> = (0..n)
+            .map(|i| match case % 6 {
+                0 => rng.next_u64(),
+                1 => i as u64,
+                2 => (n - i) as u64,
+                3 => rng.below(4),
+                4 => 7,
+                _ => (i.min(n - i)) as u64,
+            })
+            .collect();
+        let durs: Vec<i64> = (0..n)
+            .map(|_| {
+                if rng.below(4) == 0 {
+                    1 + rng.below(900_000) as i64
+                } else {
+                    900_000
+                }
+            })
+            .collect();
+        let total: i64 = durs.iter().sum();
+        let t = 1 + rng.below(total as u64 + total as u64 / 8) as i64;
+        let mut pairs: Vec<(u64, i64)> = keys.iter().copied().zip(durs.iter().copied()).collect();
+        pairs.sort_by_key(|e| e.0);
+        let mut expect = (u64::MAX, total);
+        let mut acc = 0;
+        let mut i = 0;
+        while i < n {
+            let k = pairs[i].0;
+            let before = acc;
+            while i < n && pairs[i].0 == k {
+                acc += pairs[i].1;
+                i += 1;
+            }
+            if acc >= t {
+                expect = (k, before);
+                break;
+            }
+        }
+        let mut bufs: [Vec<(u64, i64)>; 3] = Default::default();
+        bufs[0] = keys.iter().copied().zip(durs.iter().copied()).collect();
+        bufs[1] = vec![(0, 0); n];
+        bufs[2] = vec![(0, 0); n];
+        let orig = bufs[0].clone();
+        assert_eq!(
+            engine::marginal_key(&mut bufs, n, t, total),
+            expect,
+            "case {case}"
+        );
+        assert_eq!(bufs[0], orig, "input kept");
+    }
 }
