@@ -168,17 +168,74 @@ pub trait DeviceProvider: Send + Sync + std::fmt::Debug {
         now: DateTime<Utc>,
     ) -> Result<Telemetry, ProviderError>;
 
-    /// Sends a command.
+    /// Sends a command. `idempotency_key` names this one request: sending again with the same key
+    /// (after a timeout, or after a restart that lost the answer) returns the first receipt and does
+    /// not carry the command out twice.
     async fn send(
         &self,
         grant: &Grant,
         remote_id: &str,
         command: &Command,
+        idempotency_key: &str,
         now: DateTime<Utc>,
     ) -> Result<CommandReceipt, ProviderError>;
 
     /// Gives up the grant; its devices can no longer be read or controlled.
     async fn deauthorize(&self, grant: &Grant, now: DateTime<Utc>) -> Result<(), ProviderError>;
+
+    /// For providers whose devices connect to ResiFlex themselves (OCPP charge points) instead of
+    /// being reached through a vendor's cloud: how they are enrolled. `None` (the default) means
+    /// the customer authorises at the vendor instead.
+    fn enrolment(&self) -> Option<&dyn Enrolment> {
+        None
+    }
+
+    /// How the provider is best given a plan: as a command at each dispatch boundary (the
+    /// default), or as one schedule per plan version that the device follows by itself.
+    fn plan_delivery(&self) -> PlanDelivery {
+        PlanDelivery::Segments
+    }
+}
+
+/// How plans reach a provider's devices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PlanDelivery {
+    /// `Start` at each dispatch's power when it begins, `Stop` when it ends.
+    Segments,
+    /// One `Schedule` with every coming dispatch, sent when a plan version is made (chargers that
+    /// hold a charging profile, such as OCPP ones).
+    Schedule,
+}
+
+/// What a customer enters in a device that connects to ResiFlex itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrolmentDetails {
+    /// Where the device connects (for OCPP, `ws://` or `wss://` ending in the device's identity).
+    pub websocket_url: String,
+    /// The identity the device announces (the OCPP charge point id).
+    pub device_id: String,
+    /// The device's password. Only the enrolment that issues it returns it: ResiFlex keeps a hash.
+    pub password: Option<String>,
+}
+
+/// Enrolment of devices that connect to ResiFlex themselves: the onboarding issues connection
+/// details, the customer enters them in the device, and the enrolment completes when the device
+/// connects and is accepted.
+#[async_trait::async_trait]
+pub trait Enrolment: Send + Sync {
+    /// Issues the connection details for the enrolment named `key` (an onboarding's id). The
+    /// first call creates the identity and its password; later calls with the same key return
+    /// the same identity without the password.
+    async fn enrol(&self, key: &str, now: DateTime<Utc>)
+    -> Result<EnrolmentDetails, ProviderError>;
+
+    /// The grant for the enrolled device once it has connected and been accepted; `None` while
+    /// ResiFlex is still waiting for it.
+    async fn connected(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Grant>, ProviderError>;
 }
 
 /// The providers a server has, by the `ProviderChoices` value they answer for.

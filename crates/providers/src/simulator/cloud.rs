@@ -1,7 +1,7 @@
 //! The simulated vendor cloud: logins, consent codes, grants, devices and their faults, all in one
 //! serialisable world behind a mutex.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -107,7 +107,13 @@ struct SimDevice {
     faults: BTreeSet<Fault>,
     /// How many commands the device has acknowledged.
     commands: u64,
+    /// The idempotency keys of the latest commands with their receipts, oldest first.
+    #[serde(default)]
+    recent_commands: VecDeque<(String, CommandReceipt)>,
 }
+
+/// How many idempotency keys a simulated device remembers.
+const REMEMBERED_COMMANDS: usize = 256;
 
 impl fmt::Debug for SimulatorProvider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -282,6 +288,7 @@ impl World {
             last_contact: None,
             faults: BTreeSet::new(),
             commands: 0,
+            recent_commands: VecDeque::new(),
         }
     }
 
@@ -529,6 +536,42 @@ impl SimulatorProvider {
         })
     }
 
+    /// Carries out a command given on the device itself (the car's or charger's own app), not
+    /// through ResiFlex: for example a customer who starts charging by hand.
+    pub fn local_command(
+        &self,
+        login: &str,
+        remote_id: &str,
+        command: &Command,
+        now: DateTime<Utc>,
+    ) -> Result<(), ProviderError> {
+        let mut world = self.world();
+        let device = world.device_mut(login, remote_id)?;
+        model::check_command(&device.params, command)?;
+        device.settle(now);
+        device.state.apply(command, now);
+        Ok(())
+    }
+
+    /// How many commands a device has acknowledged through [`DeviceProvider::send`] (a command
+    /// repeated with the same idempotency key counts once).
+    pub fn commands_acknowledged(
+        &self,
+        login: &str,
+        remote_id: &str,
+    ) -> Result<u64, ProviderError> {
+        let mut world = self.world();
+        Ok(world.device_mut(login, remote_id)?.commands)
+    }
+
+    /// The vendor withdraws every grant of a login (a changed password, a revoked app): calls with
+    /// those grants fail with [`ProviderError::AuthorisationExpired`] until the customer authorises
+    /// again.
+    pub fn revoke_grants(&self, login: &str) {
+        let mut world = self.world();
+        world.grants.retain(|_, owner| owner != login);
+    }
+
     /// The whole world (logins, codes, grants, devices and their states) as JSON, to store and
     /// later give to [`SimulatorProvider::restore`].
     pub fn snapshot(&self) -> serde_json::Value {
@@ -651,6 +694,7 @@ impl DeviceProvider for SimulatorProvider {
         grant: &Grant,
         remote_id: &str,
         command: &Command,
+        idempotency_key: &str,
         now: DateTime<Utc>,
     ) -> Result<CommandReceipt, ProviderError> {
         let mut world = self.world();
@@ -658,6 +702,13 @@ impl DeviceProvider for SimulatorProvider {
         let device = world.granted_device_mut(grant, remote_id)?;
         if device.faults.contains(&Fault::Offline) {
             return Err(ProviderError::Unreachable);
+        }
+        if let Some((_, receipt)) = device
+            .recent_commands
+            .iter()
+            .find(|(key, _)| key == idempotency_key)
+        {
+            return Ok(receipt.clone());
         }
         model::check_command(&device.params, command)?;
         if device.faults.contains(&Fault::RefuseCommands) {
@@ -678,10 +729,17 @@ impl DeviceProvider for SimulatorProvider {
             device.settle(now);
             device.state.apply(command, now);
         }
-        Ok(CommandReceipt {
+        let receipt = CommandReceipt {
             command_id,
             accepted_at: now,
-        })
+        };
+        if device.recent_commands.len() >= REMEMBERED_COMMANDS {
+            device.recent_commands.pop_front();
+        }
+        device
+            .recent_commands
+            .push_back((idempotency_key.to_owned(), receipt.clone()));
+        Ok(receipt)
     }
 
     async fn deauthorize(&self, grant: &Grant, _now: DateTime<Utc>) -> Result<(), ProviderError> {

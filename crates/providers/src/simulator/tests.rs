@@ -46,6 +46,24 @@ async fn read(sim: &SimulatorProvider, grant: &Grant, id: &str, at: DateTime<Utc
     sim.telemetry(grant, id, at).await.unwrap()
 }
 
+thread_local! {
+    static NEXT_KEY: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// A fresh idempotency key for each command a test sends (numbered per thread, so a test that
+/// replays the same calls can start the numbering again with [`reset_keys`]).
+fn key() -> String {
+    NEXT_KEY.with(|next| {
+        let key = next.get();
+        next.set(key + 1);
+        format!("test-{key}")
+    })
+}
+
+fn reset_keys() {
+    NEXT_KEY.with(|next| next.set(0));
+}
+
 async fn send(
     sim: &SimulatorProvider,
     grant: &Grant,
@@ -53,7 +71,7 @@ async fn send(
     command: Command,
     at: DateTime<Utc>,
 ) {
-    sim.send(grant, id, &command, at).await.unwrap();
+    sim.send(grant, id, &command, &key(), at).await.unwrap();
 }
 
 fn soc(telemetry: &Telemetry) -> f64 {
@@ -560,6 +578,7 @@ async fn batteries_chargers_and_inverters() {
             &Command::Start {
                 power_limit_w: None
             },
+            &key(),
             t0()
         )
         .await,
@@ -585,6 +604,7 @@ async fn batteries_chargers_and_inverters() {
             &grant,
             &battery,
             &Command::SetTargetTemperature { celsius: 20.0 },
+            &key(),
             t
         )
         .await,
@@ -606,7 +626,7 @@ async fn faults_offline_refusing_ignoring_and_silent() {
         (Connection::Offline, t0() + mins(10))
     );
     assert_eq!(
-        sim.send(&grant, &id, &start, t0() + mins(30)).await,
+        sim.send(&grant, &id, &start, &key(), t0() + mins(30)).await,
         Err(ProviderError::Unreachable)
     );
     sim.clear_fault(LOGIN, &id, Fault::Offline).unwrap();
@@ -618,7 +638,7 @@ async fn faults_offline_refusing_ignoring_and_silent() {
     sim.set_fault(LOGIN, &id, Fault::RefuseCommands, t0())
         .unwrap();
     assert!(matches!(
-        sim.send(&grant, &id, &start, t0() + mins(32)).await,
+        sim.send(&grant, &id, &start, &key(), t0() + mins(32)).await,
         Err(ProviderError::Refused(_))
     ));
     sim.clear_faults(LOGIN, &id).unwrap();
@@ -626,7 +646,7 @@ async fn faults_offline_refusing_ignoring_and_silent() {
     sim.set_fault(LOGIN, &id, Fault::IgnoreCommands, t0())
         .unwrap();
     let receipt = sim
-        .send(&grant, &id, &start, t0() + mins(33))
+        .send(&grant, &id, &start, &key(), t0() + mins(33))
         .await
         .unwrap();
     assert_eq!(receipt.accepted_at, t0() + mins(33));
@@ -637,7 +657,7 @@ async fn faults_offline_refusing_ignoring_and_silent() {
     );
     sim.clear_fault(LOGIN, &id, Fault::IgnoreCommands).unwrap();
     let receipt_2 = sim
-        .send(&grant, &id, &start, t0() + mins(61))
+        .send(&grant, &id, &start, &key(), t0() + mins(61))
         .await
         .unwrap();
     assert_ne!(receipt.command_id, receipt_2.command_id);
@@ -652,7 +672,7 @@ async fn faults_offline_refusing_ignoring_and_silent() {
         Err(ProviderError::Unreachable)
     );
     assert!(
-        sim.send(&grant, &id, &Command::Stop, t0() + mins(63))
+        sim.send(&grant, &id, &Command::Stop, &key(), t0() + mins(63))
             .await
             .is_ok()
     );
@@ -682,12 +702,13 @@ async fn script(
                         &Command::Start {
                             power_limit_w: Some(4_000 + step),
                         },
+                        &key(),
                         t,
                     )
                     .await;
             }
             5 => {
-                let _ = sim.send(grant, id, &Command::TestCharge, t).await;
+                let _ = sim.send(grant, id, &Command::TestCharge, &key(), t).await;
             }
             11 => {
                 let windows = vec![ScheduleWindow {
@@ -695,13 +716,16 @@ async fn script(
                     end: t + mins(50),
                     power_w: 2_000,
                 }];
-                drop(sim.send(grant, id, &Command::Schedule { windows }, t).await);
+                drop(
+                    sim.send(grant, id, &Command::Schedule { windows }, &key(), t)
+                        .await,
+                );
             }
             13 => {
                 let _ = sim.set_plugged_in(LOGIN, id, step % 2 == 0, t);
             }
             17 => {
-                let _ = sim.send(grant, id, &Command::Stop, t).await;
+                let _ = sim.send(grant, id, &Command::Stop, &key(), t).await;
             }
             _ => {}
         }
@@ -733,6 +757,7 @@ async fn the_same_seed_and_calls_give_the_same_world() {
     let start = t0() + TimeDelta::hours(6);
     let mut results = Vec::new();
     for _ in 0..2 {
+        reset_keys();
         let sim = SimulatorProvider::new("TESLA", 99);
         let (grant, devices) = connect(&sim, mixed_devices()).await;
         let ids: Vec<String> = devices
@@ -888,7 +913,7 @@ proptest! {
             for action in actions {
                 match action {
                     Action::Command(command) => {
-                let _ = sim.send(&grant, &id, &command, t).await;
+                let _ = sim.send(&grant, &id, &command, &key(), t).await;
             }
                     Action::Plug(plugged_in) => {
                 let _ = sim.set_plugged_in(LOGIN, &id, plugged_in, t);
@@ -936,4 +961,34 @@ async fn weeks_unread_are_caught_up() {
         "{inverter:?}"
     );
     assert_eq!(charger.energy_imported_wh, 0);
+}
+
+#[tokio::test]
+async fn a_repeated_idempotency_key_is_carried_out_once() {
+    let (sim, grant, id) = one(SimDeviceSpec::vehicle("Tesla", "Model 3", 60_000, 11_000)).await;
+    let start = Command::Start {
+        power_limit_w: None,
+    };
+    let first = sim.send(&grant, &id, &start, "same", t0()).await.unwrap();
+    let again = sim
+        .send(&grant, &id, &start, "same", t0() + mins(1))
+        .await
+        .unwrap();
+    assert_eq!(first, again);
+    let login = grant.subject.clone();
+    assert_eq!(sim.commands_acknowledged(&login, &id).unwrap(), 1);
+    sim.send(&grant, &id, &Command::Stop, "other", t0() + mins(2))
+        .await
+        .unwrap();
+    assert_eq!(sim.commands_acknowledged(&login, &id).unwrap(), 2);
+}
+
+#[tokio::test]
+async fn revoked_grants_expire_at_the_vendor() {
+    let (sim, grant, id) = one(SimDeviceSpec::vehicle("Tesla", "Model 3", 60_000, 11_000)).await;
+    sim.revoke_grants(&grant.subject);
+    assert_eq!(
+        sim.telemetry(&grant, &id, t0()).await,
+        Err(ProviderError::AuthorisationExpired)
+    );
 }
