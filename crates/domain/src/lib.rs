@@ -8,12 +8,13 @@ pub mod catalogue;
 pub mod clock;
 pub mod device;
 pub mod identity;
+pub mod plan;
 pub mod preferences;
 pub mod tariff;
 pub mod units;
 pub mod wizard;
 
 pub use account::{AccountNumber, AccountStatus, StatusTransitionError};
-pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
+pub use clock::{Clock, ManualClock, ScaledClock, SharedClock, SystemClock};
 pub use identity::{Country, EmailAddress};
 pub use units::{Energy, MinorUnits, Power};

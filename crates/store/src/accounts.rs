@@ -529,6 +529,18 @@ pub async fn set_account_status(
     }
 }
 
+/// The time zone of every property, by property id.
+pub async fn property_time_zones(
+    db: &Db,
+) -> Result<std::collections::HashMap<i64, String>, StoreError> {
+    let rows: Vec<(i64, String)> = on_db!(db, |pool| sqlx::query_as(
+        "SELECT id, time_zone FROM properties"
+    )
+    .fetch_all(pool)
+    .await)?;
+    Ok(rows.into_iter().collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -776,3 +788,4 @@ mod tests {
         );
     }
 }
+

@@ -5,8 +5,9 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
+use std::collections::HashMap;
 
-use crate::{Db, StoreError, on_db};
+use crate::{Db, StoreError, on_db, on_tx};
 
 fn rows(done: u64) -> Result<(), StoreError> {
     if done == 0 {
@@ -182,6 +183,67 @@ pub async fn update_device(db: &Db, d: &Device) -> Result<Device, StoreError> {
     })
 }
 
+/// Inserts many devices in one transaction (each `version` starts at 0).
+pub async fn insert_devices(db: &Db, devices: &[Device]) -> Result<(), StoreError> {
+    let mut tx = db.begin().await?;
+    for chunk in devices.chunks(500) {
+        on_tx!(&mut tx, |conn| {
+            let mut query = sqlx::QueryBuilder::new(format!("INSERT INTO devices ({DEVICE_COLUMNS}) "));
+            query.push_values(chunk, |mut row, d| {
+                row.push_bind(&d.id)
+                    .push_bind(d.account_id)
+                    .push_bind(d.property_id)
+                    .push_bind(&d.kind)
+                    .push_bind(&d.provider)
+                    .push_bind(d.grant_id)
+                    .push_bind(&d.integration_device_id)
+                    .push_bind(&d.name)
+                    .push_bind(&d.make)
+                    .push_bind(&d.model)
+                    .push_bind(&d.catalogue_id)
+                    .push_bind(&d.vin)
+                    .push_bind(d.battery_capacity_wh)
+                    .push_bind(d.max_power_w)
+                    .push_bind(&d.lifecycle)
+                    .push_bind(&d.state)
+                    .push_bind(d.is_suspended)
+                    .push_bind(&d.grid_export)
+                    .push_bind(&d.charging_duration_capped)
+                    .push_bind(&d.preferences)
+                    .push_bind(&d.test_charge)
+                    .push_bind(d.created_at)
+                    .push_bind(d.updated_at)
+                    .push_bind(d.retired_at)
+                    .push_bind(0_i64);
+            });
+            query.build().execute(conn).await.map(|_| ())
+        })?;
+    }
+    tx.commit().await
+}
+
+/// Stores the latest reading of many devices in one transaction: `(device_id, at, reading)`.
+pub async fn save_latest_telemetry_many(
+    db: &Db,
+    readings: &[(String, DateTime<Utc>, Value)],
+) -> Result<(), StoreError> {
+    let mut tx = db.begin().await?;
+    for chunk in readings.chunks(1000) {
+        on_tx!(&mut tx, |conn| {
+            let mut query =
+                sqlx::QueryBuilder::new("INSERT INTO device_telemetry_latest (device_id, at, reading) ");
+            query.push_values(chunk, |mut row, (id, at, reading)| {
+                row.push_bind(id).push_bind(*at).push_bind(Json(reading));
+            });
+            query.push(
+                " ON CONFLICT (device_id) DO UPDATE SET at = excluded.at, reading = excluded.reading",
+            );
+            query.build().execute(conn).await.map(|_| ())
+        })?;
+    }
+    tx.commit().await
+}
+
 /// Moves a device to another vendor grant (after re-authentication).
 pub async fn set_device_grant(
     db: &Db,
@@ -275,6 +337,21 @@ pub async fn latest_telemetry(
     .fetch_optional(pool)
     .await)?;
     Ok(row.map(|(at, reading)| (at, reading.0)))
+}
+
+/// The latest reading of every device that has one, by device id.
+pub async fn all_latest_telemetry(
+    db: &Db,
+) -> Result<HashMap<String, (DateTime<Utc>, Value)>, StoreError> {
+    let rows: Vec<(String, DateTime<Utc>, Json<Value>)> = on_db!(db, |pool| sqlx::query_as(
+        "SELECT device_id, at, reading FROM device_telemetry_latest"
+    )
+    .fetch_all(pool)
+    .await)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, at, reading)| (id, (at, reading.0)))
+        .collect())
 }
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]

@@ -282,6 +282,32 @@ pub async fn tariff_of_property(
     }))
 }
 
+/// The tariff every property is on at `at`, by property id (properties without one are absent).
+pub async fn property_tariffs_at(
+    db: &Db,
+    at: DateTime<Utc>,
+) -> Result<std::collections::HashMap<i64, StoredTariff>, StoreError> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        property_id: i64,
+        #[sqlx(flatten)]
+        tariff: StoredTariff,
+    }
+    let sql = format!(
+        "SELECT pt.property_id, {TARIFF_COLUMNS} FROM property_tariffs pt JOIN tariffs t ON t.id = pt.tariff_id \
+         WHERE pt.valid_from <= $1 AND NOT EXISTS (SELECT 1 FROM property_tariffs later \
+         WHERE later.property_id = pt.property_id AND later.valid_from <= $1 AND later.valid_from > pt.valid_from)"
+    );
+    let rows = on_db!(db, |pool| sqlx::query_as::<_, Row>(&sql)
+        .bind(at)
+        .fetch_all(pool)
+        .await)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.property_id, row.tariff))
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -88,3 +88,94 @@ impl TestDb {
         db
     }
 }
+
+/// An organisation, an account with one property in London, and a live vehicle on it: the smallest
+/// world that device rows can refer to.
+pub async fn vehicle_fixture(db: &Db, email: &str, device_id: &str) -> crate::devices::Device {
+    vehicle_fixture_at(
+        db,
+        email,
+        device_id,
+        "TESLA",
+        &format!("remote-{device_id}"),
+    )
+    .await
+}
+
+/// [`vehicle_fixture`] for a vehicle known to `provider` as `remote_id`.
+pub async fn vehicle_fixture_at(
+    db: &Db,
+    email: &str,
+    device_id: &str,
+    provider: &str,
+    remote_id: &str,
+) -> crate::devices::Device {
+    use crate::accounts::{self, NewAddress, NewShellAccount};
+    use crate::identity::{self, NewUser};
+    let now = chrono::Utc::now();
+    let org = identity::create_organisation(db, "Fixture", "RESIFLEX_LIVE", email, now)
+        .await
+        .expect("organisation");
+    let account = accounts::create_shell_account(
+        db,
+        &NewShellAccount {
+            organisation_id: org.id,
+            status: "ACTIVE",
+            account_type: "DOMESTIC",
+            brand_code: "RESIFLEX_LIVE",
+            user: NewUser {
+                email,
+                given_name: "Test",
+                family_name: "Driver",
+                preferred_name: None,
+                mobile: None,
+                password_hash: None,
+            },
+            address: NewAddress {
+                country: "GB",
+                time_zone: "Europe/London",
+                ..NewAddress::default()
+            },
+            reference: None,
+        },
+        now,
+    )
+    .await
+    .expect("account")
+    .account;
+    let property = accounts::properties_of_account(db, account.id)
+        .await
+        .expect("properties")
+        .remove(0);
+    let device = crate::devices::Device {
+        id: device_id.into(),
+        account_id: account.id,
+        property_id: property.id,
+        kind: "ELECTRIC_VEHICLE".into(),
+        provider: provider.into(),
+        grant_id: None,
+        integration_device_id: remote_id.into(),
+        name: "Tesla Model 3".into(),
+        make: "Tesla".into(),
+        model: "Model 3".into(),
+        catalogue_id: None,
+        vin: None,
+        battery_capacity_wh: Some(57_500),
+        max_power_w: Some(7_400),
+        lifecycle: "LIVE".into(),
+        state: "SMART_CONTROL_CAPABLE".into(),
+        is_suspended: false,
+        grid_export: "NOT_APPLICABLE".into(),
+        charging_duration_capped: "DISABLED".into(),
+        preferences: None,
+        test_charge: None,
+        created_at: now,
+        updated_at: now,
+        retired_at: None,
+        version: 0,
+    };
+    crate::devices::insert_device(db, &device)
+        .await
+        .expect("device");
+    device
+}
