@@ -23,6 +23,8 @@ pub struct ApiContext {
     pub providers: Arc<ProviderRegistry>,
     /// The public base URL of this server (for redirect URIs), without a trailing slash.
     pub public_url: String,
+    /// Planning settings, for re-planning a device right after a customer's command.
+    pub control: resiflex_control::ControlConfig,
 }
 
 /// Facts about one HTTP request, handed to the resolvers.

@@ -10,9 +10,11 @@ use crate::ops::auth::AuthMutation;
 use crate::ops::catalogue::CatalogueQuery;
 use crate::ops::control::ControlMutation;
 use crate::ops::devices::DevicesQuery;
+use crate::ops::dispatches::DispatchesQuery;
 use crate::ops::meta::MetaQuery;
 use crate::ops::onboarding::{OnboardingMutation, OnboardingQuery};
 use crate::ops::preferences::PreferencesMutation;
+use crate::ops::sessions::SessionsQuery;
 use crate::ops::tariffs::{TariffsMutation, TariffsQuery};
 
 /// Queries, merged from the operation modules.
@@ -23,6 +25,8 @@ pub struct Query(
     CatalogueQuery,
     OnboardingQuery,
     DevicesQuery,
+    DispatchesQuery,
+    SessionsQuery,
     TariffsQuery,
 );
 

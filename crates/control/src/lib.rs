@@ -4,22 +4,32 @@
 //! away, LOST_CONNECTION when the device is offline or has not answered for too long, back to
 //! SMART_CONTROL_CAPABLE when it returns. A boost stays BOOSTING while the vehicle can charge.
 //!
+//! Then it keeps every vehicle and charge point planned ([`planning`]: a new plan version when
+//! prices, plug, state of charge, preferences, boost, suspension or state change) and carries out
+//! the current plan through the provider ([`dispatch`]: one command per plan version and segment,
+//! idempotent across restarts, retried with backoff, reconciled with telemetry).
+//!
 //! It never reads the system clock: `tick` asks the injected clock, so tests and the accelerated demo
-//! clock decide what "now" is. Carrying out plans at slot boundaries joins it with the planner.
+//! clock decide what "now" is.
 
+pub mod dispatch;
+pub mod planning;
+pub mod sessions;
+
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 use resiflex_domain::SharedClock;
 use resiflex_domain::device::{DeviceKind, DeviceState, Lifecycle};
-use resiflex_providers::{Connection, Grant, ProviderRegistry, Telemetry};
+use resiflex_providers::{Connection, Grant, ProviderError, ProviderRegistry, Telemetry};
 use resiflex_store::devices::{self as store, Device};
 use resiflex_store::{Db, StoreError};
 use serde::Deserialize;
 
-/// Settings of the control loop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+/// Settings of the control loop and of planning.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ControlConfig {
     /// Whether the server runs the loop (tests drive `tick` themselves).
@@ -30,6 +40,26 @@ pub struct ControlConfig {
     pub lost_after_minutes: i64,
     /// How long telemetry readings are kept.
     pub telemetry_retention_days: i64,
+    /// A state of charge further than this (percentage points) from the plan's expectation re-plans.
+    pub soc_tolerance_pct: f64,
+    /// Share of the grid energy that reaches a car's battery.
+    pub charging_efficiency: f64,
+    /// Minor units added to the price per gCO2 of a kWh (0: cost only).
+    pub carbon_weight: f64,
+    /// Prices closer than this (minor units per kWh) count as equal, against start/stop churn.
+    pub min_price_step: f64,
+    /// Plan cars' taper above 80 % (slower, exact dynamic programme).
+    pub model_taper: bool,
+    /// What happens when the ready-by time passes with the target not reached.
+    pub overrun: planning::OverrunPolicy,
+    /// How long the overrun policy may keep charging after the ready-by time.
+    pub overrun_limit_minutes: i64,
+    /// How many times a command is tried before it is given up.
+    pub command_attempts: i64,
+    /// How long a command has to show in telemetry before a contradicting reading counts.
+    pub reconcile_after_minutes: i64,
+    /// Wall-clock limit of one grid zone's joint plan, ms; past it the fallback plan is used.
+    pub zone_solve_millis: u64,
 }
 
 impl Default for ControlConfig {
@@ -39,6 +69,16 @@ impl Default for ControlConfig {
             tick_seconds: 30,
             lost_after_minutes: 15,
             telemetry_retention_days: 90,
+            soc_tolerance_pct: 5.0,
+            charging_efficiency: 0.9,
+            carbon_weight: 0.0,
+            min_price_step: 0.25,
+            model_taper: false,
+            overrun: planning::OverrunPolicy::Continue,
+            overrun_limit_minutes: 120,
+            command_attempts: 6,
+            reconcile_after_minutes: 3,
+            zone_solve_millis: 2_000,
         }
     }
 }
@@ -56,6 +96,11 @@ pub struct TickReport {
     pub readings: usize,
     pub unreachable: usize,
     pub state_changes: usize,
+    /// New plan versions made.
+    pub replanned: usize,
+    pub commands_sent: usize,
+    pub commands_failed: usize,
+    pub discrepancies: usize,
 }
 
 /// The loop's dependencies.
@@ -65,6 +110,34 @@ pub struct ControlLoop {
     pub providers: Arc<ProviderRegistry>,
     pub clock: SharedClock,
     pub config: ControlConfig,
+}
+
+/// Re-plans one device at once (after a customer's command or a preference change) and carries out
+/// its plan, so the change shows without waiting for the next tick.
+pub async fn react(
+    db: &Db,
+    providers: &ProviderRegistry,
+    device_id: &str,
+    now: DateTime<Utc>,
+    config: &ControlConfig,
+) -> Result<(), ControlError> {
+    let (_, plans) =
+        planning::replan(db, now, config, planning::Scope::Device(device_id), None).await?;
+    let Some(plan) = plans.get(device_id) else {
+        return Ok(());
+    };
+    let Some(device) = store::device_by_id(db, device_id).await? else {
+        return Ok(());
+    };
+    if device.lifecycle == Lifecycle::Live.as_str() {
+        let reading = store::latest_telemetry(db, device_id)
+            .await?
+            .and_then(|(_, json)| serde_json::from_value::<Telemetry>(json).ok());
+        dispatch::execute(db, providers, &device, plan, reading.as_ref(), now, config).await?;
+    }
+    // A retired device's open session closes now; the loop no longer looks at it.
+    sessions::track(db, &device, now).await?;
+    Ok(())
 }
 
 /// The state a live device should be in, given its current state and latest reading.
@@ -96,23 +169,76 @@ pub fn next_state(
 }
 
 impl ControlLoop {
-    /// One pass over every live device.
+    pub fn new(
+        db: Db,
+        providers: Arc<ProviderRegistry>,
+        clock: SharedClock,
+        config: ControlConfig,
+    ) -> Self {
+        Self {
+            db,
+            providers,
+            clock,
+            config,
+        }
+    }
+
+    /// One pass over every live device: read, re-plan where due, carry out the plans.
     pub async fn tick(&self) -> Result<TickReport, ControlError> {
         let now = self.clock.now();
         let mut report = TickReport::default();
+        let mut readings: HashMap<String, Telemetry> = HashMap::new();
         for device in store::active_devices(&self.db).await? {
             if device.lifecycle != Lifecycle::Live.as_str() {
                 continue;
             }
             report.devices += 1;
             match self.observe(&device, now, &mut report).await {
-                Ok(()) => {}
+                Ok(reading) => {
+                    if let Some(reading) = reading {
+                        readings.insert(device.id.clone(), reading);
+                    }
+                }
                 Err(ControlError::Store(StoreError::Conflict)) => {
                     // Someone changed the device meanwhile (a customer's command): next tick sees it.
                 }
                 Err(err) => {
                     tracing::warn!(device = %device.id, error = %err, "control tick failed for a device")
                 }
+            }
+        }
+        let (replanned, plans) =
+            planning::replan(&self.db, now, &self.config, planning::Scope::All, None).await?;
+        report.replanned = replanned.replanned;
+        for device in store::active_devices(&self.db).await? {
+            if device.lifecycle != Lifecycle::Live.as_str() {
+                continue;
+            }
+            if let Some(plan) = plans.get(&device.id) {
+                match dispatch::execute(
+                    &self.db,
+                    &self.providers,
+                    &device,
+                    plan,
+                    readings.get(&device.id),
+                    now,
+                    &self.config,
+                )
+                .await
+                {
+                    Ok(done) => {
+                        report.commands_sent += done.commands_sent;
+                        report.commands_failed += done.commands_failed;
+                        report.discrepancies += done.discrepancies;
+                    }
+                    Err(err) => {
+                        tracing::warn!(device = %device.id, error = %err, "carrying out the plan failed")
+                    }
+                }
+            }
+            // What happened: sessions and completed dispatches.
+            if let Err(err) = sessions::track(&self.db, &device, now).await {
+                tracing::warn!(device = %device.id, error = %err, "sessions could not be tracked");
             }
         }
         let forget = now - Duration::days(self.config.telemetry_retention_days.max(1));
@@ -125,13 +251,13 @@ impl ControlLoop {
         device: &Device,
         now: DateTime<Utc>,
         report: &mut TickReport,
-    ) -> Result<(), ControlError> {
+    ) -> Result<Option<Telemetry>, ControlError> {
         let (Some(kind), Some(current)) = (
             DeviceKind::parse(&device.kind),
             DeviceState::parse(&device.state),
         ) else {
             tracing::error!(device = %device.id, "stored device kind or state is unknown");
-            return Ok(());
+            return Ok(None);
         };
         let reading = self.read(device, now).await?;
         let previous = store::latest_telemetry(&self.db, &device.id).await?;
@@ -178,7 +304,7 @@ impl ControlLoop {
                 }
             }
         }
-        Ok(())
+        Ok(reading)
     }
 
     /// The device's reading now, or `None` when it cannot be had.
@@ -203,10 +329,36 @@ impl ControlLoop {
             subject: grant.subject,
             secret: grant.secret,
         };
-        Ok(provider
+        match provider
             .telemetry(&grant, &device.integration_device_id, now)
             .await
-            .ok())
+        {
+            Ok(reading) => Ok(Some(reading)),
+            Err(ProviderError::AuthorisationExpired) => {
+                // Recorded once an hour at most: the customer must authorise the device again.
+                let recent = resiflex_store::plans::events_between(
+                    &self.db,
+                    &device.id,
+                    now - Duration::hours(1),
+                    now + Duration::seconds(1),
+                )
+                .await?;
+                let kind = resiflex_domain::plan::DeviceEventKind::AuthorisationExpired.as_str();
+                if !recent.iter().any(|event| event.kind == kind) {
+                    resiflex_store::plans::add_event(
+                        &self.db,
+                        &device.id,
+                        now,
+                        kind,
+                        &serde_json::json!({"error": "the vendor no longer accepts the authorisation"}),
+                    )
+                    .await?;
+                    tracing::warn!(device = %device.id, "the vendor withdrew the authorisation; the customer must authorise again");
+                }
+                Ok(None)
+            }
+            Err(_) => Ok(None),
+        }
     }
 
     /// Runs `tick` every `tick_seconds` of wall time until `shutdown` resolves.
@@ -214,9 +366,20 @@ impl ControlLoop {
         self,
         shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> tokio::task::JoinHandle<()> {
+        let period = StdDuration::from_secs(self.config.tick_seconds.max(1));
+        self.spawn_every(period, shutdown)
+    }
+
+    /// Runs `tick` every `period` of wall time until `shutdown` resolves (an accelerated clock ticks
+    /// more often in wall time, so that the same clock time passes between ticks).
+    pub fn spawn_every(
+        self,
+        period: StdDuration,
+        shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             let mut shutdown = shutdown;
-            let period = StdDuration::from_secs(self.config.tick_seconds.max(1));
+            let period = period.max(StdDuration::from_millis(20));
             loop {
                 if let Err(err) = self.tick().await {
                     tracing::error!(error = %err, "control tick failed");

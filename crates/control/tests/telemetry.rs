@@ -117,15 +117,15 @@ async fn world() -> World {
 
     let mut registry = ProviderRegistry::default();
     registry.register("TESLA", simulator.clone());
-    let control = ControlLoop {
-        db: test.db.clone(),
-        providers: Arc::new(registry),
-        clock: Arc::new(clock.clone()),
-        config: ControlConfig {
+    let control = ControlLoop::new(
+        test.db.clone(),
+        Arc::new(registry),
+        Arc::new(clock.clone()),
+        ControlConfig {
             enabled: false,
             ..ControlConfig::default()
         },
-    };
+    );
     World {
         test,
         clock,

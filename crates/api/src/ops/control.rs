@@ -15,12 +15,14 @@
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use resiflex_domain::device::{DeviceKind, DeviceState, DeviceTransitionError, Lifecycle};
+use resiflex_domain::plan::DeviceEventKind;
 use resiflex_providers::{Command, Connection, ProviderError, Telemetry};
 use resiflex_store::StoreError;
 use resiflex_store::devices::{self as store, Device};
 use resiflex_store::sqlx::types::Json;
 
 use super::devices::{
+    record_and_replan,
     ProviderLink, SmartFlexDeviceInterface, device_for, internal, machines, respond, save_device,
     telemetry_of,
 };
@@ -607,10 +609,13 @@ impl ControlMutation {
         input: SmartControlInput,
     ) -> ApiResult<Option<SmartFlexDeviceInterface>> {
         let (api, device) = device_for(ctx, &input.device_id).await?;
-        let saved = match input.action {
-            SmartControlAction::Suspend => suspend(api, device).await?,
-            SmartControlAction::Unsuspend => resume(api, device).await?,
+        let (saved, event) = match input.action {
+            SmartControlAction::Suspend => (suspend(api, device).await?, DeviceEventKind::Suspended),
+            SmartControlAction::Unsuspend => {
+                (resume(api, device).await?, DeviceEventKind::Unsuspended)
+            }
         };
+        record_and_replan(api, &saved.id, event, serde_json::json!({})).await;
         tracing::info!(device = %saved.id, action = %input.action, state = %saved.state, "smart control updated");
         respond(api, saved).await.map(Some)
     }
@@ -630,10 +635,13 @@ impl ControlMutation {
                 format!("A {kind} device cannot boost charge; only vehicles and chargers can."),
             ));
         }
-        let saved = match input.action {
-            UpdateBoostChargeAction::Boost => boost(api, device).await?,
-            UpdateBoostChargeAction::Cancel => cancel_boost(api, device).await?,
+        let (saved, event) = match input.action {
+            UpdateBoostChargeAction::Boost => (boost(api, device).await?, DeviceEventKind::BoostStarted),
+            UpdateBoostChargeAction::Cancel => {
+                (cancel_boost(api, device).await?, DeviceEventKind::BoostCancelled)
+            }
         };
+        record_and_replan(api, &saved.id, event, serde_json::json!({})).await;
         tracing::info!(device = %saved.id, action = %input.action, state = %saved.state, "boost updated");
         respond(api, saved).await.map(Some)
     }
@@ -646,6 +654,13 @@ impl ControlMutation {
     ) -> ApiResult<PerformTestCharge> {
         let (api, device) = device_for(ctx, &input.device_id).await?;
         let saved = test_charge(api, device).await?;
+        record_and_replan(
+            api,
+            &saved.id,
+            DeviceEventKind::TestChargeStarted,
+            serde_json::json!({}),
+        )
+        .await;
         let (kind, _, _) = machines(&saved)?;
         tracing::info!(device = %saved.id, "test charge started");
         Ok(PerformTestCharge {
@@ -662,6 +677,13 @@ impl ControlMutation {
     ) -> ApiResult<DeauthenticateFlexDevice> {
         let (api, device) = device_for(ctx, &input.device_id).await?;
         let saved = deauthenticate(api, device).await?;
+        record_and_replan(
+            api,
+            &saved.id,
+            DeviceEventKind::Deauthenticated,
+            serde_json::json!({}),
+        )
+        .await;
         let (kind, _, _) = machines(&saved)?;
         tracing::info!(device = %saved.id, "device de-authenticated");
         Ok(DeauthenticateFlexDevice {

@@ -222,26 +222,80 @@ impl ProviderLink {
         command: &Command,
         failure: ErrorCode,
     ) -> ApiResult<CommandReceipt> {
-        let receipt = self
-            .provider
-            .send(
-                &self.grant,
-                &device.integration_device_id,
-                command,
-                api.clock.now(),
-            )
+        // The customer's command goes into the same ledger as the plans' commands, so the control
+        // loop knows what the device was last asked and does not ask again.
+        let now = api.clock.now();
+        let key = format!("{}:direct:{}", device.id, uuid::Uuid::new_v4());
+        let row = resiflex_store::plans::CommandRecord {
+            idempotency_key: key.clone(),
+            device_id: device.id.clone(),
+            plan_version: None,
+            segment_start: None,
+            command: resiflex_store::sqlx::types::Json(
+                serde_json::to_value(command).unwrap_or_default(),
+            ),
+            status: resiflex_store::plans::command_status::PENDING.to_owned(),
+            attempts: 0,
+            next_attempt_at: now,
+            last_error: None,
+            receipt_id: None,
+            created_at: now,
+            sent_at: None,
+        };
+        resiflex_store::plans::claim_command(&api.db, &row)
             .await
-            .map_err(|err| {
-                KrakenError::with_message(
+            .map_err(store_error)?;
+        let sent = self
+            .provider
+            .send(&self.grant, &device.integration_device_id, command, &key, now)
+            .await;
+        let receipt = match sent {
+            Ok(receipt) => receipt,
+            Err(err) => {
+                let _ = resiflex_store::plans::mark_command_failed(
+                    &api.db,
+                    &key,
+                    &err.to_string(),
+                    None,
+                    now,
+                )
+                .await;
+                return Err(KrakenError::with_message(
                     failure,
                     format!(
                         "{} The device's provider answered: {err}.",
                         failure.description()
                     ),
-                )
-            })?;
+                ));
+            }
+        };
+        resiflex_store::plans::mark_command_sent(&api.db, &key, &receipt.command_id, now)
+            .await
+            .map_err(store_error)?;
         tracing::info!(device = %device.id, command = ?command, receipt = %receipt.command_id, "command sent");
         Ok(receipt)
+    }
+}
+
+/// Records what the customer did to a device and re-plans it at once, so its planned dispatches
+/// show the change. The change itself is already saved: a failure here is logged, and the control
+/// loop's next tick re-plans anyway.
+pub(crate) async fn record_and_replan(
+    api: &ApiContext,
+    device_id: &str,
+    event: resiflex_domain::plan::DeviceEventKind,
+    detail: serde_json::Value,
+) {
+    let now = api.clock.now();
+    if let Err(err) =
+        resiflex_store::plans::add_event(&api.db, device_id, now, event.as_str(), &detail).await
+    {
+        tracing::error!(device = %device_id, error = %err, "the device event could not be recorded");
+    }
+    if let Err(err) =
+        resiflex_control::react(&api.db, &api.providers, device_id, now, &api.control).await
+    {
+        tracing::warn!(device = %device_id, error = %err, "re-planning after a change failed; the next tick retries");
     }
 }
 
@@ -1106,6 +1160,22 @@ macro_rules! charging_device {
                 /// The highest charging power, in kW.
                 async fn charge_point_power_output(&self) -> Option<Decimal> {
                     self.0.device.max_power_w.map(thousandths)
+                }
+
+                /// The device's charging sessions, newest first; `after` (inclusive) and `before`
+                /// bound their start times, which are the cursors.
+                #[allow(clippy::too_many_arguments)]
+                async fn charging_sessions(
+                    &self,
+                    ctx: &Context<'_>,
+                    before: Option<DateTime>,
+                    after: Option<DateTime>,
+                    session_types: Option<Vec<Option<crate::enums::ChargingSessionType>>>,
+                    first: Option<i32>,
+                    last: Option<i32>,
+                ) -> Result<Option<super::sessions::DeviceChargingSessionConnection>, KrakenError> {
+                    let args = super::sessions::SessionArgs { before, after, session_types, first, last };
+                    super::sessions::charging_sessions(ctx, &self.0.device, args).await.map(Some)
                 }
 
                 /// One weekday and one weekend target, derived from `preferences`.

@@ -7,9 +7,11 @@ pub mod auth;
 pub mod catalogue;
 pub mod control;
 pub mod devices;
+pub mod dispatches;
 pub mod meta;
 pub mod onboarding;
 pub mod preferences;
+pub mod sessions;
 pub mod tariffs;
 
 use async_graphql::Context;
@@ -72,7 +74,9 @@ pub fn operation_errors() -> Vec<OperationErrors> {
         catalogue::ERRORS,
         onboarding::ERRORS,
         devices::ERRORS,
+        dispatches::ERRORS,
         preferences::ERRORS,
+        sessions::ERRORS,
         control::ERRORS,
         tariffs::ERRORS,
     ]

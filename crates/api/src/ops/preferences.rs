@@ -15,7 +15,7 @@ use resiflex_store::sqlx::types::Json;
 use rust_decimal::prelude::ToPrimitive;
 
 use super::devices::{
-    SmartFlexDeviceInterface, device_for, internal, machines, respond, save_device,
+    SmartFlexDeviceInterface, device_for, internal, machines, record_and_replan, respond, save_device,
 };
 use super::{OperationErrors, protected_mutation as op};
 use crate::enums::{
@@ -180,6 +180,13 @@ impl PreferencesMutation {
             Ok(())
         })
         .await?;
+        record_and_replan(
+            api,
+            &saved.id,
+            resiflex_domain::plan::DeviceEventKind::PreferencesChanged,
+            json,
+        )
+        .await;
         tracing::info!(device = %saved.id, "device preferences set");
         respond(api, saved).await.map(Some)
     }

@@ -1,0 +1,564 @@
+//! Carrying out plans: at every tick, the command the current plan wants now, sent once.
+//!
+//! A plan's timeline is cut into *segments* at its dispatch boundaries: inside a dispatch the device
+//! should draw the dispatch's power (`Start`), between dispatches nothing (`Stop`). A command is
+//! needed only when the segment's command differs from the last one the device acknowledged, so
+//! adjacent dispatches or a re-plan that keeps the device doing the same thing send nothing.
+//!
+//! Each command is keyed `device:plan-version:segment-start`. The key is written to the ledger
+//! before the provider is called and handed to the provider as the idempotency key, so:
+//! - a command is sent once per plan version and segment, however many ticks see that segment;
+//! - after a crash between the call and the ledger update, the next tick sends the same key again,
+//!   and the provider answers with its first receipt without acting twice;
+//! - a failed command is retried with exponential backoff (30 s, 1 min, 2 min, ... at most 15 min)
+//!   up to `command_attempts` times, then abandoned with a COMMAND_FAILED event; an expired
+//!   authorisation is not retried.
+//!
+//! Reconciliation: once a command has had `reconcile_after_minutes` to take effect, a fresh reading
+//! that contradicts it (not charging although asked to, while plugged in, online and below its
+//! limit; or charging although told to stop) is recorded as a DISCREPANCY and the command is
+//! asserted once more for that segment.
+
+use chrono::{DateTime, Duration, Utc};
+use resiflex_domain::device::{DeviceKind, DeviceState};
+use resiflex_domain::plan::{DeviceEventKind, PlanKind};
+use resiflex_providers::{
+    Command, Connection, Grant, PlanDelivery, ProviderError, ProviderRegistry, ScheduleWindow,
+    Telemetry,
+};
+use resiflex_store::devices::{self as store, Device};
+use resiflex_store::plans::{self, CommandRecord, PlanRecord, command_status};
+use resiflex_store::sqlx::types::Json;
+use resiflex_store::{Db, StoreError};
+
+use crate::ControlConfig;
+use crate::planning::dispatches_of;
+
+/// What executing a plan did for one device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Executed {
+    pub commands_sent: usize,
+    pub commands_failed: usize,
+    pub discrepancies: usize,
+}
+
+/// The segment of the plan `now` falls in and the command it wants, or `None` when the plan asks
+/// nothing of the device (an idle plan).
+pub fn wanted(plan: &PlanRecord, now: DateTime<Utc>) -> Option<(DateTime<Utc>, Command)> {
+    match PlanKind::parse(&plan.kind) {
+        Some(PlanKind::Smart | PlanKind::Boost) => {}
+        _ => return None,
+    }
+    let dispatches = dispatches_of(plan);
+    if let Some(dispatch) = dispatches.iter().find(|d| d.start <= now && now < d.end) {
+        return Some((
+            dispatch.start,
+            Command::Start {
+                power_limit_w: Some(dispatch.power_w),
+            },
+        ));
+    }
+    let segment = dispatches
+        .iter()
+        .filter(|d| d.end <= now)
+        .map(|d| d.end)
+        .max()
+        .unwrap_or(plan.created_at)
+        .max(plan.created_at);
+    Some((segment, Command::Stop))
+}
+
+/// For providers that take a whole schedule: the plan's coming dispatches as one `Schedule`, keyed
+/// by the plan's creation (one per plan version), or `None` for an idle plan.
+pub fn wanted_schedule(plan: &PlanRecord, now: DateTime<Utc>) -> Option<(DateTime<Utc>, Command)> {
+    match PlanKind::parse(&plan.kind) {
+        Some(PlanKind::Smart | PlanKind::Boost) => {}
+        _ => return None,
+    }
+    let windows = dispatches_of(plan)
+        .into_iter()
+        .filter(|d| d.end > now)
+        .map(|d| ScheduleWindow {
+            start: d.start.max(plan.created_at),
+            end: d.end,
+            power_w: d.power_w,
+        })
+        .collect();
+    Some((plan.created_at, Command::Schedule { windows }))
+}
+
+/// Whether two commands ask the same of a device whose full power is `max_w`.
+fn same_effect(a: &Command, b: &Command, max_w: i64) -> bool {
+    let power = |command: &Command| match command {
+        Command::Start { power_limit_w } => Some(power_limit_w.unwrap_or(max_w).min(max_w)),
+        Command::Stop => Some(0),
+        _ => None,
+    };
+    match (power(a), power(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+pub fn command_key(device_id: &str, version: i64, segment: DateTime<Utc>) -> String {
+    format!("{device_id}:{version}:{}", segment.timestamp_millis())
+}
+
+fn backoff(attempts: i64) -> Duration {
+    let seconds = 30_i64.saturating_mul(1_i64 << attempts.clamp(0, 10));
+    Duration::seconds(seconds.min(15 * 60))
+}
+
+/// Carries out the device's current plan at `now`.
+#[allow(clippy::too_many_arguments)]
+pub async fn execute(
+    db: &Db,
+    providers: &ProviderRegistry,
+    device: &Device,
+    plan: &PlanRecord,
+    reading: Option<&Telemetry>,
+    now: DateTime<Utc>,
+    config: &ControlConfig,
+) -> Result<Executed, StoreError> {
+    let mut done = Executed::default();
+    let (Some(kind), Some(state)) = (
+        DeviceKind::parse(&device.kind),
+        DeviceState::parse(&device.state),
+    ) else {
+        return Ok(done);
+    };
+    finish_boost(db, device, kind, state, plan, reading, now).await?;
+    let delivery = providers
+        .get(&device.provider)
+        .map_or(PlanDelivery::Segments, |p| p.plan_delivery());
+    let wanted_now = match delivery {
+        PlanDelivery::Segments => wanted(plan, now),
+        PlanDelivery::Schedule => wanted_schedule(plan, now),
+    };
+    let Some((segment, command)) = wanted_now else {
+        return Ok(done);
+    };
+    let max_w = device.max_power_w.unwrap_or(i64::MAX);
+    let key = command_key(&device.id, plan.version, segment);
+    let last = plans::last_sent_command(db, &device.id).await?;
+    let last_command = last
+        .as_ref()
+        .and_then(|c| serde_json::from_value::<Command>(c.command.0.clone()).ok());
+    let existing = plans::command_by_key(db, &key).await?;
+    let due = match &existing {
+        Some(row) => match row.status.as_str() {
+            command_status::PENDING => true,
+            command_status::FAILED => row.next_attempt_at <= now,
+            _ => false,
+        },
+        None => !last_command
+            .as_ref()
+            .is_some_and(|last| same_effect(last, &command, max_w)),
+    };
+    if due {
+        let outcome = send(
+            db, providers, device, plan, segment, &key, &command, existing, now, config,
+        )
+        .await?;
+        match outcome {
+            Some(true) => {
+                done.commands_sent += 1;
+                follow_command(db, device, kind, state, plan, &command, now).await?;
+            }
+            Some(false) => done.commands_failed += 1,
+            None => {}
+        }
+        return Ok(done);
+    }
+    // Nothing new to send: does the device do what it was last asked?
+    if let (Some(last), Some(last_command), Some(reading)) = (&last, &last_command, reading)
+        && same_effect(last_command, &command, max_w)
+        && contradicts(last, last_command, reading, now, config)
+    {
+        let reassert = format!("{key}:reassert");
+        if plans::command_by_key(db, &reassert).await?.is_none() {
+            done.discrepancies += 1;
+            plans::add_event(
+                db,
+                &device.id,
+                now,
+                DeviceEventKind::Discrepancy.as_str(),
+                &serde_json::json!({
+                    "asked": last_command,
+                    "seenPowerW": reading.power_w,
+                    "seenAt": reading.at,
+                }),
+            )
+            .await?;
+            tracing::warn!(device = %device.id, power_w = reading.power_w, "the device does not follow its command; asserting it again");
+            if send(
+                db, providers, device, plan, segment, &reassert, &command, None, now, config,
+            )
+            .await?
+                == Some(true)
+            {
+                done.commands_sent += 1;
+            }
+        }
+    }
+    let followed = match &command {
+        Command::Stop => last_command
+            .as_ref()
+            .is_some_and(|last| same_effect(last, &command, max_w)),
+        // A schedule sent for this plan version (or an identical one) is what the device follows.
+        Command::Schedule { .. } => last.as_ref().is_some_and(|row| {
+            row.plan_version == Some(plan.version)
+                || last_command
+                    .as_ref()
+                    .is_some_and(|last| same_effect(last, &command, max_w))
+        }),
+        _ => false,
+    };
+    if followed {
+        follow_command(db, device, kind, state, plan, &command, now).await?;
+    }
+    Ok(done)
+}
+
+/// Whether a fresh reading contradicts the command the device acknowledged.
+fn contradicts(
+    last: &CommandRecord,
+    command: &Command,
+    reading: &Telemetry,
+    now: DateTime<Utc>,
+    config: &ControlConfig,
+) -> bool {
+    let settle = Duration::minutes(config.reconcile_after_minutes);
+    let Some(sent_at) = last.sent_at else {
+        return false;
+    };
+    if now < sent_at + settle
+        || reading.at < sent_at + settle
+        || reading.connection != Connection::Online
+    {
+        return false;
+    }
+    match command {
+        Command::Start { power_limit_w } => {
+            let asked = power_limit_w.unwrap_or(0).max(1);
+            let full = match (reading.state_of_charge_pct, reading.soc_limit_pct) {
+                (Some(soc), Some(limit)) => soc >= limit - 1.0,
+                (Some(soc), None) => soc >= 99.0,
+                _ => false,
+            };
+            reading.plugged_in == Some(true) && !full && reading.power_w * 10 < asked
+        }
+        Command::Stop => reading.active && reading.power_w > 500,
+        _ => false,
+    }
+}
+
+/// Sends `command` under `key` (claiming the key first). Answers `Some(true)` when acknowledged,
+/// `Some(false)` when it failed, `None` when there was nothing to do (the key was already used).
+#[allow(clippy::too_many_arguments)]
+async fn send(
+    db: &Db,
+    providers: &ProviderRegistry,
+    device: &Device,
+    plan: &PlanRecord,
+    segment: DateTime<Utc>,
+    key: &str,
+    command: &Command,
+    existing: Option<CommandRecord>,
+    now: DateTime<Utc>,
+    config: &ControlConfig,
+) -> Result<Option<bool>, StoreError> {
+    let row = match existing {
+        Some(row) => row,
+        None => {
+            let row = CommandRecord {
+                idempotency_key: key.to_owned(),
+                device_id: device.id.clone(),
+                plan_version: Some(plan.version),
+                segment_start: Some(segment),
+                command: Json(serde_json::to_value(command).unwrap_or_default()),
+                status: command_status::PENDING.to_owned(),
+                attempts: 0,
+                next_attempt_at: now,
+                last_error: None,
+                receipt_id: None,
+                created_at: now,
+                sent_at: None,
+            };
+            let claimed = plans::claim_command(db, &row).await?;
+            if claimed.status != command_status::PENDING {
+                return Ok(None);
+            }
+            claimed
+        }
+    };
+    plans::abandon_unfinished_commands(db, &device.id, key).await?;
+    let result = match grant_of(db, device).await? {
+        Some(grant) => match providers.get(&device.provider) {
+            Some(provider) => {
+                provider
+                    .send(&grant, &device.integration_device_id, command, key, now)
+                    .await
+            }
+            None => Err(ProviderError::Unsupported(format!(
+                "no provider {}",
+                device.provider
+            ))),
+        },
+        None => Err(ProviderError::AuthorisationExpired),
+    };
+    match result {
+        Ok(receipt) => {
+            plans::mark_command_sent(db, key, &receipt.command_id, now).await?;
+            tracing::info!(device = %device.id, key, command = ?command, receipt = %receipt.command_id, "plan command sent");
+            Ok(Some(true))
+        }
+        Err(err) => {
+            let attempts = row.attempts + 1;
+            let retry = match err {
+                ProviderError::Unreachable | ProviderError::Refused(_) => {
+                    (attempts < config.command_attempts).then(|| now + backoff(attempts - 1))
+                }
+                _ => None,
+            };
+            plans::mark_command_failed(db, key, &err.to_string(), retry, now).await?;
+            if attempts == 1 || retry.is_none() {
+                let kind = if err == ProviderError::AuthorisationExpired {
+                    DeviceEventKind::AuthorisationExpired
+                } else {
+                    DeviceEventKind::CommandFailed
+                };
+                plans::add_event(
+                    db,
+                    &device.id,
+                    now,
+                    kind.as_str(),
+                    &serde_json::json!({
+                        "error": err.to_string(),
+                        "command": command,
+                        "attempts": attempts,
+                        "willRetry": retry.is_some(),
+                    }),
+                )
+                .await?;
+            }
+            tracing::warn!(device = %device.id, key, error = %err, attempts, retry = ?retry, "plan command failed");
+            Ok(Some(false))
+        }
+    }
+}
+
+async fn grant_of(db: &Db, device: &Device) -> Result<Option<Grant>, StoreError> {
+    let Some(id) = device.grant_id else {
+        return Ok(None);
+    };
+    Ok(store::grant_by_id(db, id)
+        .await?
+        .filter(|grant| grant.revoked_at.is_none())
+        .map(|grant| Grant {
+            subject: grant.subject,
+            secret: grant.secret,
+        }))
+}
+
+/// Moves the device between capable and in progress as smart charging starts and stops.
+async fn follow_command(
+    db: &Db,
+    device: &Device,
+    _kind: DeviceKind,
+    state: DeviceState,
+    plan: &PlanRecord,
+    command: &Command,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let smart = PlanKind::parse(&plan.kind) == Some(PlanKind::Smart);
+    // A schedule charges when the plan says so: the state follows the plan's timeline.
+    let charging = match command {
+        Command::Start { .. } => true,
+        Command::Schedule { windows } => windows.iter().any(|w| w.start <= now && now < w.end),
+        _ => false,
+    };
+    let to = match state {
+        DeviceState::SmartControlCapable if smart && charging => DeviceState::SmartControlInProgress,
+        DeviceState::SmartControlInProgress if !charging => DeviceState::SmartControlCapable,
+        _ => return Ok(()),
+    };
+    set_state(db, device, state, to, now).await
+}
+
+/// Ends a boost whose goal is reached (or whose dispatch is over): the device settles back to
+/// capable and the next pass makes a smart plan.
+async fn finish_boost(
+    db: &Db,
+    device: &Device,
+    _kind: DeviceKind,
+    state: DeviceState,
+    plan: &PlanRecord,
+    reading: Option<&Telemetry>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if state != DeviceState::Boosting || PlanKind::parse(&plan.kind) != Some(PlanKind::Boost) {
+        return Ok(());
+    }
+    let over = dispatches_of(plan).iter().all(|d| d.end <= now);
+    let full = match (
+        reading.and_then(|t| t.state_of_charge_pct),
+        plan.target_soc_pct,
+    ) {
+        (Some(soc), Some(target)) => soc + 0.5 >= target,
+        _ => false,
+    } || reading.is_some_and(|t| match (t.state_of_charge_pct, t.soc_limit_pct) {
+        (Some(soc), Some(limit)) => soc + 0.5 >= limit,
+        _ => false,
+    });
+    if !(over || full) {
+        return Ok(());
+    }
+    set_state(db, device, state, DeviceState::SmartControlCapable, now).await?;
+    plans::add_event(
+        db,
+        &device.id,
+        now,
+        DeviceEventKind::BoostFinished.as_str(),
+        &serde_json::json!({
+            "planVersion": plan.version,
+            "stateOfCharge": reading.and_then(|t| t.state_of_charge_pct),
+        }),
+    )
+    .await
+}
+
+async fn set_state(
+    db: &Db,
+    device: &Device,
+    from: DeviceState,
+    to: DeviceState,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if from.transition(to).is_err() {
+        return Ok(());
+    }
+    // Read the newest row: a tick may already have changed it.
+    let Some(mut current) = store::device_by_id(db, &device.id).await? else {
+        return Ok(());
+    };
+    if current.state != from.as_str() {
+        return Ok(());
+    }
+    current.state = to.as_str().to_owned();
+    current.updated_at = now;
+    match store::update_device(db, &current).await {
+        Ok(_) => {
+            tracing::info!(device = %device.id, from = %from, to = %to, "device state follows its plan");
+            Ok(())
+        }
+        // A customer's command in between wins; the next tick looks again.
+        Err(StoreError::Conflict) => Ok(()),
+        Err(err) => Err(err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use chrono::TimeZone;
+    use resiflex_domain::plan::{DispatchKind, PlanDispatch};
+
+    fn at(hour: u32, minute: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, 5, hour, minute, 0).unwrap()
+    }
+
+    fn plan(kind: &str, dispatches: &[(DateTime<Utc>, DateTime<Utc>)]) -> PlanRecord {
+        let dispatches: Vec<PlanDispatch> = dispatches
+            .iter()
+            .map(|&(start, end)| PlanDispatch {
+                start,
+                end,
+                kind: DispatchKind::Smart,
+                power_w: 7_000,
+                energy_wh: 7_000,
+            })
+            .collect();
+        PlanRecord {
+            device_id: "d".into(),
+            version: 3,
+            created_at: at(22, 0),
+            trigger_name: "FIRST_PLAN".into(),
+            kind: kind.into(),
+            tariff_id: None,
+            ready_by: Some(at(23, 59)),
+            start_soc_pct: Some(40.0),
+            target_soc_pct: Some(80.0),
+            achievable_soc_pct: Some(80.0),
+            target_reached: true,
+            outcome: "TARGET_REACHED".into(),
+            locked_goal: false,
+            cost_micros: 0,
+            inputs: Json(serde_json::json!({})),
+            rate_set_id: None,
+            dispatches: Json(serde_json::to_value(dispatches).unwrap()),
+        }
+    }
+
+    #[test]
+    fn segments_follow_the_dispatches() {
+        let p = plan(
+            "SMART",
+            &[(at(22, 30), at(23, 0)), (at(23, 30), at(23, 45))],
+        );
+        assert_eq!(wanted(&p, at(22, 10)), Some((at(22, 0), Command::Stop)));
+        assert_eq!(
+            wanted(&p, at(22, 30)),
+            Some((
+                at(22, 30),
+                Command::Start {
+                    power_limit_w: Some(7_000)
+                }
+            ))
+        );
+        assert_eq!(wanted(&p, at(23, 0)), Some((at(23, 0), Command::Stop)));
+        assert_eq!(wanted(&p, at(23, 50)), Some((at(23, 45), Command::Stop)));
+        assert_eq!(wanted(&plan("IDLE", &[]), at(22, 10)), None);
+    }
+
+    #[test]
+    fn keys_name_the_plan_version_and_segment() {
+        assert_eq!(
+            command_key("d", 3, at(22, 30)),
+            format!("d:3:{}", at(22, 30).timestamp_millis())
+        );
+    }
+
+    #[test]
+    fn a_start_without_a_limit_is_a_start_at_full_power() {
+        let full = Command::Start {
+            power_limit_w: None,
+        };
+        assert!(same_effect(
+            &full,
+            &Command::Start {
+                power_limit_w: Some(7_400)
+            },
+            7_400
+        ));
+        assert!(!same_effect(
+            &full,
+            &Command::Start {
+                power_limit_w: Some(3_000)
+            },
+            7_400
+        ));
+        assert!(!same_effect(&full, &Command::Stop, 7_400));
+        assert!(same_effect(&Command::Stop, &Command::Stop, 7_400));
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_a_quarter_hour() {
+        assert_eq!(backoff(0), Duration::seconds(30));
+        assert_eq!(backoff(1), Duration::seconds(60));
+        assert_eq!(backoff(3), Duration::seconds(240));
+        assert_eq!(backoff(9), Duration::minutes(15));
+    }
+}

@@ -1,0 +1,901 @@
+//! The plan lifecycle: when a device is re-planned, and what its new plan is.
+//!
+//! Each plan records the inputs it was made from ([`PlanInputs`]). On every tick (and right after a
+//! customer's command) the current inputs are compared with the current plan's; a re-plan is due
+//! when one of them changed, named by the first that did ([`PlanTrigger`], in this order):
+//! suspend or unsuspend, boost started or ended, plug-in or unplug (leaving home counts as
+//! unplugging), a preference change, new prices, a change of the car's own limit, capacity or power,
+//! another state change (connection lost or back), the ready-by time passing, and the state of
+//! charge drifting more than `soc_tolerance_pct` from what the plan expected by now. Nothing else
+//! re-plans, so a device that behaves as planned keeps its plan version.
+//!
+//! What the new plan is:
+//! - not live, not plugged in, away, offline or suspended: an IDLE plan (nothing to draw);
+//! - boosting: a BOOST plan, full power from now until the goal (the customer's target, or the car's
+//!   own limit if lower);
+//! - otherwise a SMART plan from the pure planner for the next ready-by time of the preferences (in
+//!   the property's time zone), over the tariff's rates from now to then. Without a tariff every
+//!   slot costs the same, so the planner charges as late as still reaches the goal.
+//!
+//! The goal is locked once a SMART plan has started charging: re-plans for new prices, a drifting
+//! state of charge or a state change keep the locked target and ready-by time, so a goal never moves
+//! under a charge in progress. A preference change, an unplug, a boost or the ready-by passing
+//! unlock it.
+//!
+//! Overrun policy: when the ready-by time passes with the target not reached and the car still
+//! plugged in, [`OverrunPolicy::Continue`] charges at full power at once until the target, for at
+//! most `overrun_limit_minutes`; [`OverrunPolicy::Stop`] waits for the next ready-by time.
+//!
+//! Without a reported state of charge (a charge point that cannot see its car) the car is assumed
+//! to be at [`ASSUMED_SOC_PCT`] with [`ASSUMED_CAPACITY_WH`] of battery: the charger stops by itself
+//! when the car is full.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Datelike, Duration, Utc};
+use resiflex_domain::device::{DeviceKind, DeviceState, Lifecycle};
+use resiflex_domain::plan::{DeviceEventKind, DispatchKind, PlanDispatch, PlanKind, PlanTrigger};
+use resiflex_domain::preferences::Preferences;
+use resiflex_domain::tariff::Rate;
+use resiflex_planner::{EvPlan, EvPlanRequest, PlanReason, PlanScratch, Slot, Taper};
+use resiflex_providers::{Connection, Telemetry};
+use resiflex_store::devices::Device;
+use resiflex_store::plans::PlanRecord;
+use resiflex_store::sqlx::types::Json;
+use resiflex_store::tariffs::StoredTariff;
+use resiflex_store::{Db, StoreError};
+use serde::{Deserialize, Serialize};
+
+use crate::ControlConfig;
+
+/// The state of charge assumed when a device reports none.
+pub const ASSUMED_SOC_PCT: f64 = 20.0;
+/// The battery assumed behind a charge point that does not know its car.
+pub const ASSUMED_CAPACITY_WH: i64 = 60_000;
+/// How far ahead rates are read: the latest ready-by time is at most a week away, but day-ahead
+/// prices rarely reach further than two days.
+const RATES_AHEAD: Duration = Duration::hours(48);
+/// The longest boost.
+const BOOST_LIMIT: Duration = Duration::hours(12);
+
+/// What happens when the ready-by time passes with the target not reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OverrunPolicy {
+    /// Keep charging at full power until the target (at most `overrun_limit_minutes`).
+    #[default]
+    Continue,
+    /// Stop at the ready-by time and wait for the next one.
+    Stop,
+}
+
+/// What a plan was made from. Two equal inputs need no re-plan (apart from the state of charge,
+/// which is compared with a tolerance, and time passing the ready-by).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanInputs {
+    pub live: bool,
+    /// The device state, with work in progress counted as capable.
+    pub state: String,
+    pub suspended: bool,
+    pub online: Option<bool>,
+    /// Plugged in *at home* (away counts as unplugged).
+    pub plugged_in: Option<bool>,
+    /// A digest of the preferences (they are long; only a change matters here).
+    pub preferences: Option<String>,
+    pub tariff_id: Option<i64>,
+    pub prices_updated_at: Option<DateTime<Utc>>,
+    pub soc_limit_pct: Option<f64>,
+    pub capacity_wh: Option<i64>,
+    pub max_power_w: Option<i64>,
+}
+
+/// Everything known about one device when planning it.
+#[derive(Debug, Clone)]
+pub struct DeviceView<'a> {
+    pub device: &'a Device,
+    pub kind: DeviceKind,
+    pub state: DeviceState,
+    pub reading: Option<&'a Telemetry>,
+    pub time_zone: chrono_tz::Tz,
+    pub tariff: Option<&'a StoredTariff>,
+    /// The tariff's rates from now on, in time order.
+    pub rates: &'a [Rate],
+    pub previous: Option<&'a PlanRecord>,
+    /// The stored set of `rates`, for the plan to refer to.
+    pub rate_set_id: Option<i64>,
+}
+
+impl DeviceView<'_> {
+    pub fn inputs(&self) -> PlanInputs {
+        let device = self.device;
+        let reading = self.reading;
+        let state = match self.state {
+            DeviceState::SmartControlInProgress => DeviceState::SmartControlCapable,
+            other => other,
+        };
+        let plugged_in = reading.and_then(|t| match (t.plugged_in, t.at_home) {
+            (Some(plugged), Some(home)) => Some(plugged && home),
+            (plugged, None) => plugged,
+            (None, Some(false)) => Some(false),
+            (None, Some(true)) => None,
+        });
+        PlanInputs {
+            live: device.lifecycle == Lifecycle::Live.as_str(),
+            state: state.as_str().to_owned(),
+            suspended: device.is_suspended,
+            online: reading.map(|t| t.connection == Connection::Online),
+            plugged_in,
+            preferences: device.preferences.as_ref().map(|p| digest(&p.0.to_string())),
+            tariff_id: self.tariff.map(|t| t.id),
+            prices_updated_at: self.tariff.map(|t| t.updated_at),
+            soc_limit_pct: reading.and_then(|t| t.soc_limit_pct).map(tidy),
+            capacity_wh: device.battery_capacity_wh,
+            max_power_w: device.max_power_w,
+        }
+    }
+}
+
+/// A short, stable digest of a text (hex of SHA-256's first 16 bytes).
+fn digest(text: &str) -> String {
+    use sha2::Digest as _;
+    let hash = sha2::Sha256::digest(text.as_bytes());
+    hash[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn tidy(value: f64) -> f64 {
+    (value * 10.0).round() / 10.0
+}
+
+fn previous_inputs(plan: &PlanRecord) -> Option<PlanInputs> {
+    serde_json::from_value(plan.inputs.0.clone()).ok()
+}
+
+pub fn dispatches_of(plan: &PlanRecord) -> Vec<PlanDispatch> {
+    serde_json::from_value(plan.dispatches.0.clone()).unwrap_or_default()
+}
+
+/// Whether the device needs a new plan, and why.
+pub fn trigger(
+    view: &DeviceView<'_>,
+    inputs: &PlanInputs,
+    now: DateTime<Utc>,
+    config: &ControlConfig,
+) -> Option<PlanTrigger> {
+    let Some(plan) = view.previous else {
+        return Some(PlanTrigger::FirstPlan);
+    };
+    let Some(before) = previous_inputs(plan) else {
+        return Some(PlanTrigger::StateChanged);
+    };
+    let boosting = |state: &str| state == DeviceState::Boosting.as_str();
+    if before.suspended != inputs.suspended {
+        return Some(if inputs.suspended {
+            PlanTrigger::Suspended
+        } else {
+            PlanTrigger::Unsuspended
+        });
+    }
+    if boosting(&before.state) != boosting(&inputs.state) {
+        return Some(if boosting(&inputs.state) {
+            PlanTrigger::BoostStarted
+        } else {
+            PlanTrigger::BoostEnded
+        });
+    }
+    if before.plugged_in != inputs.plugged_in && inputs.plugged_in.is_some() {
+        return Some(if inputs.plugged_in == Some(true) {
+            PlanTrigger::PluggedIn
+        } else {
+            PlanTrigger::Unplugged
+        });
+    }
+    if before.preferences != inputs.preferences {
+        return Some(PlanTrigger::PreferencesChanged);
+    }
+    if before.tariff_id != inputs.tariff_id || before.prices_updated_at != inputs.prices_updated_at
+    {
+        return Some(PlanTrigger::NewPrices);
+    }
+    if before.soc_limit_pct != inputs.soc_limit_pct
+        || before.capacity_wh != inputs.capacity_wh
+        || before.max_power_w != inputs.max_power_w
+    {
+        return Some(PlanTrigger::DeviceChanged);
+    }
+    if before.state != inputs.state || before.online != inputs.online || before.live != inputs.live
+    {
+        return Some(PlanTrigger::StateChanged);
+    }
+    let kind = PlanKind::parse(&plan.kind);
+    if kind == Some(PlanKind::Smart) && plan.ready_by.is_some_and(|at| at <= now) {
+        return Some(PlanTrigger::ReadyByPassed);
+    }
+    if kind != Some(PlanKind::Idle)
+        && let (Some(expected), Some(actual)) = (
+            expected_soc(plan, now, config),
+            view.reading.and_then(|t| t.state_of_charge_pct),
+        )
+        && (expected - actual).abs() > config.soc_tolerance_pct
+    {
+        return Some(PlanTrigger::StateOfChargeChanged);
+    }
+    None
+}
+
+/// The state of charge the plan expects at `now`, if it knows where it started.
+pub fn expected_soc(plan: &PlanRecord, now: DateTime<Utc>, config: &ControlConfig) -> Option<f64> {
+    let start = plan.start_soc_pct?;
+    let capacity = plan_capacity(plan)? as f64;
+    let mut delivered = 0.0;
+    for dispatch in dispatches_of(plan) {
+        let from = dispatch.start.max(plan.created_at);
+        let to = dispatch.end.min(now);
+        let length = (dispatch.end - dispatch.start).num_milliseconds();
+        if to > from && length > 0 {
+            let part = (to - from).num_milliseconds() as f64 / length as f64;
+            delivered += dispatch.energy_wh as f64 * part;
+        }
+    }
+    let reached = start + delivered * config.charging_efficiency / capacity * 100.0;
+    Some(match plan.target_soc_pct {
+        Some(target) => reached.min(target.max(start)),
+        None => reached,
+    })
+}
+
+fn plan_capacity(plan: &PlanRecord) -> Option<i64> {
+    previous_inputs(plan)
+        .and_then(|inputs| inputs.capacity_wh)
+        .or(Some(ASSUMED_CAPACITY_WH))
+}
+
+/// The next goal of the preferences after `now`: the ready-by instant and the target SoC.
+pub fn next_goal(
+    preferences: &Preferences,
+    time_zone: chrono_tz::Tz,
+    now: DateTime<Utc>,
+) -> Option<(DateTime<Utc>, f64)> {
+    let today = now.with_timezone(&time_zone).date_naive();
+    (0..8).find_map(|days| {
+        let date = today.checked_add_signed(Duration::days(days))?;
+        let entry = preferences.target_for(date.weekday())?;
+        let ready_by = resiflex_planner::ready_by_local(date, entry.time, time_zone);
+        (ready_by > now).then_some((ready_by, entry.max))
+    })
+}
+
+/// A new plan for the device, as version `previous + 1`.
+pub fn make_plan(
+    view: &DeviceView<'_>,
+    inputs: &PlanInputs,
+    trigger: PlanTrigger,
+    now: DateTime<Utc>,
+    config: &ControlConfig,
+    scratch: &mut PlanScratch,
+) -> PlanRecord {
+    let version = view.previous.map_or(1, |p| p.version + 1);
+    let soc = view.reading.and_then(|t| t.state_of_charge_pct);
+    let mut record = PlanRecord {
+        device_id: view.device.id.clone(),
+        version,
+        created_at: now,
+        trigger_name: trigger.as_str().to_owned(),
+        kind: PlanKind::Idle.as_str().to_owned(),
+        tariff_id: view.tariff.map(|t| t.id),
+        ready_by: None,
+        start_soc_pct: soc,
+        target_soc_pct: None,
+        achievable_soc_pct: soc,
+        target_reached: false,
+        outcome: String::new(),
+        locked_goal: false,
+        cost_micros: 0,
+        inputs: Json(serde_json::to_value(inputs).unwrap_or_default()),
+        rate_set_id: view.rate_set_id,
+        dispatches: Json(serde_json::Value::Array(Vec::new())),
+    };
+    if let Some(reason) = idle_reason(view, inputs) {
+        record.outcome = reason.to_owned();
+        return record;
+    }
+    let Some(preferences) = view
+        .device
+        .preferences
+        .as_ref()
+        .and_then(|p| serde_json::from_value::<Preferences>(p.0.clone()).ok())
+    else {
+        record.outcome = "NO_PREFERENCES".into();
+        return record;
+    };
+    let capacity = view
+        .device
+        .battery_capacity_wh
+        .unwrap_or(ASSUMED_CAPACITY_WH);
+    let power = view.device.max_power_w.unwrap_or(7_400);
+    let current = soc.unwrap_or(ASSUMED_SOC_PCT);
+    record.start_soc_pct = Some(current);
+    let limit = view
+        .reading
+        .and_then(|t| t.soc_limit_pct)
+        .unwrap_or(100.0)
+        .clamp(0.0, 100.0);
+
+    if view.state == DeviceState::Boosting {
+        let goal = preferences
+            .schedules
+            .iter()
+            .map(|entry| entry.max)
+            .fold(f64::NAN, f64::max);
+        let target = if goal.is_nan() {
+            limit
+        } else {
+            goal.min(limit)
+        };
+        let until = now + BOOST_LIMIT;
+        full_power(
+            &mut record,
+            now,
+            until,
+            current,
+            target,
+            capacity,
+            power,
+            config,
+            DispatchKind::Boost,
+        );
+        record.kind = PlanKind::Boost.as_str().to_owned();
+        return record;
+    }
+
+    // Overrun: the ready-by time has passed and the target is not reached.
+    if let Some(previous) = view.previous
+        && PlanKind::parse(&previous.kind) == Some(PlanKind::Smart)
+        && let (Some(ready_by), Some(target)) = (previous.ready_by, previous.target_soc_pct)
+        && ready_by <= now
+        && current + 0.5 < target.min(limit)
+        && config.overrun == OverrunPolicy::Continue
+        && now < ready_by + Duration::minutes(config.overrun_limit_minutes)
+    {
+        let until = ready_by + Duration::minutes(config.overrun_limit_minutes);
+        full_power(
+            &mut record,
+            now,
+            until,
+            current,
+            target.min(limit),
+            capacity,
+            power,
+            config,
+            DispatchKind::Smart,
+        );
+        record.kind = PlanKind::Smart.as_str().to_owned();
+        record.ready_by = Some(until);
+        record.outcome = format!("OVERRUN_{}", record.outcome);
+        return record;
+    }
+
+    // The goal: locked from the previous plan, or the next one of the preferences.
+    let locked = view.previous.filter(|previous| {
+        (previous.locked_goal || dispatches_of(previous).iter().any(|d| d.start <= now))
+            && PlanKind::parse(&previous.kind) == Some(PlanKind::Smart)
+            && previous.ready_by.is_some_and(|at| at > now)
+            && matches!(
+                trigger,
+                PlanTrigger::NewPrices
+                    | PlanTrigger::StateOfChargeChanged
+                    | PlanTrigger::StateChanged
+                    | PlanTrigger::DeviceChanged
+            )
+    });
+    let (ready_by, target) = match locked.and_then(|p| Some((p.ready_by?, p.target_soc_pct?))) {
+        Some(goal) => goal,
+        None => match next_goal(&preferences, view.time_zone, now) {
+            Some(goal) => goal,
+            None => {
+                record.outcome = "NO_PREFERENCES".into();
+                return record;
+            }
+        },
+    };
+    record.ready_by = Some(ready_by);
+    record.target_soc_pct = Some(target);
+
+    let slots = slots_between(view, now, ready_by);
+    let request = EvPlanRequest {
+        slots,
+        now,
+        ready_by,
+        battery_capacity_wh: capacity,
+        current_soc_pct: current.clamp(0.0, 100.0),
+        target_soc_pct: target.clamp(0.0, 100.0),
+        soc_limit_pct: limit,
+        max_power_w: power,
+        charging_efficiency: config.charging_efficiency,
+        taper: (config.model_taper && view.kind == DeviceKind::ElectricVehicle).then_some(Taper {
+            from_soc_pct: 80.0,
+            power_at_full_pct: 20.0,
+        }),
+        carbon_weight: config.carbon_weight,
+        locked_goal: locked.is_some(),
+        min_price_step: config.min_price_step,
+    };
+    let mut plan = EvPlan::default();
+    resiflex_planner::plan_with(&request, scratch, &mut plan);
+    record.kind = PlanKind::Smart.as_str().to_owned();
+    record.achievable_soc_pct = Some(plan.expected_final_soc_pct);
+    record.target_reached = plan.target_reached;
+    record.outcome = reason_name(plan.reason).to_owned();
+    record.locked_goal = locked.is_some();
+    record.cost_micros = (plan.total_cost * 1_000_000.0).round() as i64;
+    record.dispatches =
+        Json(serde_json::to_value(merge(&plan, DispatchKind::Smart)).unwrap_or_default());
+    record
+}
+
+/// Why the device draws nothing, if it should not.
+fn idle_reason(view: &DeviceView<'_>, inputs: &PlanInputs) -> Option<&'static str> {
+    if !view.kind.charges_vehicle() {
+        Some("NOT_PLANNED")
+    } else if !inputs.live {
+        Some("NOT_LIVE")
+    } else if inputs.suspended {
+        Some("SUSPENDED")
+    } else if view.state == DeviceState::TestChargeInProgress {
+        Some("TEST_CHARGE")
+    } else if !view.state.is_operational() {
+        Some("NOT_READY")
+    } else if inputs.online == Some(false) || view.state == DeviceState::LostConnection {
+        Some("OFFLINE")
+    } else if inputs.plugged_in == Some(false) {
+        Some("NOT_PLUGGED_IN")
+    } else {
+        None
+    }
+}
+
+/// Fills `record` with one dispatch at full power from `now` until the target or `until`.
+#[allow(clippy::too_many_arguments)]
+fn full_power(
+    record: &mut PlanRecord,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+    current: f64,
+    target: f64,
+    capacity: i64,
+    power: i64,
+    config: &ControlConfig,
+    kind: DispatchKind,
+) {
+    record.target_soc_pct = Some(target);
+    let need_wh =
+        ((target - current).max(0.0) / 100.0 * capacity as f64) / config.charging_efficiency;
+    let needed = Duration::milliseconds((need_wh / power.max(1) as f64 * 3.6e6).ceil() as i64);
+    let end = (now + needed).min(until);
+    if need_wh <= 0.5 || end <= now {
+        record.target_reached = true;
+        record.outcome = "ALREADY_AT_TARGET".into();
+        record.achievable_soc_pct = Some(current);
+        return;
+    }
+    let energy = power as f64 * (end - now).num_milliseconds() as f64 / 3.6e6;
+    let reached = current + energy * config.charging_efficiency / capacity as f64 * 100.0;
+    record.achievable_soc_pct = Some(reached.min(target));
+    record.target_reached = reached + 1e-6 >= target;
+    record.outcome = if record.target_reached {
+        "TARGET_REACHED".into()
+    } else {
+        "NOT_ENOUGH_TIME".into()
+    };
+    let dispatch = PlanDispatch {
+        start: now,
+        end,
+        kind,
+        power_w: power,
+        energy_wh: energy.round() as i64,
+    };
+    record.dispatches = Json(serde_json::to_value([dispatch]).unwrap_or_default());
+}
+
+/// The planner's slots between `now` and `until`: the tariff's rates, or one flat price where
+/// there is no tariff.
+fn slots_between(view: &DeviceView<'_>, now: DateTime<Utc>, until: DateTime<Utc>) -> Vec<Slot> {
+    if view.tariff.is_none() {
+        let mut slots = Vec::new();
+        let mut start = now;
+        while start < until {
+            let end = (start + Duration::minutes(30)).min(until);
+            slots.push(Slot {
+                start,
+                end,
+                import_price: 0.0,
+                carbon_g_per_kwh: None,
+            });
+            start = end;
+        }
+        return slots;
+    }
+    view.rates
+        .iter()
+        .filter(|rate| rate.valid_to > now && rate.valid_from < until)
+        .map(|rate| Slot {
+            start: rate.valid_from,
+            end: rate.valid_to,
+            import_price: rate.import_minor_per_kwh.0 as f64 / 1e6,
+            carbon_g_per_kwh: rate.carbon_g_per_kwh.map(|c| c.0 as f64 / 1e6),
+        })
+        .collect()
+}
+
+/// The rates as stored with plans.
+pub fn rates_json(rates: &[Rate], from: DateTime<Utc>, to: DateTime<Utc>) -> serde_json::Value {
+    serde_json::Value::Array(
+        rates
+            .iter()
+            .filter(|rate| rate.valid_to > from && rate.valid_from < to)
+            .map(|rate| {
+                serde_json::json!({
+                    "validFrom": rate.valid_from,
+                    "validTo": rate.valid_to,
+                    "importMicros": rate.import_minor_per_kwh.0,
+                    "carbonMicros": rate.carbon_g_per_kwh.map(|c| c.0),
+                })
+            })
+            .collect(),
+    )
+}
+
+/// The planner's slots as dispatches, adjacent slots at the same power merged into one.
+fn merge(plan: &EvPlan, kind: DispatchKind) -> Vec<PlanDispatch> {
+    let mut merged: Vec<PlanDispatch> = Vec::with_capacity(plan.dispatches.len());
+    for slot in &plan.dispatches {
+        if slot.energy_from_grid_wh <= 0 {
+            continue;
+        }
+        if let Some(last) = merged.last_mut()
+            && last.end == slot.start
+            && last.power_w == slot.power_w
+        {
+            last.end = slot.end;
+            last.energy_wh += slot.energy_from_grid_wh;
+            continue;
+        }
+        merged.push(PlanDispatch {
+            start: slot.start,
+            end: slot.end,
+            kind,
+            power_w: slot.power_w,
+            energy_wh: slot.energy_from_grid_wh,
+        });
+    }
+    merged
+}
+
+fn reason_name(reason: PlanReason) -> &'static str {
+    match reason {
+        PlanReason::TargetReached => "TARGET_REACHED",
+        PlanReason::AlreadyAtTarget => "ALREADY_AT_TARGET",
+        PlanReason::NotEnoughTime => "NOT_ENOUGH_TIME",
+        PlanReason::PriceHorizonTooShort => "PRICE_HORIZON_TOO_SHORT",
+        PlanReason::NoPrices => "NO_PRICES",
+        PlanReason::InvalidInput(_) => "INVALID_INPUT",
+        PlanReason::ZoneLimited => "ZONE_LIMITED",
+    }
+}
+
+/// Plans the SMART members of one grid zone jointly so that together they stay within the zone's
+/// capacity in every half-hour, and puts the shared result into their plans: the new plans of
+/// members that were due anyway, and a GRID_ZONE version for the others whose dispatches change.
+/// The joint solve is exact (a min-cost flow) within `zone_solve_millis`; past that the planner's
+/// fallback (devices one by one, earliest ready-by first, within what is left) is used.
+fn share_zone(
+    capacity_w: i64,
+    members: &[(DeviceView<'_>, PlanInputs)],
+    new_plans: &mut Vec<PlanRecord>,
+    now: DateTime<Utc>,
+    config: &ControlConfig,
+    scratch: &mut PlanScratch,
+) {
+    use resiflex_planner::fleet::{FleetDevice, FleetOptions, FleetRequest, ZoneLimit, plan_fleet};
+    // Each member's plan as it would be made now: the due ones as just made, the others afresh.
+    let mut records: Vec<(usize, PlanRecord, bool)> = Vec::new();
+    for (index, (view, inputs)) in members.iter().enumerate() {
+        let (record, due) = match new_plans.iter().find(|p| p.device_id == view.device.id) {
+            Some(plan) => (plan.clone(), true),
+            None => (make_plan(view, inputs, PlanTrigger::GridZone, now, config, scratch), false),
+        };
+        if PlanKind::parse(&record.kind) == Some(PlanKind::Smart) && record.ready_by.is_some() && !record.outcome.starts_with("OVERRUN") {
+            records.push((index, record, due));
+        }
+    }
+    if records.is_empty() {
+        return;
+    }
+    const SLOT_MS: i64 = 30 * 60 * 1000;
+    let first = now.timestamp_millis().div_euclid(SLOT_MS) * SLOT_MS;
+    let last = records
+        .iter()
+        .filter_map(|(_, r, _)| r.ready_by)
+        .map(|t| t.timestamp_millis())
+        .max()
+        .unwrap_or(first);
+    let slots = ((last - first + SLOT_MS - 1) / SLOT_MS).max(1) as usize;
+    let starts: Vec<i64> = (0..slots as i64).map(|i| first + i * SLOT_MS).collect();
+    let devices: Vec<FleetDevice> = records
+        .iter()
+        .map(|(index, record, _)| {
+            let view = &members[*index].0;
+            let price_at = |t: i64| {
+                view.rates
+                    .iter()
+                    .find(|r| r.valid_from.timestamp_millis() <= t && t < r.valid_to.timestamp_millis())
+            };
+            let horizon = if view.tariff.is_some() {
+                view.rates.iter().map(|r| r.valid_to.timestamp_millis()).max().unwrap_or(first)
+            } else {
+                i64::MAX
+            };
+            FleetDevice {
+                id: *index as u64,
+                now_ms: now.timestamp_millis(),
+                ready_by_ms: record.ready_by.map_or(first, |t| t.timestamp_millis()).min(horizon),
+                battery_capacity_wh: view.device.battery_capacity_wh.unwrap_or(ASSUMED_CAPACITY_WH),
+                current_soc_pct: record.start_soc_pct.unwrap_or(ASSUMED_SOC_PCT),
+                target_soc_pct: record.target_soc_pct.unwrap_or(0.0),
+                soc_limit_pct: view.reading.and_then(|t| t.soc_limit_pct).unwrap_or(100.0).clamp(0.0, 100.0),
+                max_power_w: view.device.max_power_w.unwrap_or(7_400),
+                charging_efficiency: config.charging_efficiency,
+                import_price: starts
+                    .iter()
+                    .map(|&t| price_at(t).map_or(0.0, |r| r.import_minor_per_kwh.0 as f64 / 1e6))
+                    .collect(),
+                carbon_g_per_kwh: starts
+                    .iter()
+                    .map(|&t| price_at(t).and_then(|r| r.carbon_g_per_kwh).map_or(0.0, |c| c.0 as f64 / 1e6))
+                    .collect(),
+                carbon_weight: config.carbon_weight,
+                locked_goal: record.locked_goal,
+            }
+        })
+        .collect();
+    let request = FleetRequest::uniform(first, SLOT_MS, slots, Some(ZoneLimit::PowerW(vec![capacity_w as f64; slots])), devices);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(config.zone_solve_millis);
+    let solved = plan_fleet(&request, &FleetOptions::default(), &mut || std::time::Instant::now() >= deadline);
+    if solved.fallback {
+        tracing::warn!(devices = records.len(), "the grid zone's joint plan took too long; its fallback is used");
+    }
+    for (position, (_, mut record, due)) in records.into_iter().enumerate() {
+        let Some(shared) = solved.devices.get(position) else {
+            continue;
+        };
+        let mut dispatches: Vec<PlanDispatch> = Vec::new();
+        for d in &shared.dispatches {
+            let (Some(start), Some(end)) = (
+                DateTime::<Utc>::from_timestamp_millis(d.start_ms),
+                DateTime::<Utc>::from_timestamp_millis(d.end_ms),
+            ) else {
+                continue;
+            };
+            if d.energy_from_grid_wh <= 0 {
+                continue;
+            }
+            match dispatches.last_mut() {
+                Some(last) if last.end == start && last.power_w == d.power_w => {
+                    last.end = end;
+                    last.energy_wh += d.energy_from_grid_wh;
+                }
+                _ => dispatches.push(PlanDispatch {
+                    start,
+                    end,
+                    kind: DispatchKind::Smart,
+                    power_w: d.power_w,
+                    energy_wh: d.energy_from_grid_wh,
+                }),
+            }
+        }
+        let json = serde_json::to_value(&dispatches).unwrap_or_default();
+        record.achievable_soc_pct = Some(shared.expected_final_soc_pct);
+        record.target_reached = shared.target_reached;
+        record.outcome = reason_name(shared.reason).to_owned();
+        record.cost_micros = (shared.total_cost * 1_000_000.0).round() as i64;
+        if due {
+            record.dispatches = Json(json);
+            if let Some(slot) = new_plans.iter_mut().find(|p| p.device_id == record.device_id) {
+                *slot = record;
+            }
+        } else {
+            let previous = members.iter().find_map(|(v, _)| (v.device.id == record.device_id).then_some(v.previous)).flatten();
+            if previous.is_some_and(|p| p.dispatches.0 == json) {
+                continue;
+            }
+            record.dispatches = Json(json);
+            new_plans.push(record);
+        }
+    }
+}
+
+/// What one re-planning pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReplanReport {
+    /// Devices looked at.
+    pub devices: usize,
+    /// New plan versions stored.
+    pub replanned: usize,
+}
+
+/// Which devices a pass looks at.
+#[derive(Debug, Clone, Copy)]
+pub enum Scope<'a> {
+    /// Every live vehicle and charge point.
+    All,
+    /// One device.
+    Device(&'a str),
+}
+
+/// Loads what planning needs for the devices in `scope` in a few queries, re-plans those that need
+/// it (every one with `force`, naming `forced` as the trigger), and stores the new versions in one
+/// transaction with a PLAN_CREATED event each. Answers the current plan of every device looked at.
+pub async fn replan(
+    db: &Db,
+    now: DateTime<Utc>,
+    config: &ControlConfig,
+    scope: Scope<'_>,
+    forced: Option<PlanTrigger>,
+) -> Result<(ReplanReport, HashMap<String, PlanRecord>), StoreError> {
+    use resiflex_store::{accounts, devices as store_devices, plans, tariffs, zones};
+    let clock = std::time::Instant::now();
+    let mut phases: Vec<(&str, std::time::Duration)> = Vec::new();
+    let devices: Vec<Device> = match scope {
+        Scope::All => store_devices::active_devices(db).await?,
+        Scope::Device(id) => store_devices::device_by_id(db, id)
+            .await?
+            .into_iter()
+            .collect(),
+    };
+    let devices: Vec<Device> = devices
+        .into_iter()
+        .filter(|d| DeviceKind::parse(&d.kind).is_some_and(|k| k.charges_vehicle()))
+        .collect();
+    phases.push(("devices", clock.elapsed()));
+    let (readings, mut current, zones, tariffs_now) = match scope {
+        Scope::All => (
+            store_devices::all_latest_telemetry(db).await?,
+            plans::current_plans(db).await?,
+            accounts::property_time_zones(db).await?,
+            tariffs::property_tariffs_at(db, now).await?,
+        ),
+        Scope::Device(id) => {
+            let mut readings = HashMap::new();
+            if let Some(reading) = store_devices::latest_telemetry(db, id).await? {
+                readings.insert(id.to_owned(), reading);
+            }
+            let mut current = HashMap::new();
+            if let Some(plan) = plans::current_plan(db, id).await? {
+                current.insert(id.to_owned(), plan);
+            }
+            let mut zones = HashMap::new();
+            let mut tariffs_now = HashMap::new();
+            for device in &devices {
+                if let Some(property) = accounts::property_by_id(db, device.property_id).await? {
+                    zones.insert(property.id, property.time_zone);
+                }
+                if let Some(assigned) =
+                    tariffs::tariff_of_property(db, device.property_id, now).await?
+                {
+                    tariffs_now.insert(device.property_id, assigned.tariff);
+                }
+            }
+            (readings, current, zones, tariffs_now)
+        }
+    };
+    let mut rates: HashMap<i64, Vec<Rate>> = HashMap::new();
+    let mut rate_sets: HashMap<i64, i64> = HashMap::new();
+    for tariff in tariffs_now.values() {
+        if let std::collections::hash_map::Entry::Vacant(slot) = rates.entry(tariff.id) {
+            let found = tariffs::rates_between(db, tariff.id, now, now + RATES_AHEAD).await?;
+            let json = rates_json(&found, now, now + RATES_AHEAD);
+            let key = digest(&format!("{}:{json}", tariff.id));
+            rate_sets.insert(tariff.id, plans::save_rate_set(db, &key, Some(tariff.id), &json, now).await?);
+            slot.insert(found);
+        }
+    }
+    phases.push(("readings, plans, zones, tariffs", clock.elapsed()));
+    let parsed: HashMap<&str, Telemetry> = readings
+        .iter()
+        .filter_map(|(id, (_, json))| {
+            serde_json::from_value::<Telemetry>(json.clone())
+                .ok()
+                .map(|t| (id.as_str(), t))
+        })
+        .collect();
+
+    phases.push(("rates, parse", clock.elapsed()));
+    let mut scratch = PlanScratch::default();
+    let mut new_plans = Vec::new();
+    let empty: Vec<Rate> = Vec::new();
+    let zone_of = zones::property_zones(db).await?;
+    let mut zoned: HashMap<i64, Vec<(DeviceView<'_>, PlanInputs)>> = HashMap::new();
+    for device in &devices {
+        let (Some(kind), Some(state)) = (
+            DeviceKind::parse(&device.kind),
+            DeviceState::parse(&device.state),
+        ) else {
+            continue;
+        };
+        let time_zone = zones
+            .get(&device.property_id)
+            .and_then(|name| name.parse::<chrono_tz::Tz>().ok())
+            .unwrap_or(chrono_tz::UTC);
+        let tariff = tariffs_now.get(&device.property_id);
+        let view = DeviceView {
+            device,
+            kind,
+            state,
+            reading: parsed.get(device.id.as_str()),
+            time_zone,
+            tariff,
+            rates: tariff.and_then(|t| rates.get(&t.id)).unwrap_or(&empty),
+            previous: current.get(&device.id),
+            rate_set_id: tariff.and_then(|t| rate_sets.get(&t.id).copied()),
+        };
+        let inputs = view.inputs();
+        let due = match forced {
+            Some(reason) => Some(reason),
+            None => trigger(&view, &inputs, now, config),
+        };
+        if let Some(reason) = due {
+            new_plans.push(make_plan(&view, &inputs, reason, now, config, &mut scratch));
+        }
+        if let Some(zone) = zone_of.get(&device.property_id) {
+            zoned.entry(zone.id).or_default().push((view, inputs));
+        }
+    }
+    // Devices that share a grid zone are planned together whenever one of them was re-planned.
+    if matches!(scope, Scope::All) {
+        for (zone_id, members) in &zoned {
+            let Some(zone) = zone_of.values().find(|z| z.id == *zone_id) else {
+                continue;
+            };
+            if members.iter().any(|(view, _)| new_plans.iter().any(|p| p.device_id == view.device.id)) {
+                share_zone(zone.capacity_w, members, &mut new_plans, now, config, &mut scratch);
+            }
+        }
+    }
+    phases.push(("plan", clock.elapsed()));
+    let events: Vec<_> = new_plans
+        .iter()
+        .map(|plan| {
+            (
+                plan.device_id.clone(),
+                now,
+                DeviceEventKind::PlanCreated.as_str().to_owned(),
+                serde_json::json!({
+                    "version": plan.version,
+                    "trigger": plan.trigger_name,
+                    "kind": plan.kind,
+                    "achievableSocPct": plan.achievable_soc_pct,
+                    "targetSocPct": plan.target_soc_pct,
+                    "readyBy": plan.ready_by,
+                }),
+            )
+        })
+        .collect();
+    plans::insert_plans(db, &new_plans).await?;
+    phases.push(("store plans", clock.elapsed()));
+    plans::add_events(db, &events).await?;
+    phases.push(("store events", clock.elapsed()));
+    if new_plans.len() >= 1000 {
+        tracing::info!(devices = devices.len(), replanned = new_plans.len(), phases = ?phases, "re-planned");
+    }
+    let report = ReplanReport {
+        devices: devices.len(),
+        replanned: new_plans.len(),
+    };
+    for plan in new_plans {
+        current.insert(plan.device_id.clone(), plan);
+    }
+    let looked_at: std::collections::HashSet<&str> =
+        devices.iter().map(|d| d.id.as_str()).collect();
+    current.retain(|id, _| looked_at.contains(id.as_str()));
+    Ok((report, current))
+}
