@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use resiflex_domain::catalogue::Catalogue;
+use resiflex_domain::catalogue::{Catalogue, CatalogueEntry};
 use resiflex_domain::device::DeviceKind;
 use resiflex_domain::wizard::Wizard;
 use resiflex_providers::ProviderError;
@@ -108,6 +108,12 @@ async fn devices_for(state: &AppState, oauth_state: &str) -> Vec<SimDeviceSpec> 
     let Some(entry) = wizard.integrated_entry(catalogue) else {
         return Vec::new();
     };
+    vec![device_spec(catalogue, entry)]
+}
+
+/// The simulated device a catalogue entry stands for: its make, model and nameplate (battery and
+/// power); every other parameter at the kind's default.
+pub fn device_spec(catalogue: &Catalogue, entry: &dyn CatalogueEntry) -> SimDeviceSpec {
     let mut spec = SimDeviceSpec::new(entry.kind());
     spec.make = entry.make().to_owned();
     spec.model = entry.model().to_owned();
@@ -141,7 +147,7 @@ async fn devices_for(state: &AppState, oauth_state: &str) -> Vec<SimDeviceSpec> 
         }
         DeviceKind::Thermostat => {}
     }
-    vec![spec]
+    spec
 }
 
 fn known(state: &AppState, provider: &str) -> bool {

@@ -1,5 +1,5 @@
-//! Operator commands: organisations, user keys and passwords, account status. Each prints one JSON
-//! line, so scripts can read it.
+//! Operator commands: organisations, user keys and passwords, account status, charge point resets.
+//! Each prints one JSON line, so scripts can read it.
 
 use anyhow::{Context as _, bail};
 use chrono::Utc;
@@ -117,4 +117,27 @@ pub async fn set_account_status(
         .await
         .context("the account changed at the same time; try again")?;
     Ok(json!({"accountNumber": account.number, "from": from.as_str(), "status": to.as_str()}))
+}
+
+/// Resets a connected OCPP charge point (an operator's tool: customers cannot reset chargers).
+/// Returns `{"chargePointId", "type", "accepted"}`.
+pub async fn reset_charge_point(
+    central: &resiflex_ocpp::CentralSystem,
+    charge_point_id: &str,
+    hard: bool,
+) -> anyhow::Result<serde_json::Value> {
+    let kind = if hard {
+        resiflex_ocpp::ResetKind::Hard
+    } else {
+        resiflex_ocpp::ResetKind::Soft
+    };
+    let accepted = central
+        .reset(charge_point_id, kind)
+        .await
+        .with_context(|| format!("resetting the charge point {charge_point_id}"))?;
+    Ok(json!({
+        "chargePointId": charge_point_id,
+        "type": if hard { "Hard" } else { "Soft" },
+        "accepted": accepted,
+    }))
 }

@@ -54,6 +54,61 @@ impl Default for DatabaseConfig {
     }
 }
 
+/// The OCPP central system's timing (`[ocpp]`).
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct OcppSettings {
+    /// The heartbeat interval given to charge points at boot, in seconds; a charger silent for
+    /// twice as long counts as offline.
+    pub heartbeat_interval_secs: u32,
+    /// How long one attempt of a call to a charge point waits for its answer, in seconds.
+    pub call_timeout_secs: u64,
+    /// How many times a call is sent before it fails (each attempt under a new message id).
+    pub call_attempts: u32,
+    /// The meter value sample interval asked of charge points at boot, in seconds (0 leaves
+    /// theirs alone).
+    pub meter_value_interval_secs: u32,
+}
+
+impl Default for OcppSettings {
+    fn default() -> Self {
+        Self {
+            heartbeat_interval_secs: 300,
+            call_timeout_secs: 30,
+            call_attempts: 3,
+            meter_value_interval_secs: 60,
+        }
+    }
+}
+
+impl OcppSettings {
+    /// The central system's configuration for a server reached at `public_url`.
+    pub fn central_system(&self, public_url: &str) -> resiflex_ocpp::OcppConfig {
+        let mut config = resiflex_ocpp::OcppConfig::new(public_url);
+        config.heartbeat_interval_secs = self.heartbeat_interval_secs;
+        config.call_timeout = std::time::Duration::from_secs(self.call_timeout_secs);
+        config.call_attempts = self.call_attempts;
+        config.meter_value_interval_secs = self.meter_value_interval_secs;
+        config
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.heartbeat_interval_secs > 0,
+            "ocpp.heartbeat_interval_secs must be above 0"
+        );
+        anyhow::ensure!(
+            self.call_timeout_secs > 0,
+            "ocpp.call_timeout_secs must be above 0"
+        );
+        anyhow::ensure!(
+            (1..=10).contains(&self.call_attempts),
+            "ocpp.call_attempts must be between 1 and 10"
+        );
+        Ok(())
+    }
+}
+
 /// Everything the server can be configured with.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -67,6 +122,12 @@ pub struct Config {
     pub http: HttpConfig,
     pub limits: QueryLimits,
     pub control: resiflex_control::ControlConfig,
+    pub ocpp: OcppSettings,
+    /// How many times faster than real time the server's clock runs (`--clock-speed`; 1 is real
+    /// time). The control loop ticks this many times more often in wall time, so the same clock time
+    /// passes between ticks. Set on the command line only.
+    #[serde(skip)]
+    pub clock_speed: f64,
 }
 
 impl Default for Config {
@@ -79,6 +140,8 @@ impl Default for Config {
             http: HttpConfig::default(),
             limits: QueryLimits::default(),
             control: resiflex_control::ControlConfig::default(),
+            ocpp: OcppSettings::default(),
+            clock_speed: 1.0,
         }
     }
 }
@@ -89,6 +152,7 @@ pub struct Overrides {
     pub listen: Option<SocketAddr>,
     pub database_url: Option<String>,
     pub log_format: Option<LogFormat>,
+    pub clock_speed: Option<f64>,
 }
 
 impl Config {
@@ -113,6 +177,10 @@ impl Config {
         if let Some(format) = overrides.log_format {
             config.log.format = format;
         }
+        if let Some(speed) = overrides.clock_speed {
+            config.clock_speed = resiflex_domain::clock::validate_speed(speed)?;
+        }
+        config.ocpp.validate()?;
         Ok(config)
     }
 }
@@ -161,5 +229,77 @@ mod tests {
         let config = Config::default();
         assert_eq!(config.listen.to_string(), DEFAULT_LISTEN);
         assert_eq!(config.database.url, DEFAULT_DATABASE_URL);
+        assert_eq!(config.clock_speed, 1.0);
+        let ocpp = config.ocpp.central_system("http://127.0.0.1:8000");
+        assert_eq!(
+            (
+                ocpp.heartbeat_interval_secs,
+                ocpp.call_timeout.as_secs(),
+                ocpp.call_attempts,
+                ocpp.meter_value_interval_secs
+            ),
+            (300, 30, 3, 60)
+        );
+    }
+
+    #[test]
+    fn ocpp_settings_are_read_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("resiflex.toml");
+        std::fs::write(
+            &file,
+            "[ocpp]\nheartbeat_interval_secs = 120\ncall_timeout_secs = 10\ncall_attempts = 2\nmeter_value_interval_secs = 0\n",
+        )
+        .unwrap();
+        let config = Config::load(Some(&file), Overrides::default()).unwrap();
+        let ocpp = config.ocpp.central_system("https://flex.example.com");
+        assert_eq!(
+            (
+                ocpp.heartbeat_interval_secs,
+                ocpp.call_timeout.as_secs(),
+                ocpp.call_attempts,
+                ocpp.meter_value_interval_secs
+            ),
+            (120, 10, 2, 0)
+        );
+        for bad in [
+            "call_attempts = 0",
+            "call_timeout_secs = 0",
+            "heartbeat_interval_secs = 0",
+            "call_attempts = 11",
+            "retries = 3",
+        ] {
+            std::fs::write(&file, format!("[ocpp]\n{bad}\n")).unwrap();
+            assert!(
+                Config::load(Some(&file), Overrides::default()).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_clock_speed_is_a_flag_only_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("resiflex.toml");
+        std::fs::write(&file, "listen = \"0.0.0.0:9000\"\n").unwrap();
+        let config = Config::load(Some(&file), Overrides::default()).unwrap();
+        assert_eq!(config.clock_speed, 1.0, "a file leaves the speed alone");
+        let fast = Overrides {
+            clock_speed: Some(600.0),
+            ..Overrides::default()
+        };
+        assert_eq!(Config::load(None, fast).unwrap().clock_speed, 600.0);
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, 1e6] {
+            let overrides = Overrides {
+                clock_speed: Some(bad),
+                ..Overrides::default()
+            };
+            assert!(Config::load(None, overrides).is_err(), "{bad}");
+        }
+        std::fs::write(&file, "clock_speed = 600\n").unwrap();
+        assert!(
+            Config::load(Some(&file), Overrides::default()).is_err(),
+            "not a file setting"
+        );
     }
 }

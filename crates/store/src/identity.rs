@@ -241,6 +241,45 @@ pub async fn replace_api_key(
     tx.commit().await
 }
 
+/// Makes `key_hash` the user's one active API key, atomically: their other keys are revoked, and this
+/// one is stored, or reinstated if it was revoked (for a key the server keeps, such as the demo's).
+/// A key of another user is [`StoreError::Conflict`].
+pub async fn set_api_key(
+    db: &Db,
+    user_id: i64,
+    key_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let mut tx = db.begin().await?;
+    on_tx!(&mut tx, |conn| {
+        sqlx::query(
+        "UPDATE user_api_keys SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL AND key_hash <> $3"
+    )
+    .bind(now)
+    .bind(user_id)
+    .bind(key_hash)
+    .execute(conn)
+    .await
+    .map(|done| done.rows_affected())
+    })?;
+    let kept = on_tx!(&mut tx, |conn| {
+        sqlx::query(
+        "INSERT INTO user_api_keys (user_id, key_hash, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (key_hash) DO UPDATE SET revoked_at = NULL WHERE user_api_keys.user_id = excluded.user_id"
+    )
+    .bind(user_id)
+    .bind(key_hash)
+    .bind(now)
+    .execute(conn)
+    .await
+    .map(|done| done.rows_affected())
+    })?;
+    if kept == 0 {
+        return Err(StoreError::Conflict);
+    }
+    tx.commit().await
+}
+
 /// The user owning an active (unrevoked) API key.
 pub async fn user_by_api_key_hash(
     db: &Db,
@@ -563,6 +602,40 @@ mod tests {
                 .await
                 .unwrap()
                 .is_some()
+        );
+        // A kept key is put back in force; the others stop working.
+        set_api_key(&test.db, ada.id, "k1", Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(
+            user_by_api_key_hash(&test.db, "k1")
+                .await
+                .unwrap()
+                .map(|u| u.id),
+            Some(ada.id)
+        );
+        assert_eq!(user_by_api_key_hash(&test.db, "k2").await.unwrap(), None);
+        set_api_key(&test.db, ada.id, "k1", Utc::now())
+            .await
+            .unwrap();
+        set_api_key(&test.db, ada.id, "k3", Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(user_by_api_key_hash(&test.db, "k1").await.unwrap(), None);
+        let bob = create_user(&test.db, &user("bob@example.com"), Utc::now())
+            .await
+            .unwrap();
+        assert!(matches!(
+            set_api_key(&test.db, bob.id, "k3", Utc::now()).await,
+            Err(StoreError::Conflict)
+        ));
+        assert_eq!(
+            user_by_api_key_hash(&test.db, "k3")
+                .await
+                .unwrap()
+                .map(|u| u.id),
+            Some(ada.id),
+            "another user's key stays theirs"
         );
         delete_user(&test.db, ada.id, Utc::now()).await.unwrap();
         assert!(

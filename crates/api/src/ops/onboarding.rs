@@ -10,7 +10,7 @@
 
 use async_graphql::{Context, ID, InputObject, Interface, Object, SimpleObject};
 use chrono::{DateTime, Duration, Utc};
-use resiflex_domain::catalogue::{Catalogue, CatalogueEntry};
+use resiflex_domain::catalogue::Catalogue;
 use resiflex_domain::device::{DeviceKind, DeviceState, Lifecycle};
 use resiflex_domain::wizard::{
     FoundDevice, ListOption, StepKind, TestOutcome, TestProgress, Wizard, WizardError,
@@ -27,6 +27,7 @@ use crate::auth::{Caller, authorise};
 use crate::context::ApiContext;
 use crate::enums::{KrakenFlexDeviceTypes, SelectIntegrationChoices, TestChargeErrorType};
 use crate::errors::{ApiResult, ErrorCode, KrakenError};
+use crate::registration::{self, NewDevice, settled_state};
 
 const STEP_CODES: &[ErrorCode] = &[
     ErrorCode::WizardNotFound,
@@ -203,6 +204,7 @@ const ALL_STEPS: &[StepKind] = &[
     StepKind::SelectInverterMake,
     StepKind::SelectInverterSystemType,
     StepKind::AuthFlow,
+    StepKind::OcppConnectionDetails,
     StepKind::SelectSessionDevice,
     StepKind::UserInputRequired,
     StepKind::TestCharge,
@@ -271,35 +273,9 @@ fn choose_provider(api: &ApiContext, wizard: &mut Wizard, catalogue: &Catalogue)
     }
 }
 
-fn device_name(entry: Option<&dyn CatalogueEntry>, found: &FoundDevice) -> String {
-    match entry {
-        Some(entry) => format!("{} {}", entry.make(), entry.model()),
-        None => format!("{} {}", found.make, found.model),
-    }
-}
-
-/// The state a set-up device settles in: suspended devices are off, otherwise the control module's
-/// rule (offline, unplugged or away, or capable).
-fn settled_state(telemetry: Option<&Telemetry>, kind: DeviceKind, suspended: bool) -> DeviceState {
-    if suspended {
-        DeviceState::SmartControlOff
-    } else {
-        super::control::settled_state(kind, telemetry)
-    }
-}
-
 async fn read_telemetry(api: &ApiContext, device: &Device) -> Option<Telemetry> {
-    let grant_id = device.grant_id?;
-    let grant = grant(api, grant_id).await.ok()?;
     let provider = api.providers.get(&device.provider)?;
-    let reading = provider
-        .telemetry(&grant, &device.integration_device_id, api.clock.now())
-        .await
-        .ok()?;
-    if let Ok(json) = serde_json::to_value(&reading) {
-        let _ = store::save_latest_telemetry(&api.db, &device.id, reading.at, &json).await;
-    }
-    Some(reading)
+    registration::read_telemetry(&api.db, provider.as_ref(), device, api.clock.now()).await
 }
 
 /// Moves a device along its machines; a refused transition is an internal inconsistency.
@@ -309,18 +285,7 @@ fn transition(
     state: DeviceState,
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
-    let current_lifecycle =
-        Lifecycle::parse(&device.lifecycle).ok_or_else(|| internal("stored lifecycle"))?;
-    let current_state =
-        DeviceState::parse(&device.state).ok_or_else(|| internal("stored state"))?;
-    if current_lifecycle != lifecycle {
-        current_lifecycle.transition(lifecycle).map_err(internal)?;
-    }
-    current_state.transition(state).map_err(internal)?;
-    device.lifecycle = lifecycle.as_str().to_owned();
-    device.state = state.as_str().to_owned();
-    device.updated_at = now;
-    Ok(())
+    registration::transition(device, lifecycle, state, now).map_err(internal)
 }
 
 /// Creates the device record for the wizard's chosen remote device (once).
@@ -341,61 +306,87 @@ async fn ensure_device(api: &ApiContext, loaded: &mut Loaded) -> ApiResult<Devic
         .provider
         .clone()
         .ok_or_else(|| internal("no provider"))?;
-    let entry = loaded.wizard.integrated_entry(catalogue);
-    let kind = found.kind;
-    let (battery, power) = match entry.map(|e| e.id().to_owned()) {
-        Some(id) => match kind {
-            DeviceKind::ElectricVehicle => catalogue.vehicle(&id).map_or((None, None), |v| {
-                (Some(v.battery().wh), Some(v.max_ac_charging().w))
-            }),
-            DeviceKind::ChargePoint => (None, catalogue.charge_point(&id).map(|c| c.power().w)),
-            DeviceKind::HeatPump => (None, catalogue.heat_pump(&id).map(|h| h.heating_power().w)),
-            DeviceKind::Battery => catalogue.battery(&id).map_or((None, None), |b| {
-                (Some(b.capacity().wh), Some(b.max_power().w))
-            }),
-            DeviceKind::Inverter => (None, catalogue.inverter(&id).map(|i| i.rated_power().w)),
-            DeviceKind::Thermostat => (None, None),
+    let device = registration::device_record(
+        catalogue,
+        NewDevice {
+            account_id: loaded.row.account_id,
+            property_id: loaded.row.property_id,
+            provider: &provider,
+            grant_id: loaded.wizard.grant_id,
+            found: &found,
+            entry: loaded.wizard.integrated_entry(catalogue),
+            vin: loaded.wizard.user_inputs.get("vin").cloned(),
         },
-        None => (None, None),
-    };
-    let now = api.clock.now();
-    let device = Device {
-        id: uuid::Uuid::new_v4().to_string(),
-        account_id: loaded.row.account_id,
-        property_id: loaded.row.property_id,
-        kind: kind.as_str().to_owned(),
-        provider,
-        grant_id: loaded.wizard.grant_id,
-        integration_device_id: found.remote_id.clone(),
-        name: device_name(entry, &found),
-        make: entry.map_or(found.make.clone(), |e| e.make().to_owned()),
-        model: entry.map_or(found.model.clone(), |e| e.model().to_owned()),
-        catalogue_id: entry.map(|e| e.id().to_owned()),
-        vin: loaded
-            .wizard
-            .user_inputs
-            .get("vin")
-            .cloned()
-            .or(found.vin.clone()),
-        battery_capacity_wh: battery,
-        max_power_w: power,
-        lifecycle: Lifecycle::Onboarding.as_str().to_owned(),
-        state: DeviceState::AuthenticationComplete.as_str().to_owned(),
-        is_suspended: false,
-        grid_export: kind.default_grid_export().to_owned(),
-        charging_duration_capped: kind.default_charging_duration_capped().to_owned(),
-        preferences: None,
-        test_charge: None,
-        created_at: now,
-        updated_at: now,
-        retired_at: None,
-        version: 0,
-    };
+        api.clock.now(),
+    );
     store::insert_device(&api.db, &device)
         .await
         .map_err(internal)?;
     loaded.wizard.device_id = Some(device.id.clone());
     Ok(device)
+}
+
+/// The `OcppConnectionDetails` step: issues the charger's connection details (once per provider),
+/// then checks whether the charger has connected and been accepted; if so, the wizard gets the
+/// grant and the device found behind it. Returns whether the step is complete.
+async fn enrol(api: &ApiContext, loaded: &mut Loaded) -> ApiResult<bool> {
+    let Some(name) = loaded.wizard.provider.clone() else {
+        return Ok(false);
+    };
+    let provider = provider(api, &name)?;
+    let Some(enrolment) = provider.enrolment() else {
+        return Ok(false);
+    };
+    let now = api.clock.now();
+    let key = format!("{}:{name}", loaded.row.id);
+    if loaded.wizard.enrolment.as_ref().map(|e| &e.key) != Some(&key) {
+        let details = match enrolment.enrol(&key, now).await {
+            Ok(details) => details,
+            Err(err) => {
+                tracing::warn!(provider = %name, error = %err, "enrolling a charger failed");
+                return Ok(false);
+            }
+        };
+        loaded.wizard.enrolment = Some(resiflex_domain::wizard::Enrolment {
+            provider: name.clone(),
+            key: key.clone(),
+            websocket_url: details.websocket_url,
+            device_id: details.device_id,
+            password: details.password,
+        });
+    }
+    let Ok(Some(granted)) = enrolment.connected(&key, now).await else {
+        return Ok(false);
+    };
+    let devices = match provider.devices(&granted, now).await {
+        Ok(devices) if !devices.is_empty() => devices,
+        _ => return Ok(false),
+    };
+    let stored = store::insert_grant(
+        &api.db,
+        loaded.row.account_id,
+        &name,
+        &granted.subject,
+        &granted.secret,
+        now,
+    )
+    .await
+    .map_err(internal)?;
+    loaded.wizard.grant_id = Some(stored.id);
+    loaded.wizard.found_devices = devices
+        .into_iter()
+        .map(|d| FoundDevice {
+            remote_id: d.remote_id,
+            kind: d.kind,
+            make: d.make,
+            model: d.model,
+            vin: d.vin,
+        })
+        .collect();
+    if let Some(enrolment) = loaded.wizard.enrolment.as_mut() {
+        enrolment.password = None;
+    }
+    Ok(true)
 }
 
 /// Re-evaluates the steps that wait for the outside world, then saves if anything changed.
@@ -446,21 +437,15 @@ async fn advance(api: &ApiContext, mut loaded: Loaded) -> ApiResult<Loaded> {
                     test.outcome = Some(outcome);
                 }
             }
+            Some(StepKind::OcppConnectionDetails) => {
+                if !enrol(api, &mut loaded).await? {
+                    break;
+                }
+            }
             Some(StepKind::SmartFlexOnboardingDeviceRegistration) => {
                 let mut device = ensure_device(api, &mut loaded).await?;
-                let kind =
-                    DeviceKind::parse(&device.kind).ok_or_else(|| internal("stored kind"))?;
                 let reading = read_telemetry(api, &device).await;
-                if Lifecycle::parse(&device.lifecycle) == Some(Lifecycle::Onboarding) {
-                    transition(
-                        &mut device,
-                        Lifecycle::PendingLive,
-                        DeviceState::SetupComplete,
-                        now,
-                    )?;
-                }
-                let settled = settled_state(reading.as_ref(), kind, device.is_suspended);
-                transition(&mut device, Lifecycle::Live, settled, now)?;
+                registration::go_live(&mut device, reading.as_ref(), now).map_err(internal)?;
                 store::update_device(&api.db, &device)
                     .await
                     .map_err(internal)?;
@@ -664,6 +649,16 @@ impl SmartFlexOnboardingWizard {
                     None => None,
                 },
             }),
+            StepKind::OcppConnectionDetails => {
+                let enrolment = wizard.enrolment.as_ref();
+                Step::OcppConnectionDetails(OcppConnectionDetails {
+                    id,
+                    websocket_url: enrolment.map(|e| e.websocket_url.clone()),
+                    charge_point_id: enrolment.map(|e| e.device_id.clone()),
+                    password: enrolment.and_then(|e| e.password.clone()),
+                    is_connected: wizard.grant_id.is_some(),
+                })
+            }
             StepKind::AuthFlow => Step::AuthFlow(AuthFlow {
                 id,
                 authorization_uri: self.authorization_uri.clone(),
@@ -908,6 +903,19 @@ pub struct SmartFlexOnboardingDeviceRegistration {
     pub device_registered: bool,
 }
 
+/// What to enter in a charger that connects to ResiFlex itself (OCPP 1.6-J, Security Profile 1):
+/// its central system URL, charge point identity and password. The step completes by itself once
+/// the charger has connected and its BootNotification was accepted; fetch the wizard to follow it.
+/// The password is shown until then, and ResiFlex keeps only its hash.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct OcppConnectionDetails {
+    pub id: ID,
+    pub websocket_url: Option<String>,
+    pub charge_point_id: Option<String>,
+    pub password: Option<String>,
+    pub is_connected: bool,
+}
+
 /// The choices made cannot be controlled; go back and choose differently.
 #[derive(SimpleObject, Debug, Clone)]
 pub struct UnsupportedCombination {
@@ -942,6 +950,7 @@ pub enum Step {
     SelectInverterMake(SelectInverterMake),
     SelectInverterSystemType(SelectInverterSystemType),
     AuthFlow(AuthFlow),
+    OcppConnectionDetails(OcppConnectionDetails),
     SelectSessionDevice(SelectSessionDevice),
     UserInputRequired(UserInputRequired),
     TestCharge(TestCharge),
@@ -1589,6 +1598,7 @@ impl OnboardingMutation {
                 &grant,
                 &device.integration_device_id,
                 &Command::TestCharge,
+                &uuid::Uuid::new_v4().to_string(),
                 now,
             )
             .await
