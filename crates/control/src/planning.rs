@@ -899,3 +899,217 @@ pub async fn replan(
     current.retain(|id, _| looked_at.contains(id.as_str()));
     Ok((report, current))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use chrono::{NaiveTime, TimeZone};
+    use resiflex_domain::preferences::{ALL_WEEKDAYS, PreferenceMode, PreferenceUnit, ScheduleEntry};
+
+    use super::*;
+
+    fn every_day(hour: u32, minute: u32, max: f64) -> Preferences {
+        Preferences {
+            mode: PreferenceMode::Charge,
+            unit: PreferenceUnit::Percentage,
+            schedules: ALL_WEEKDAYS
+                .into_iter()
+                .map(|day| ScheduleEntry {
+                    day,
+                    time: NaiveTime::from_hms_opt(hour, minute, 0).unwrap(),
+                    min: None,
+                    max,
+                })
+                .collect(),
+        }
+    }
+
+    fn device(preferences: &Preferences) -> Device {
+        let t = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        Device {
+            id: "car".into(),
+            account_id: 1,
+            property_id: 1,
+            kind: "ELECTRIC_VEHICLE".into(),
+            provider: "TESLA".into(),
+            grant_id: None,
+            integration_device_id: "r".into(),
+            name: "Car".into(),
+            make: "Tesla".into(),
+            model: "Model 3".into(),
+            catalogue_id: None,
+            vin: None,
+            battery_capacity_wh: Some(60_000),
+            max_power_w: Some(7_000),
+            lifecycle: "LIVE".into(),
+            state: "SMART_CONTROL_CAPABLE".into(),
+            is_suspended: false,
+            grid_export: "NOT_APPLICABLE".into(),
+            charging_duration_capped: "DISABLED".into(),
+            preferences: Some(Json(serde_json::to_value(preferences).unwrap())),
+            test_charge: None,
+            created_at: t,
+            updated_at: t,
+            retired_at: None,
+            version: 0,
+        }
+    }
+
+    fn reading(at: DateTime<Utc>, soc: f64) -> Telemetry {
+        Telemetry {
+            at,
+            connection: Connection::Online,
+            state_of_charge_pct: Some(soc),
+            soc_limit_pct: Some(100.0),
+            power_w: 0,
+            energy_imported_wh: 0,
+            energy_exported_wh: 0,
+            plugged_in: Some(true),
+            at_home: Some(true),
+            indoor_temperature_c: None,
+            outdoor_temperature_c: None,
+            target_temperature_c: None,
+            solar_power_w: None,
+            site_consumption_w: None,
+            active: false,
+        }
+    }
+
+    fn view<'a>(
+        device: &'a Device,
+        reading: &'a Telemetry,
+        previous: Option<&'a PlanRecord>,
+    ) -> DeviceView<'a> {
+        DeviceView {
+            device,
+            kind: DeviceKind::ElectricVehicle,
+            state: DeviceState::parse(&device.state).unwrap(),
+            reading: Some(reading),
+            time_zone: chrono_tz::Europe::London,
+            tariff: None,
+            rates: &[],
+            previous,
+            rate_set_id: None,
+        }
+    }
+
+    #[test]
+    fn the_next_goal_is_local_time_also_on_short_and_long_days() {
+        let prefs = every_day(7, 30, 80.0);
+        let london = chrono_tz::Europe::London;
+        // The night the clocks go forward (23-hour day) and back (25-hour day): 07:30 local is
+        // 06:30 UTC in summer time and 07:30 UTC in winter time.
+        let spring = Utc.with_ymd_and_hms(2026, 3, 28, 22, 0, 0).unwrap();
+        assert_eq!(
+            next_goal(&prefs, london, spring),
+            Some((Utc.with_ymd_and_hms(2026, 3, 29, 6, 30, 0).unwrap(), 80.0))
+        );
+        let autumn = Utc.with_ymd_and_hms(2026, 10, 24, 22, 0, 0).unwrap();
+        assert_eq!(
+            next_goal(&prefs, london, autumn),
+            Some((Utc.with_ymd_and_hms(2026, 10, 25, 7, 30, 0).unwrap(), 80.0))
+        );
+        // After today's ready-by the next one is tomorrow's.
+        let morning = Utc.with_ymd_and_hms(2026, 1, 5, 8, 0, 0).unwrap();
+        assert_eq!(
+            next_goal(&prefs, london, morning).map(|g| g.0),
+            Some(Utc.with_ymd_and_hms(2026, 1, 6, 7, 30, 0).unwrap())
+        );
+        // No entry for any day: no goal.
+        let none = Preferences {
+            schedules: Vec::new(),
+            ..prefs
+        };
+        assert_eq!(next_goal(&none, london, morning), None);
+    }
+
+    #[test]
+    fn an_unchanged_device_keeps_its_plan_and_a_drifting_one_is_replanned() {
+        let config = ControlConfig::default();
+        let prefs = every_day(7, 30, 80.0);
+        let car = device(&prefs);
+        let t = Utc.with_ymd_and_hms(2026, 1, 5, 20, 0, 0).unwrap();
+        let first_reading = reading(t, 40.0);
+        let first_view = view(&car, &first_reading, None);
+        let inputs = first_view.inputs();
+        assert_eq!(trigger(&first_view, &inputs, t, &config), Some(PlanTrigger::FirstPlan));
+        let plan = make_plan(&first_view, &inputs, PlanTrigger::FirstPlan, t, &config, &mut PlanScratch::default());
+        assert_eq!(plan.kind, "SMART");
+        assert!(plan.target_reached);
+
+        // Before any dispatch the state of charge should still be 40 %.
+        let later = t + Duration::minutes(30);
+        let same = reading(later, 40.5);
+        let v = view(&car, &same, Some(&plan));
+        assert_eq!(trigger(&v, &v.inputs(), later, &config), None);
+        let drifted = reading(later, 47.0);
+        let v = view(&car, &drifted, Some(&plan));
+        assert_eq!(
+            trigger(&v, &v.inputs(), later, &config),
+            Some(PlanTrigger::StateOfChargeChanged)
+        );
+        // Unplugged beats everything after it in the order.
+        let mut away = reading(later, 47.0);
+        away.plugged_in = Some(false);
+        let v = view(&car, &away, Some(&plan));
+        assert_eq!(trigger(&v, &v.inputs(), later, &config), Some(PlanTrigger::Unplugged));
+        let idle = make_plan(&v, &v.inputs(), PlanTrigger::Unplugged, later, &config, &mut PlanScratch::default());
+        assert_eq!((idle.kind.as_str(), idle.outcome.as_str()), ("IDLE", "NOT_PLUGGED_IN"));
+    }
+
+    #[test]
+    fn a_goal_locks_once_charging_has_started_and_a_preference_change_unlocks_it() {
+        let config = ControlConfig::default();
+        let car = device(&every_day(7, 30, 80.0));
+        let t = Utc.with_ymd_and_hms(2026, 1, 5, 20, 0, 0).unwrap();
+        let r = reading(t, 40.0);
+        let v = view(&car, &r, None);
+        let first = make_plan(&v, &v.inputs(), PlanTrigger::FirstPlan, t, &config, &mut PlanScratch::default());
+        let start = dispatches_of(&first)[0].start;
+
+        // Charging has started; the customer's schedule now says 90 % by 06:00 (say the stored
+        // preferences were changed behind the plan's back): a re-plan for new prices keeps the goal.
+        let moved = device(&every_day(6, 0, 90.0));
+        let during = start + Duration::minutes(10);
+        let r = reading(during, 41.0);
+        let v = view(&moved, &r, Some(&first));
+        let kept = make_plan(&v, &v.inputs(), PlanTrigger::NewPrices, during, &config, &mut PlanScratch::default());
+        assert!(kept.locked_goal);
+        assert_eq!((kept.ready_by, kept.target_soc_pct), (first.ready_by, first.target_soc_pct));
+        // A preference change is the customer's word: the new goal applies.
+        let changed = make_plan(&v, &v.inputs(), PlanTrigger::PreferencesChanged, during, &config, &mut PlanScratch::default());
+        assert!(!changed.locked_goal);
+        assert_eq!(changed.target_soc_pct, Some(90.0));
+        // Before charging started nothing was locked.
+        let before = start - Duration::minutes(10);
+        let r = reading(before, 40.0);
+        let v = view(&moved, &r, Some(&first));
+        let free = make_plan(&v, &v.inputs(), PlanTrigger::NewPrices, before, &config, &mut PlanScratch::default());
+        assert!(!free.locked_goal);
+        assert_eq!(free.target_soc_pct, Some(90.0));
+    }
+
+    #[test]
+    fn past_the_ready_by_time_the_overrun_policy_decides() {
+        let mut config = ControlConfig::default();
+        let car = device(&every_day(7, 30, 80.0));
+        let t = Utc.with_ymd_and_hms(2026, 1, 6, 5, 0, 0).unwrap();
+        let r = reading(t, 40.0);
+        let v = view(&car, &r, None);
+        let short = make_plan(&v, &v.inputs(), PlanTrigger::FirstPlan, t, &config, &mut PlanScratch::default());
+        assert!(!short.target_reached, "2.5 hours at 7 kW cannot add 40 % of 60 kWh");
+        assert_eq!(short.outcome, "NOT_ENOUGH_TIME");
+        let after = Utc.with_ymd_and_hms(2026, 1, 6, 7, 31, 0).unwrap();
+        let r = reading(after, 65.0);
+        let v = view(&car, &r, Some(&short));
+        assert_eq!(trigger(&v, &v.inputs(), after, &config), Some(PlanTrigger::ReadyByPassed));
+        let overrun = make_plan(&v, &v.inputs(), PlanTrigger::ReadyByPassed, after, &config, &mut PlanScratch::default());
+        assert!(overrun.outcome.starts_with("OVERRUN"), "{}", overrun.outcome);
+        let d = dispatches_of(&overrun);
+        assert_eq!((d.len(), d[0].start, d[0].power_w), (1, after, 7_000));
+        config.overrun = OverrunPolicy::Stop;
+        let waits = make_plan(&v, &v.inputs(), PlanTrigger::ReadyByPassed, after, &config, &mut PlanScratch::default());
+        assert_eq!(waits.ready_by, Some(Utc.with_ymd_and_hms(2026, 1, 7, 7, 30, 0).unwrap()));
+    }
+}

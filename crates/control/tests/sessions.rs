@@ -13,9 +13,7 @@ use resiflex_domain::preferences::{PreferenceMode, PreferenceUnit, Preferences, 
 use resiflex_domain::{Clock as _, ManualClock};
 use resiflex_providers::simulator::{Fault, SimDeviceSpec, SimulatorProvider};
 use resiflex_providers::{Command, DeviceProvider, Grant, ProviderRegistry};
-use resiflex_store::accounts::{self, NewAddress, NewShellAccount};
 use resiflex_store::devices::{self as store, Device};
-use resiflex_store::identity::{self, NewUser};
 use resiflex_store::plans;
 use resiflex_store::sessions::{self as stored, ChargingSessionRecord};
 use resiflex_store::sqlx::types::Json;
@@ -58,40 +56,7 @@ async fn world_with(spec: SimDeviceSpec, hour: u32, target: f64, config: Control
     let test = TestDb::new().await;
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 27, 20, 0, 0).unwrap());
     let now = clock.now();
-    let org = identity::create_organisation(&test.db, "Org", "RESIFLEX_LIVE", "hash", now)
-        .await
-        .unwrap();
-    let account = accounts::create_shell_account(
-        &test.db,
-        &NewShellAccount {
-            organisation_id: org.id,
-            status: "ACTIVE",
-            account_type: "DOMESTIC",
-            brand_code: "RESIFLEX_LIVE",
-            user: NewUser {
-                email: "ev@example.com",
-                given_name: "E",
-                family_name: "V",
-                preferred_name: None,
-                mobile: None,
-                password_hash: None,
-            },
-            address: NewAddress {
-                country: "GB",
-                time_zone: "Europe/London",
-                ..NewAddress::default()
-            },
-            reference: None,
-        },
-        now,
-    )
-    .await
-    .unwrap()
-    .account;
-    let property = accounts::properties_of_account(&test.db, account.id)
-        .await
-        .unwrap()
-        .remove(0);
+    let home = resiflex_store::testing::household(&test.db, "ev@example.com", now).await;
     let kind = spec.kind;
     let simulator = Arc::new(SimulatorProvider::new("TESLA", 7));
     let code = simulator.approve(LOGIN, vec![spec], now);
@@ -99,7 +64,7 @@ async fn world_with(spec: SimDeviceSpec, hour: u32, target: f64, config: Control
     let remote = simulator.devices(&grant, now).await.unwrap().remove(0);
     let stored_grant = store::insert_grant(
         &test.db,
-        account.id,
+        home.account_id,
         "TESLA",
         &grant.subject,
         &grant.secret,
@@ -108,31 +73,15 @@ async fn world_with(spec: SimDeviceSpec, hour: u32, target: f64, config: Control
     .await
     .unwrap();
     let device = Device {
-        id: "device-1".into(),
-        account_id: account.id,
-        property_id: property.id,
         kind: kind.as_str().into(),
-        provider: "TESLA".into(),
         grant_id: Some(stored_grant.id),
-        integration_device_id: remote.remote_id.clone(),
         name: "Car".into(),
         make: remote.make.clone(),
         model: remote.model.clone(),
-        catalogue_id: None,
-        vin: None,
         battery_capacity_wh: remote.battery_capacity_wh,
         max_power_w: remote.max_power_w,
-        lifecycle: "LIVE".into(),
-        state: "SMART_CONTROL_CAPABLE".into(),
-        is_suspended: false,
-        grid_export: "NOT_APPLICABLE".into(),
-        charging_duration_capped: "DISABLED".into(),
         preferences: Some(Json(preferences(hour, target))),
-        test_charge: None,
-        created_at: now,
-        updated_at: now,
-        retired_at: None,
-        version: 0,
+        ..resiflex_store::testing::vehicle(&home, "device-1", "TESLA", &remote.remote_id, now)
     };
     store::insert_device(&test.db, &device).await.unwrap();
     let mut registry = ProviderRegistry::default();

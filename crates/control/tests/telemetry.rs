@@ -10,9 +10,7 @@ use resiflex_control::{ControlConfig, ControlLoop};
 use resiflex_domain::{Clock as _, ManualClock};
 use resiflex_providers::simulator::{Fault, SimDeviceSpec, SimulatorProvider};
 use resiflex_providers::{DeviceProvider, ProviderRegistry};
-use resiflex_store::accounts::{self, NewAddress, NewShellAccount};
 use resiflex_store::devices::{self as store, Device};
-use resiflex_store::identity::{self, NewUser};
 use resiflex_store::testing::TestDb;
 
 struct World {
@@ -28,40 +26,7 @@ async fn world() -> World {
     let test = TestDb::new().await;
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 27, 20, 0, 0).unwrap());
     let now = clock.now();
-    let org = identity::create_organisation(&test.db, "Org", "RESIFLEX_LIVE", "hash", now)
-        .await
-        .unwrap();
-    let account = accounts::create_shell_account(
-        &test.db,
-        &NewShellAccount {
-            organisation_id: org.id,
-            status: "ACTIVE",
-            account_type: "DOMESTIC",
-            brand_code: "RESIFLEX_LIVE",
-            user: NewUser {
-                email: "ev@example.com",
-                given_name: "E",
-                family_name: "V",
-                preferred_name: None,
-                mobile: None,
-                password_hash: None,
-            },
-            address: NewAddress {
-                country: "GB",
-                time_zone: "Europe/London",
-                ..NewAddress::default()
-            },
-            reference: None,
-        },
-        now,
-    )
-    .await
-    .unwrap()
-    .account;
-    let property = accounts::properties_of_account(&test.db, account.id)
-        .await
-        .unwrap()
-        .remove(0);
+    let home = resiflex_store::testing::household(&test.db, "ev@example.com", now).await;
 
     let simulator = Arc::new(SimulatorProvider::new("TESLA", 7));
     let code = simulator.approve(
@@ -78,7 +43,7 @@ async fn world() -> World {
         .remote_id;
     let stored = store::insert_grant(
         &test.db,
-        account.id,
+        home.account_id,
         "TESLA",
         &grant.subject,
         &grant.secret,
@@ -87,31 +52,8 @@ async fn world() -> World {
     .await
     .unwrap();
     let device = Device {
-        id: "device-1".into(),
-        account_id: account.id,
-        property_id: property.id,
-        kind: "ELECTRIC_VEHICLE".into(),
-        provider: "TESLA".into(),
         grant_id: Some(stored.id),
-        integration_device_id: car.clone(),
-        name: "Tesla Model 3".into(),
-        make: "Tesla".into(),
-        model: "Model 3".into(),
-        catalogue_id: None,
-        vin: None,
-        battery_capacity_wh: Some(57_500),
-        max_power_w: Some(7_400),
-        lifecycle: "LIVE".into(),
-        state: "SMART_CONTROL_CAPABLE".into(),
-        is_suspended: false,
-        grid_export: "NOT_APPLICABLE".into(),
-        charging_duration_capped: "DISABLED".into(),
-        preferences: None,
-        test_charge: None,
-        created_at: now,
-        updated_at: now,
-        retired_at: None,
-        version: 0,
+        ..resiflex_store::testing::vehicle(&home, "device-1", "TESLA", &car, now)
     };
     store::insert_device(&test.db, &device).await.unwrap();
 

@@ -46,8 +46,10 @@ const PLAN_COLUMNS: &str = "device_id, version, created_at, trigger_name, kind, 
      start_soc_pct, target_soc_pct, achievable_soc_pct, target_reached, outcome, locked_goal, \
      cost_micros, inputs, rate_set_id, dispatches";
 
-/// How many plans go into one INSERT statement.
+/// How many plans go into one INSERT statement (SQLite binds each value separately).
 const PLAN_BATCH: usize = 500;
+/// How many rows go into one array INSERT on PostgreSQL.
+const PG_BATCH: usize = 5_000;
 
 /// Stores new plan versions, all or none. [`StoreError::Conflict`] if a version exists already
 /// (someone else re-planned the device meanwhile).
@@ -56,6 +58,38 @@ pub async fn insert_plans(db: &Db, plans: &[PlanRecord]) -> Result<(), StoreErro
         return Ok(());
     }
     let mut tx = db.begin().await?;
+    if let crate::Tx::Postgres(pg) = &mut tx {
+        // PostgreSQL takes each column as one array: a statement per 5,000 plans, not per 500.
+        for chunk in plans.chunks(PG_BATCH) {
+            let column = |f: fn(&PlanRecord) -> Value| chunk.iter().map(f).collect::<Vec<Value>>();
+            sqlx::query(&format!(
+                "INSERT INTO device_plans ({PLAN_COLUMNS}) SELECT * FROM UNNEST($1::text[], $2::bigint[], \
+                 $3::timestamptz[], $4::text[], $5::text[], $6::bigint[], $7::timestamptz[], \
+                 $8::double precision[], $9::double precision[], $10::double precision[], $11::boolean[], \
+                 $12::text[], $13::boolean[], $14::bigint[], $15::jsonb[], $16::bigint[], $17::jsonb[])"
+            ))
+            .bind(chunk.iter().map(|p| p.device_id.clone()).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|p| p.version).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|p| p.created_at).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|p| p.trigger_name.clone()).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|p| p.kind.clone()).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|p| p.tariff_id).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|p| p.ready_by).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|p| p.start_soc_pct).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|p| p.target_soc_pct).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|p| p.achievable_soc_pct).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|p| p.target_reached).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|p| p.outcome.clone()).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|p| p.locked_goal).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|p| p.cost_micros).collect::<Vec<_>>())
+            .bind(column(|p| p.inputs.0.clone()))
+            .bind(chunk.iter().map(|p| p.rate_set_id).collect::<Vec<_>>())
+            .bind(column(|p| p.dispatches.0.clone()))
+            .execute(&mut **pg)
+            .await?;
+        }
+        return tx.commit().await;
+    }
     for chunk in plans.chunks(PLAN_BATCH) {
         on_tx!(&mut tx, |conn| {
             let mut query =
@@ -430,6 +464,21 @@ pub async fn add_events(
         return Ok(());
     }
     let mut tx = db.begin().await?;
+    if let crate::Tx::Postgres(pg) = &mut tx {
+        for chunk in events.chunks(PG_BATCH) {
+            sqlx::query(
+                "INSERT INTO device_events (device_id, at, kind, detail) \
+                 SELECT * FROM UNNEST($1::text[], $2::timestamptz[], $3::text[], $4::jsonb[])",
+            )
+            .bind(chunk.iter().map(|e| e.0.clone()).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|e| e.1).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|e| e.2.clone()).collect::<Vec<_>>())
+            .bind(chunk.iter().map(|e| e.3.clone()).collect::<Vec<_>>())
+            .execute(&mut **pg)
+            .await?;
+        }
+        return tx.commit().await;
+    }
     for chunk in events.chunks(PLAN_BATCH) {
         on_tx!(&mut tx, |conn| {
             let mut query =

@@ -89,30 +89,19 @@ impl TestDb {
     }
 }
 
-/// An organisation, an account with one property in London, and a live vehicle on it: the smallest
-/// world that device rows can refer to.
-pub async fn vehicle_fixture(db: &Db, email: &str, device_id: &str) -> crate::devices::Device {
-    vehicle_fixture_at(
-        db,
-        email,
-        device_id,
-        "TESLA",
-        &format!("remote-{device_id}"),
-    )
-    .await
+/// An organisation with one customer account and its property in London.
+#[derive(Debug, Clone)]
+pub struct Household {
+    pub organisation_id: i64,
+    pub account_id: i64,
+    pub account_number: String,
+    pub property_id: i64,
 }
 
-/// [`vehicle_fixture`] for a vehicle known to `provider` as `remote_id`.
-pub async fn vehicle_fixture_at(
-    db: &Db,
-    email: &str,
-    device_id: &str,
-    provider: &str,
-    remote_id: &str,
-) -> crate::devices::Device {
+/// Creates a [`Household`] for the customer `email` at `now`.
+pub async fn household(db: &Db, email: &str, now: chrono::DateTime<chrono::Utc>) -> Household {
     use crate::accounts::{self, NewAddress, NewShellAccount};
     use crate::identity::{self, NewUser};
-    let now = chrono::Utc::now();
     let org = identity::create_organisation(db, "Fixture", "RESIFLEX_LIVE", email, now)
         .await
         .expect("organisation");
@@ -147,10 +136,27 @@ pub async fn vehicle_fixture_at(
         .await
         .expect("properties")
         .remove(0);
-    let device = crate::devices::Device {
-        id: device_id.into(),
+    Household {
+        organisation_id: org.id,
         account_id: account.id,
+        account_number: account.number,
         property_id: property.id,
+    }
+}
+
+/// A live, capable vehicle of the household (not stored yet): a 57.5 kWh car charging at 7.4 kW,
+/// known to `provider` as `remote_id`. Change what a test needs with struct update syntax.
+pub fn vehicle(
+    home: &Household,
+    device_id: &str,
+    provider: &str,
+    remote_id: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> crate::devices::Device {
+    crate::devices::Device {
+        id: device_id.into(),
+        account_id: home.account_id,
+        property_id: home.property_id,
         kind: "ELECTRIC_VEHICLE".into(),
         provider: provider.into(),
         grant_id: None,
@@ -173,7 +179,25 @@ pub async fn vehicle_fixture_at(
         updated_at: now,
         retired_at: None,
         version: 0,
-    };
+    }
+}
+
+/// A household with one stored vehicle: the smallest world that device rows can refer to.
+pub async fn vehicle_fixture(db: &Db, email: &str, device_id: &str) -> crate::devices::Device {
+    vehicle_fixture_at(db, email, device_id, "TESLA", &format!("remote-{device_id}")).await
+}
+
+/// [`vehicle_fixture`] for a vehicle known to `provider` as `remote_id`.
+pub async fn vehicle_fixture_at(
+    db: &Db,
+    email: &str,
+    device_id: &str,
+    provider: &str,
+    remote_id: &str,
+) -> crate::devices::Device {
+    let now = chrono::Utc::now();
+    let home = household(db, email, now).await;
+    let device = vehicle(&home, device_id, provider, remote_id, now);
     crate::devices::insert_device(db, &device)
         .await
         .expect("device");
