@@ -379,7 +379,9 @@ async fn follow_command(
         _ => false,
     };
     let to = match state {
-        DeviceState::SmartControlCapable if smart && charging => DeviceState::SmartControlInProgress,
+        DeviceState::SmartControlCapable if smart && charging => {
+            DeviceState::SmartControlInProgress
+        }
         DeviceState::SmartControlInProgress if !charging => DeviceState::SmartControlCapable,
         _ => return Ok(()),
     };

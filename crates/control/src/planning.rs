@@ -126,7 +126,10 @@ impl DeviceView<'_> {
             suspended: device.is_suspended,
             online: reading.map(|t| t.connection == Connection::Online),
             plugged_in,
-            preferences: device.preferences.as_ref().map(|p| digest(&p.0.to_string())),
+            preferences: device
+                .preferences
+                .as_ref()
+                .map(|p| digest(&p.0.to_string())),
             tariff_id: self.tariff.map(|t| t.id),
             prices_updated_at: self.tariff.map(|t| t.updated_at),
             soc_limit_pct: reading.and_then(|t| t.soc_limit_pct).map(tidy),
@@ -602,9 +605,15 @@ fn share_zone(
     for (index, (view, inputs)) in members.iter().enumerate() {
         let (record, due) = match new_plans.iter().find(|p| p.device_id == view.device.id) {
             Some(plan) => (plan.clone(), true),
-            None => (make_plan(view, inputs, PlanTrigger::GridZone, now, config, scratch), false),
+            None => (
+                make_plan(view, inputs, PlanTrigger::GridZone, now, config, scratch),
+                false,
+            ),
         };
-        if PlanKind::parse(&record.kind) == Some(PlanKind::Smart) && record.ready_by.is_some() && !record.outcome.starts_with("OVERRUN") {
+        if PlanKind::parse(&record.kind) == Some(PlanKind::Smart)
+            && record.ready_by.is_some()
+            && !record.outcome.starts_with("OVERRUN")
+        {
             records.push((index, record, due));
         }
     }
@@ -626,23 +635,37 @@ fn share_zone(
         .map(|(index, record, _)| {
             let view = &members[*index].0;
             let price_at = |t: i64| {
-                view.rates
-                    .iter()
-                    .find(|r| r.valid_from.timestamp_millis() <= t && t < r.valid_to.timestamp_millis())
+                view.rates.iter().find(|r| {
+                    r.valid_from.timestamp_millis() <= t && t < r.valid_to.timestamp_millis()
+                })
             };
             let horizon = if view.tariff.is_some() {
-                view.rates.iter().map(|r| r.valid_to.timestamp_millis()).max().unwrap_or(first)
+                view.rates
+                    .iter()
+                    .map(|r| r.valid_to.timestamp_millis())
+                    .max()
+                    .unwrap_or(first)
             } else {
                 i64::MAX
             };
             FleetDevice {
                 id: *index as u64,
                 now_ms: now.timestamp_millis(),
-                ready_by_ms: record.ready_by.map_or(first, |t| t.timestamp_millis()).min(horizon),
-                battery_capacity_wh: view.device.battery_capacity_wh.unwrap_or(ASSUMED_CAPACITY_WH),
+                ready_by_ms: record
+                    .ready_by
+                    .map_or(first, |t| t.timestamp_millis())
+                    .min(horizon),
+                battery_capacity_wh: view
+                    .device
+                    .battery_capacity_wh
+                    .unwrap_or(ASSUMED_CAPACITY_WH),
                 current_soc_pct: record.start_soc_pct.unwrap_or(ASSUMED_SOC_PCT),
                 target_soc_pct: record.target_soc_pct.unwrap_or(0.0),
-                soc_limit_pct: view.reading.and_then(|t| t.soc_limit_pct).unwrap_or(100.0).clamp(0.0, 100.0),
+                soc_limit_pct: view
+                    .reading
+                    .and_then(|t| t.soc_limit_pct)
+                    .unwrap_or(100.0)
+                    .clamp(0.0, 100.0),
                 max_power_w: view.device.max_power_w.unwrap_or(7_400),
                 charging_efficiency: config.charging_efficiency,
                 import_price: starts
@@ -651,18 +674,34 @@ fn share_zone(
                     .collect(),
                 carbon_g_per_kwh: starts
                     .iter()
-                    .map(|&t| price_at(t).and_then(|r| r.carbon_g_per_kwh).map_or(0.0, |c| c.0 as f64 / 1e6))
+                    .map(|&t| {
+                        price_at(t)
+                            .and_then(|r| r.carbon_g_per_kwh)
+                            .map_or(0.0, |c| c.0 as f64 / 1e6)
+                    })
                     .collect(),
                 carbon_weight: config.carbon_weight,
                 locked_goal: record.locked_goal,
             }
         })
         .collect();
-    let request = FleetRequest::uniform(first, SLOT_MS, slots, Some(ZoneLimit::PowerW(vec![capacity_w as f64; slots])), devices);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(config.zone_solve_millis);
-    let solved = plan_fleet(&request, &FleetOptions::default(), &mut || std::time::Instant::now() >= deadline);
+    let request = FleetRequest::uniform(
+        first,
+        SLOT_MS,
+        slots,
+        Some(ZoneLimit::PowerW(vec![capacity_w as f64; slots])),
+        devices,
+    );
+    let deadline =
+        std::time::Instant::now() + std::time::Duration::from_millis(config.zone_solve_millis);
+    let solved = plan_fleet(&request, &FleetOptions::default(), &mut || {
+        std::time::Instant::now() >= deadline
+    });
     if solved.fallback {
-        tracing::warn!(devices = records.len(), "the grid zone's joint plan took too long; its fallback is used");
+        tracing::warn!(
+            devices = records.len(),
+            "the grid zone's joint plan took too long; its fallback is used"
+        );
     }
     for (position, (_, mut record, due)) in records.into_iter().enumerate() {
         let Some(shared) = solved.devices.get(position) else {
@@ -700,11 +739,17 @@ fn share_zone(
         record.cost_micros = (shared.total_cost * 1_000_000.0).round() as i64;
         if due {
             record.dispatches = Json(json);
-            if let Some(slot) = new_plans.iter_mut().find(|p| p.device_id == record.device_id) {
+            if let Some(slot) = new_plans
+                .iter_mut()
+                .find(|p| p.device_id == record.device_id)
+            {
                 *slot = record;
             }
         } else {
-            let previous = members.iter().find_map(|(v, _)| (v.device.id == record.device_id).then_some(v.previous)).flatten();
+            let previous = members
+                .iter()
+                .find_map(|(v, _)| (v.device.id == record.device_id).then_some(v.previous))
+                .flatten();
             if previous.is_some_and(|p| p.dispatches.0 == json) {
                 continue;
             }
@@ -795,7 +840,10 @@ pub async fn replan(
             let found = tariffs::rates_between(db, tariff.id, now, now + RATES_AHEAD).await?;
             let json = rates_json(&found, now, now + RATES_AHEAD);
             let key = digest(&format!("{}:{json}", tariff.id));
-            rate_sets.insert(tariff.id, plans::save_rate_set(db, &key, Some(tariff.id), &json, now).await?);
+            rate_sets.insert(
+                tariff.id,
+                plans::save_rate_set(db, &key, Some(tariff.id), &json, now).await?,
+            );
             slot.insert(found);
         }
     }
@@ -856,8 +904,18 @@ pub async fn replan(
             let Some(zone) = zone_of.values().find(|z| z.id == *zone_id) else {
                 continue;
             };
-            if members.iter().any(|(view, _)| new_plans.iter().any(|p| p.device_id == view.device.id)) {
-                share_zone(zone.capacity_w, members, &mut new_plans, now, config, &mut scratch);
+            if members
+                .iter()
+                .any(|(view, _)| new_plans.iter().any(|p| p.device_id == view.device.id))
+            {
+                share_zone(
+                    zone.capacity_w,
+                    members,
+                    &mut new_plans,
+                    now,
+                    config,
+                    &mut scratch,
+                );
             }
         }
     }
@@ -905,7 +963,9 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use chrono::{NaiveTime, TimeZone};
-    use resiflex_domain::preferences::{ALL_WEEKDAYS, PreferenceMode, PreferenceUnit, ScheduleEntry};
+    use resiflex_domain::preferences::{
+        ALL_WEEKDAYS, PreferenceMode, PreferenceUnit, ScheduleEntry,
+    };
 
     use super::*;
 
@@ -1033,8 +1093,18 @@ mod tests {
         let first_reading = reading(t, 40.0);
         let first_view = view(&car, &first_reading, None);
         let inputs = first_view.inputs();
-        assert_eq!(trigger(&first_view, &inputs, t, &config), Some(PlanTrigger::FirstPlan));
-        let plan = make_plan(&first_view, &inputs, PlanTrigger::FirstPlan, t, &config, &mut PlanScratch::default());
+        assert_eq!(
+            trigger(&first_view, &inputs, t, &config),
+            Some(PlanTrigger::FirstPlan)
+        );
+        let plan = make_plan(
+            &first_view,
+            &inputs,
+            PlanTrigger::FirstPlan,
+            t,
+            &config,
+            &mut PlanScratch::default(),
+        );
         assert_eq!(plan.kind, "SMART");
         assert!(plan.target_reached);
 
@@ -1053,9 +1123,22 @@ mod tests {
         let mut away = reading(later, 47.0);
         away.plugged_in = Some(false);
         let v = view(&car, &away, Some(&plan));
-        assert_eq!(trigger(&v, &v.inputs(), later, &config), Some(PlanTrigger::Unplugged));
-        let idle = make_plan(&v, &v.inputs(), PlanTrigger::Unplugged, later, &config, &mut PlanScratch::default());
-        assert_eq!((idle.kind.as_str(), idle.outcome.as_str()), ("IDLE", "NOT_PLUGGED_IN"));
+        assert_eq!(
+            trigger(&v, &v.inputs(), later, &config),
+            Some(PlanTrigger::Unplugged)
+        );
+        let idle = make_plan(
+            &v,
+            &v.inputs(),
+            PlanTrigger::Unplugged,
+            later,
+            &config,
+            &mut PlanScratch::default(),
+        );
+        assert_eq!(
+            (idle.kind.as_str(), idle.outcome.as_str()),
+            ("IDLE", "NOT_PLUGGED_IN")
+        );
     }
 
     #[test]
@@ -1065,7 +1148,14 @@ mod tests {
         let t = Utc.with_ymd_and_hms(2026, 1, 5, 20, 0, 0).unwrap();
         let r = reading(t, 40.0);
         let v = view(&car, &r, None);
-        let first = make_plan(&v, &v.inputs(), PlanTrigger::FirstPlan, t, &config, &mut PlanScratch::default());
+        let first = make_plan(
+            &v,
+            &v.inputs(),
+            PlanTrigger::FirstPlan,
+            t,
+            &config,
+            &mut PlanScratch::default(),
+        );
         let start = dispatches_of(&first)[0].start;
 
         // Charging has started; the customer's schedule now says 90 % by 06:00 (say the stored
@@ -1074,18 +1164,42 @@ mod tests {
         let during = start + Duration::minutes(10);
         let r = reading(during, 41.0);
         let v = view(&moved, &r, Some(&first));
-        let kept = make_plan(&v, &v.inputs(), PlanTrigger::NewPrices, during, &config, &mut PlanScratch::default());
+        let kept = make_plan(
+            &v,
+            &v.inputs(),
+            PlanTrigger::NewPrices,
+            during,
+            &config,
+            &mut PlanScratch::default(),
+        );
         assert!(kept.locked_goal);
-        assert_eq!((kept.ready_by, kept.target_soc_pct), (first.ready_by, first.target_soc_pct));
+        assert_eq!(
+            (kept.ready_by, kept.target_soc_pct),
+            (first.ready_by, first.target_soc_pct)
+        );
         // A preference change is the customer's word: the new goal applies.
-        let changed = make_plan(&v, &v.inputs(), PlanTrigger::PreferencesChanged, during, &config, &mut PlanScratch::default());
+        let changed = make_plan(
+            &v,
+            &v.inputs(),
+            PlanTrigger::PreferencesChanged,
+            during,
+            &config,
+            &mut PlanScratch::default(),
+        );
         assert!(!changed.locked_goal);
         assert_eq!(changed.target_soc_pct, Some(90.0));
         // Before charging started nothing was locked.
         let before = start - Duration::minutes(10);
         let r = reading(before, 40.0);
         let v = view(&moved, &r, Some(&first));
-        let free = make_plan(&v, &v.inputs(), PlanTrigger::NewPrices, before, &config, &mut PlanScratch::default());
+        let free = make_plan(
+            &v,
+            &v.inputs(),
+            PlanTrigger::NewPrices,
+            before,
+            &config,
+            &mut PlanScratch::default(),
+        );
         assert!(!free.locked_goal);
         assert_eq!(free.target_soc_pct, Some(90.0));
     }
@@ -1097,19 +1211,53 @@ mod tests {
         let t = Utc.with_ymd_and_hms(2026, 1, 6, 5, 0, 0).unwrap();
         let r = reading(t, 40.0);
         let v = view(&car, &r, None);
-        let short = make_plan(&v, &v.inputs(), PlanTrigger::FirstPlan, t, &config, &mut PlanScratch::default());
-        assert!(!short.target_reached, "2.5 hours at 7 kW cannot add 40 % of 60 kWh");
+        let short = make_plan(
+            &v,
+            &v.inputs(),
+            PlanTrigger::FirstPlan,
+            t,
+            &config,
+            &mut PlanScratch::default(),
+        );
+        assert!(
+            !short.target_reached,
+            "2.5 hours at 7 kW cannot add 40 % of 60 kWh"
+        );
         assert_eq!(short.outcome, "NOT_ENOUGH_TIME");
         let after = Utc.with_ymd_and_hms(2026, 1, 6, 7, 31, 0).unwrap();
         let r = reading(after, 65.0);
         let v = view(&car, &r, Some(&short));
-        assert_eq!(trigger(&v, &v.inputs(), after, &config), Some(PlanTrigger::ReadyByPassed));
-        let overrun = make_plan(&v, &v.inputs(), PlanTrigger::ReadyByPassed, after, &config, &mut PlanScratch::default());
-        assert!(overrun.outcome.starts_with("OVERRUN"), "{}", overrun.outcome);
+        assert_eq!(
+            trigger(&v, &v.inputs(), after, &config),
+            Some(PlanTrigger::ReadyByPassed)
+        );
+        let overrun = make_plan(
+            &v,
+            &v.inputs(),
+            PlanTrigger::ReadyByPassed,
+            after,
+            &config,
+            &mut PlanScratch::default(),
+        );
+        assert!(
+            overrun.outcome.starts_with("OVERRUN"),
+            "{}",
+            overrun.outcome
+        );
         let d = dispatches_of(&overrun);
         assert_eq!((d.len(), d[0].start, d[0].power_w), (1, after, 7_000));
         config.overrun = OverrunPolicy::Stop;
-        let waits = make_plan(&v, &v.inputs(), PlanTrigger::ReadyByPassed, after, &config, &mut PlanScratch::default());
-        assert_eq!(waits.ready_by, Some(Utc.with_ymd_and_hms(2026, 1, 7, 7, 30, 0).unwrap()));
+        let waits = make_plan(
+            &v,
+            &v.inputs(),
+            PlanTrigger::ReadyByPassed,
+            after,
+            &config,
+            &mut PlanScratch::default(),
+        );
+        assert_eq!(
+            waits.ready_by,
+            Some(Utc.with_ymd_and_hms(2026, 1, 7, 7, 30, 0).unwrap())
+        );
     }
 }

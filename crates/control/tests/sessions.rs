@@ -382,7 +382,12 @@ async fn charging_from_70_to_the_cars_own_limit_is_a_full_charge() {
     let w = world_with(spec, 3, 90.0, config).await;
     w.run_until(4, 0).await;
     w.unplug().await;
-    assert_eq!(w.problem().await, error("FULL_CHARGE"), "{:?}", w.session().await);
+    assert_eq!(
+        w.problem().await,
+        error("FULL_CHARGE"),
+        "{:?}",
+        w.session().await
+    );
 }
 
 #[tokio::test]

@@ -639,12 +639,29 @@ async fn cars_in_one_grid_zone_share_its_capacity_and_both_reach_their_targets()
         }],
         now,
     );
-    let grant = w.simulator.complete_authorization(&code, now).await.unwrap();
-    let remote = w.simulator.devices(&grant, now).await.unwrap().remove(0).remote_id;
-    let first = w.device().await;
-    let stored = store::insert_grant(&w.test.db, first.account_id, "TESLA", &grant.subject, &grant.secret, now)
+    let grant = w
+        .simulator
+        .complete_authorization(&code, now)
         .await
         .unwrap();
+    let remote = w
+        .simulator
+        .devices(&grant, now)
+        .await
+        .unwrap()
+        .remove(0)
+        .remote_id;
+    let first = w.device().await;
+    let stored = store::insert_grant(
+        &w.test.db,
+        first.account_id,
+        "TESLA",
+        &grant.subject,
+        &grant.secret,
+        now,
+    )
+    .await
+    .unwrap();
     let second = Device {
         id: "car-2".into(),
         grant_id: Some(stored.id),
@@ -655,23 +672,43 @@ async fn cars_in_one_grid_zone_share_its_capacity_and_both_reach_their_targets()
     };
     store::insert_device(&w.test.db, &second).await.unwrap();
     // One 7.4 kW feeder: only one car can charge at a time.
-    let zone = resiflex_store::zones::upsert_zone(&w.test.db, "FEEDER-1", 7_400, now).await.unwrap();
-    resiflex_store::zones::assign_zone_to_account(&w.test.db, first.account_id, Some(zone.id)).await.unwrap();
+    let zone = resiflex_store::zones::upsert_zone(&w.test.db, "FEEDER-1", 7_400, now)
+        .await
+        .unwrap();
+    resiflex_store::zones::assign_zone_to_account(&w.test.db, first.account_id, Some(zone.id))
+        .await
+        .unwrap();
 
     w.control.tick().await.unwrap();
-    let a = plans::current_plan(&w.test.db, "car-1").await.unwrap().unwrap();
-    let b = plans::current_plan(&w.test.db, "car-2").await.unwrap().unwrap();
+    let a = plans::current_plan(&w.test.db, "car-1")
+        .await
+        .unwrap()
+        .unwrap();
+    let b = plans::current_plan(&w.test.db, "car-2")
+        .await
+        .unwrap()
+        .unwrap();
     assert!(a.target_reached && b.target_reached, "{a:?} {b:?}");
-    let all: Vec<PlanDispatch> = dispatches_of(&a).into_iter().chain(dispatches_of(&b)).collect();
+    let all: Vec<PlanDispatch> = dispatches_of(&a)
+        .into_iter()
+        .chain(dispatches_of(&b))
+        .collect();
     // In every minute of the night the two cars together stay within the feeder.
     let mut t = at(27, 20, 0);
     while t < at(28, 7, 30) {
-        let load: i64 = all.iter().filter(|d| d.start <= t && t < d.end).map(|d| d.power_w).sum();
+        let load: i64 = all
+            .iter()
+            .filter(|d| d.start <= t && t < d.end)
+            .map(|d| d.power_w)
+            .sum();
         assert!(load <= 7_400, "{load} W at {t}");
         t += Duration::minutes(1);
     }
     let energy_b: i64 = dispatches_of(&b).iter().map(|d| d.energy_wh).sum();
-    assert!((energy_b - 43_000).abs() < 50, "30 % → 80 % of 77.4 kWh: {energy_b}");
+    assert!(
+        (energy_b - 43_000).abs() < 50,
+        "30 % → 80 % of 77.4 kWh: {energy_b}"
+    );
 }
 
 /// The simulated cloud, taking whole schedules the way OCPP charge points take charging profiles.
@@ -680,16 +717,33 @@ struct Scheduled(Arc<SimulatorProvider>);
 
 #[async_trait::async_trait]
 impl DeviceProvider for Scheduled {
-    async fn authorization_url(&self, state: &str, redirect_uri: &str) -> Result<String, resiflex_providers::ProviderError> {
+    async fn authorization_url(
+        &self,
+        state: &str,
+        redirect_uri: &str,
+    ) -> Result<String, resiflex_providers::ProviderError> {
         self.0.authorization_url(state, redirect_uri).await
     }
-    async fn complete_authorization(&self, code: &str, now: DateTime<Utc>) -> Result<resiflex_providers::Grant, resiflex_providers::ProviderError> {
+    async fn complete_authorization(
+        &self,
+        code: &str,
+        now: DateTime<Utc>,
+    ) -> Result<resiflex_providers::Grant, resiflex_providers::ProviderError> {
         self.0.complete_authorization(code, now).await
     }
-    async fn devices(&self, grant: &resiflex_providers::Grant, now: DateTime<Utc>) -> Result<Vec<resiflex_providers::RemoteDevice>, resiflex_providers::ProviderError> {
+    async fn devices(
+        &self,
+        grant: &resiflex_providers::Grant,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<resiflex_providers::RemoteDevice>, resiflex_providers::ProviderError> {
         self.0.devices(grant, now).await
     }
-    async fn telemetry(&self, grant: &resiflex_providers::Grant, remote_id: &str, now: DateTime<Utc>) -> Result<Telemetry, resiflex_providers::ProviderError> {
+    async fn telemetry(
+        &self,
+        grant: &resiflex_providers::Grant,
+        remote_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Telemetry, resiflex_providers::ProviderError> {
         self.0.telemetry(grant, remote_id, now).await
     }
     async fn send(
@@ -702,7 +756,11 @@ impl DeviceProvider for Scheduled {
     ) -> Result<resiflex_providers::CommandReceipt, resiflex_providers::ProviderError> {
         self.0.send(grant, remote_id, command, key, now).await
     }
-    async fn deauthorize(&self, grant: &resiflex_providers::Grant, now: DateTime<Utc>) -> Result<(), resiflex_providers::ProviderError> {
+    async fn deauthorize(
+        &self,
+        grant: &resiflex_providers::Grant,
+        now: DateTime<Utc>,
+    ) -> Result<(), resiflex_providers::ProviderError> {
         self.0.deauthorize(grant, now).await
     }
     fn plan_delivery(&self) -> resiflex_providers::PlanDelivery {
@@ -715,20 +773,33 @@ async fn a_device_that_takes_schedules_gets_one_per_plan_version_and_follows_it(
     let mut w = world().await;
     let mut registry = ProviderRegistry::default();
     registry.register("TESLA", Arc::new(Scheduled(w.simulator.clone())));
-    w.control = ControlLoop::new(w.test.db.clone(), Arc::new(registry), Arc::new(w.clock.clone()), w.control.config);
+    w.control = ControlLoop::new(
+        w.test.db.clone(),
+        Arc::new(registry),
+        Arc::new(w.clock.clone()),
+        w.control.config,
+    );
     w.control.tick().await.unwrap();
     let sent = w.sent_rows().await;
     assert_eq!(sent.len(), 1);
-    let windows = sent[0].command.0["Schedule"]["windows"].as_array().unwrap().clone();
+    let windows = sent[0].command.0["Schedule"]["windows"]
+        .as_array()
+        .unwrap()
+        .clone();
     assert_eq!(windows.len(), dispatches_of(&w.plan().await).len());
     let first = dispatches_of(&w.plan().await)[0];
-    w.run_until(first.start + Duration::minutes(10), Duration::minutes(10)).await;
+    w.run_until(first.start + Duration::minutes(10), Duration::minutes(10))
+        .await;
     assert_eq!(w.device().await.state, "SMART_CONTROL_IN_PROGRESS");
     w.run_until(at(28, 7, 30), Duration::minutes(10)).await;
     let soc = w.reading().await.state_of_charge_pct.unwrap();
     assert!((79.0..=81.0).contains(&soc), "{soc}");
     // One schedule per plan version, nothing per dispatch boundary.
     let versions = w.plan().await.version as usize;
-    assert!(w.sent_rows().await.len() <= versions, "{} schedules for {versions} versions", w.sent_rows().await.len());
+    assert!(
+        w.sent_rows().await.len() <= versions,
+        "{} schedules for {versions} versions",
+        w.sent_rows().await.len()
+    );
     assert_eq!(w.device().await.state, "SMART_CONTROL_CAPABLE");
 }

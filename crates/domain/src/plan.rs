@@ -259,7 +259,8 @@ mod tests {
     fn serde_names_match_the_stored_names() {
         let text = serde_json::to_string(&PlanTrigger::StateOfChargeChanged).unwrap_or_default();
         assert_eq!(text, "\"STATE_OF_CHARGE_CHANGED\"");
-        let text = serde_json::to_string(&DeviceEventKind::AuthorisationExpired).unwrap_or_default();
+        let text =
+            serde_json::to_string(&DeviceEventKind::AuthorisationExpired).unwrap_or_default();
         assert_eq!(text, "\"AUTHORISATION_EXPIRED\"");
     }
 }

@@ -24,7 +24,14 @@ fn start(dir: &Path, clock_start: DateTime<Utc>) -> Child {
         .open(dir.join("server.log"))
         .unwrap();
     Command::new(env!("CARGO_BIN_EXE_resiflex"))
-        .args(["serve", "--demo", "--clock-speed", "600", "--listen", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--demo",
+            "--clock-speed",
+            "600",
+            "--listen",
+            "127.0.0.1:0",
+        ])
         .args(["--database", &database])
         .args(["--clock-start", &clock_start.to_rfc3339()])
         .env_remove("RESIFLEX_DATABASE_URL")
@@ -149,9 +156,15 @@ async fn a_server_killed_during_a_dispatch_sends_nothing_twice_and_carries_on() 
         )
         .await
         .unwrap();
-        let sent = rows.iter().filter(|r| r.status == command_status::SENT).count() as u64;
+        let sent = rows
+            .iter()
+            .filter(|r| r.status == command_status::SENT)
+            .count() as u64;
         let acted = acknowledged(&db, &device.provider, &device.integration_device_id).await;
-        let pending: Vec<_> = rows.iter().filter(|r| r.status == command_status::PENDING).collect();
+        let pending: Vec<_> = rows
+            .iter()
+            .filter(|r| r.status == command_status::PENDING)
+            .collect();
         // A command left pending by the kill is either sent again by the next tick or not yet.
         assert!(
             acted == sent || (acted == sent + 1 && pending.len() == 1),

@@ -27,12 +27,17 @@ async fn sign_in(app: &TestApp, input: Value) -> String {
             json!({ "input": input }),
         )
         .await;
-    format!("JWT {}", body["data"]["obtainKrakenToken"]["token"].as_str().unwrap())
+    format!(
+        "JWT {}",
+        body["data"]["obtainKrakenToken"]["token"].as_str().unwrap()
+    )
 }
 
 /// An account of a new organisation: its number, id and property id, and its user's token.
 async fn customer(app: &TestApp, org_name: &str, email: &str) -> (String, i64, i64, String) {
-    let org = resiflex::admin::create_organisation(&app.test_db.db, org_name, BRAND).await.unwrap();
+    let org = resiflex::admin::create_organisation(&app.test_db.db, org_name, BRAND)
+        .await
+        .unwrap();
     let org = sign_in(app, json!({ "organizationSecretKey": org["secretKey"] })).await;
     let body = app
         .graphql_as(
@@ -44,13 +49,21 @@ async fn customer(app: &TestApp, org_name: &str, email: &str) -> (String, i64, i
             }}),
         )
         .await;
-    let number = body["data"]["createFlexShellAccount"]["account"]["number"].as_str().unwrap().to_owned();
-    let account = resiflex_store::accounts::account_by_number(&app.test_db.db, &number).await.unwrap().unwrap();
+    let number = body["data"]["createFlexShellAccount"]["account"]["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let account = resiflex_store::accounts::account_by_number(&app.test_db.db, &number)
+        .await
+        .unwrap()
+        .unwrap();
     let property = resiflex_store::accounts::properties_of_account(&app.test_db.db, account.id)
         .await
         .unwrap()
         .remove(0);
-    let key = resiflex::admin::user_api_key(&app.test_db.db, email).await.unwrap();
+    let key = resiflex::admin::user_api_key(&app.test_db.db, email)
+        .await
+        .unwrap();
     let user = sign_in(app, json!({ "APIKey": key["apiKey"] })).await;
     (number, account.id, property.id, user)
 }
@@ -67,7 +80,8 @@ struct World {
 async fn world() -> World {
     let app = TestApp::spawn().await;
     let now = app.clock.now();
-    let (number, account_id, property_id, user) = customer(&app, "Org One", "ada@example.com").await;
+    let (number, account_id, property_id, user) =
+        customer(&app, "Org One", "ada@example.com").await;
     let (_, _, _, other_user) = customer(&app, "Org Two", "bob@example.com").await;
 
     // A car at 40 % behind the simulated Tesla cloud, registered on the account.
@@ -82,9 +96,16 @@ async fn world() -> World {
     );
     let grant = cloud.complete_authorization(&code, now).await.unwrap();
     let remote = cloud.devices(&grant, now).await.unwrap().remove(0);
-    let stored = store::insert_grant(&app.test_db.db, account_id, "TESLA", &grant.subject, &grant.secret, now)
-        .await
-        .unwrap();
+    let stored = store::insert_grant(
+        &app.test_db.db,
+        account_id,
+        "TESLA",
+        &grant.subject,
+        &grant.secret,
+        now,
+    )
+    .await
+    .unwrap();
     let device = Device {
         id: "ada-car".into(),
         account_id,
@@ -112,7 +133,9 @@ async fn world() -> World {
         retired_at: None,
         version: 0,
     };
-    store::insert_device(&app.test_db.db, &device).await.unwrap();
+    store::insert_device(&app.test_db.db, &device)
+        .await
+        .unwrap();
 
     // A day-ahead tariff for the property.
     let tariff = Tariff {
@@ -123,10 +146,19 @@ async fn world() -> World {
         slot_minutes: 30,
     };
     let rates = tariff::generate_day_ahead(&tariff, now.date_naive(), 3, 5).unwrap();
-    let imported = resiflex_store::tariffs::import_rates(&app.test_db.db, &tariff, None, &rates, now).await.unwrap();
-    resiflex_store::tariffs::assign_tariff_to_account(&app.test_db.db, account_id, imported.tariff.id, now - Duration::days(1), now)
-        .await
-        .unwrap();
+    let imported =
+        resiflex_store::tariffs::import_rates(&app.test_db.db, &tariff, None, &rates, now)
+            .await
+            .unwrap();
+    resiflex_store::tariffs::assign_tariff_to_account(
+        &app.test_db.db,
+        account_id,
+        imported.tariff.id,
+        now - Duration::days(1),
+        now,
+    )
+    .await
+    .unwrap();
 
     let mut registry = ProviderRegistry::default();
     registry.register("TESLA", cloud);
@@ -151,7 +183,14 @@ const FLEX_PLANNED: &str = "query getPlanned($deviceId: String!) { flexPlannedDi
 
 impl World {
     async fn planned(&self) -> Vec<Value> {
-        let body = self.app.graphql_as(Some(&self.user), FLEX_PLANNED, json!({ "deviceId": self.device_id })).await;
+        let body = self
+            .app
+            .graphql_as(
+                Some(&self.user),
+                FLEX_PLANNED,
+                json!({ "deviceId": self.device_id }),
+            )
+            .await;
         body["data"]["flexPlannedDispatches"]
             .as_array()
             .unwrap_or_else(|| panic!("planned dispatches: {body}"))
@@ -159,10 +198,18 @@ impl World {
     }
 
     async fn set_preferences(&self, max: u32, time: &str) -> Value {
-        let schedules: Vec<Value> = ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"]
-            .iter()
-            .map(|day| json!({ "dayOfWeek": day, "time": time, "max": max }))
-            .collect();
+        let schedules: Vec<Value> = [
+            "MONDAY",
+            "TUESDAY",
+            "WEDNESDAY",
+            "THURSDAY",
+            "FRIDAY",
+            "SATURDAY",
+            "SUNDAY",
+        ]
+        .iter()
+        .map(|day| json!({ "dayOfWeek": day, "time": time, "max": max }))
+        .collect();
         self.app
             .graphql_as(
                 Some(&self.user),
@@ -174,7 +221,9 @@ impl World {
 }
 
 fn kwh(value: &Value) -> f64 {
-    value.as_str().map_or_else(|| value.as_f64().unwrap(), |s| s.parse().unwrap())
+    value
+        .as_str()
+        .map_or_else(|| value.as_f64().unwrap(), |s| s.parse().unwrap())
 }
 
 #[tokio::test]
@@ -193,14 +242,25 @@ async fn planned_dispatches_follow_the_plan_and_its_changes() {
         assert_eq!(dispatch["type"], "SMART");
         let start = dispatch["start"].as_str().unwrap();
         let end = dispatch["end"].as_str().unwrap();
-        assert!(start.ends_with('Z') || start.contains('+'), "times carry an offset: {start}");
-        assert!(start >= previous_end.as_str() && end > start, "time order: {planned:?}");
+        assert!(
+            start.ends_with('Z') || start.contains('+'),
+            "times carry an offset: {start}"
+        );
+        assert!(
+            start >= previous_end.as_str() && end > start,
+            "time order: {planned:?}"
+        );
         previous_end = end.to_owned();
         total += kwh(&dispatch["energyAddedKwh"]);
     }
     // 40 % → 80 % of 57.5 kWh through a 90 % efficient charger.
     assert!((total - 25.556).abs() < 0.05, "{total}");
-    assert!(planned.iter().all(|d| d["end"].as_str().unwrap() <= "2026-11-28T07:30:00+00:00"), "{planned:?}");
+    assert!(
+        planned
+            .iter()
+            .all(|d| d["end"].as_str().unwrap() <= "2026-11-28T07:30:00+00:00"),
+        "{planned:?}"
+    );
 
     // The deprecated account-wide form: the same dispatches, import negative.
     let body = w
@@ -231,7 +291,11 @@ async fn planned_dispatches_follow_the_plan_and_its_changes() {
     assert_eq!(plan["targetReached"], true);
     assert_eq!(plan["readyBy"], "2026-11-28T07:30:00+00:00");
     let rates = plan["rates"].as_array().unwrap();
-    assert!(rates.len() >= 38, "every half-hour from noon to 07:30: {}", rates.len());
+    assert!(
+        rates.len() >= 38,
+        "every half-hour from noon to 07:30: {}",
+        rates.len()
+    );
     assert!(rates[0]["carbonIntensity"].is_string() || rates[0]["carbonIntensity"].is_number());
 
     // A boost replaces the plan at once with a full-power dispatch from now.
@@ -260,9 +324,7 @@ async fn planned_dispatches_follow_the_plan_and_its_changes() {
     assert!(w.planned().await.iter().all(|d| d["type"] == "SMART"));
 
     // Suspended devices plan nothing; resumed ones are planned again.
-    let suspend = |action: &str| {
-        json!({ "input": { "deviceId": w.device_id, "action": action } })
-    };
+    let suspend = |action: &str| json!({ "input": { "deviceId": w.device_id, "action": action } });
     w.app
         .graphql_as(Some(&w.user), "mutation($input: SmartControlInput!) { updateDeviceSmartControl(input: $input) { id } }", suspend("SUSPEND"))
         .await;
@@ -277,7 +339,14 @@ async fn planned_dispatches_follow_the_plan_and_its_changes() {
 async fn another_customer_cannot_read_the_plan() {
     let w = world().await;
     w.control.tick().await.unwrap();
-    let body = w.app.graphql_as(Some(&w.other_user), FLEX_PLANNED, json!({ "deviceId": w.device_id })).await;
+    let body = w
+        .app
+        .graphql_as(
+            Some(&w.other_user),
+            FLEX_PLANNED,
+            json!({ "deviceId": w.device_id }),
+        )
+        .await;
     assert_eq!(error_code(&body), "KT-CT-4301");
     let body = w
         .app
@@ -288,9 +357,15 @@ async fn another_customer_cannot_read_the_plan() {
         )
         .await;
     assert_eq!(error_code(&body), "KT-CT-1111");
-    let body = w.app.graphql_as(None, FLEX_PLANNED, json!({ "deviceId": w.device_id })).await;
+    let body = w
+        .app
+        .graphql_as(None, FLEX_PLANNED, json!({ "deviceId": w.device_id }))
+        .await;
     assert_eq!(error_code(&body), "KT-CT-1112");
     // An unknown device reads as not found, like one that is not yours.
-    let body = w.app.graphql_as(Some(&w.user), FLEX_PLANNED, json!({ "deviceId": "nope" })).await;
+    let body = w
+        .app
+        .graphql_as(Some(&w.user), FLEX_PLANNED, json!({ "deviceId": "nope" }))
+        .await;
     assert_eq!(error_code(&body), "KT-CT-4301");
 }

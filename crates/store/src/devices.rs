@@ -188,7 +188,8 @@ pub async fn insert_devices(db: &Db, devices: &[Device]) -> Result<(), StoreErro
     let mut tx = db.begin().await?;
     for chunk in devices.chunks(500) {
         on_tx!(&mut tx, |conn| {
-            let mut query = sqlx::QueryBuilder::new(format!("INSERT INTO devices ({DEVICE_COLUMNS}) "));
+            let mut query =
+                sqlx::QueryBuilder::new(format!("INSERT INTO devices ({DEVICE_COLUMNS}) "));
             query.push_values(chunk, |mut row, d| {
                 row.push_bind(&d.id)
                     .push_bind(d.account_id)
@@ -230,8 +231,9 @@ pub async fn save_latest_telemetry_many(
     let mut tx = db.begin().await?;
     for chunk in readings.chunks(1000) {
         on_tx!(&mut tx, |conn| {
-            let mut query =
-                sqlx::QueryBuilder::new("INSERT INTO device_telemetry_latest (device_id, at, reading) ");
+            let mut query = sqlx::QueryBuilder::new(
+                "INSERT INTO device_telemetry_latest (device_id, at, reading) ",
+            );
             query.push_values(chunk, |mut row, (id, at, reading)| {
                 row.push_bind(id).push_bind(*at).push_bind(Json(reading));
             });

@@ -9,10 +9,14 @@ pub mod accounts;
 mod db;
 pub mod devices;
 pub mod identity;
+pub mod ocpp;
+pub mod plans;
 pub mod secrets;
+pub mod sessions;
 pub mod tariffs;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+pub mod zones;
 
 pub use db::{Backend, Db, DbOptions, PoolStats, StoreError, Tx, redact_url};
 pub use sqlx;

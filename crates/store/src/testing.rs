@@ -184,7 +184,14 @@ pub fn vehicle(
 
 /// A household with one stored vehicle: the smallest world that device rows can refer to.
 pub async fn vehicle_fixture(db: &Db, email: &str, device_id: &str) -> crate::devices::Device {
-    vehicle_fixture_at(db, email, device_id, "TESLA", &format!("remote-{device_id}")).await
+    vehicle_fixture_at(
+        db,
+        email,
+        device_id,
+        "TESLA",
+        &format!("remote-{device_id}"),
+    )
+    .await
 }
 
 /// [`vehicle_fixture`] for a vehicle known to `provider` as `remote_id`.

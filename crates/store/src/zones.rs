@@ -24,7 +24,8 @@ pub async fn upsert_zone(
     capacity_w: i64,
     now: DateTime<Utc>,
 ) -> Result<GridZone, StoreError> {
-    Ok(on_db!(db, |pool| sqlx::query_as::<_, GridZone>(
+    Ok(on_db!(db, |pool| {
+        sqlx::query_as::<_, GridZone>(
         "INSERT INTO grid_zones (code, capacity_w, created_at, updated_at) VALUES ($1, $2, $3, $3) \
          ON CONFLICT (code) DO UPDATE SET capacity_w = excluded.capacity_w, updated_at = excluded.updated_at \
          RETURNING id, code, capacity_w, created_at, updated_at"
@@ -33,7 +34,8 @@ pub async fn upsert_zone(
     .bind(capacity_w)
     .bind(now)
     .fetch_one(pool)
-    .await)?)
+    .await
+    })?)
 }
 
 /// The zone with this code.
@@ -76,7 +78,10 @@ pub async fn property_zones(db: &Db) -> Result<HashMap<i64, GridZone>, StoreErro
     )
     .fetch_all(pool)
     .await)?;
-    Ok(rows.into_iter().map(|row| (row.property_id, row.zone)).collect())
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.property_id, row.zone))
+        .collect())
 }
 
 #[cfg(test)]
@@ -91,13 +96,24 @@ mod tests {
         let test = TestDb::new().await;
         let device = vehicle_fixture(&test.db, "zone@example.com", "z-1").await;
         let now = Utc::now();
-        let zone = upsert_zone(&test.db, "FEEDER-7", 22_000, now).await.unwrap();
-        let again = upsert_zone(&test.db, "FEEDER-7", 11_000, now).await.unwrap();
+        let zone = upsert_zone(&test.db, "FEEDER-7", 22_000, now)
+            .await
+            .unwrap();
+        let again = upsert_zone(&test.db, "FEEDER-7", 11_000, now)
+            .await
+            .unwrap();
         assert_eq!((again.id, again.capacity_w), (zone.id, 11_000));
-        assert_eq!(assign_zone_to_account(&test.db, device.account_id, Some(zone.id)).await.unwrap(), 1);
+        assert_eq!(
+            assign_zone_to_account(&test.db, device.account_id, Some(zone.id))
+                .await
+                .unwrap(),
+            1
+        );
         let zones = property_zones(&test.db).await.unwrap();
         assert_eq!(zones[&device.property_id].code, "FEEDER-7");
-        assign_zone_to_account(&test.db, device.account_id, None).await.unwrap();
+        assign_zone_to_account(&test.db, device.account_id, None)
+            .await
+            .unwrap();
         assert!(property_zones(&test.db).await.unwrap().is_empty());
     }
 }

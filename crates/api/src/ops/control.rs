@@ -22,9 +22,8 @@ use resiflex_store::devices::{self as store, Device};
 use resiflex_store::sqlx::types::Json;
 
 use super::devices::{
-    record_and_replan,
-    ProviderLink, SmartFlexDeviceInterface, device_for, internal, machines, respond, save_device,
-    telemetry_of,
+    ProviderLink, SmartFlexDeviceInterface, device_for, internal, machines, record_and_replan,
+    respond, save_device, telemetry_of,
 };
 use super::{OperationErrors, protected_mutation as op};
 use crate::context::ApiContext;
@@ -610,7 +609,9 @@ impl ControlMutation {
     ) -> ApiResult<Option<SmartFlexDeviceInterface>> {
         let (api, device) = device_for(ctx, &input.device_id).await?;
         let (saved, event) = match input.action {
-            SmartControlAction::Suspend => (suspend(api, device).await?, DeviceEventKind::Suspended),
+            SmartControlAction::Suspend => {
+                (suspend(api, device).await?, DeviceEventKind::Suspended)
+            }
             SmartControlAction::Unsuspend => {
                 (resume(api, device).await?, DeviceEventKind::Unsuspended)
             }
@@ -636,10 +637,13 @@ impl ControlMutation {
             ));
         }
         let (saved, event) = match input.action {
-            UpdateBoostChargeAction::Boost => (boost(api, device).await?, DeviceEventKind::BoostStarted),
-            UpdateBoostChargeAction::Cancel => {
-                (cancel_boost(api, device).await?, DeviceEventKind::BoostCancelled)
+            UpdateBoostChargeAction::Boost => {
+                (boost(api, device).await?, DeviceEventKind::BoostStarted)
             }
+            UpdateBoostChargeAction::Cancel => (
+                cancel_boost(api, device).await?,
+                DeviceEventKind::BoostCancelled,
+            ),
         };
         record_and_replan(api, &saved.id, event, serde_json::json!({})).await;
         tracing::info!(device = %saved.id, action = %input.action, state = %saved.state, "boost updated");

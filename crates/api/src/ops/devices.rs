@@ -247,7 +247,13 @@ impl ProviderLink {
             .map_err(store_error)?;
         let sent = self
             .provider
-            .send(&self.grant, &device.integration_device_id, command, &key, now)
+            .send(
+                &self.grant,
+                &device.integration_device_id,
+                command,
+                &key,
+                now,
+            )
             .await;
         let receipt = match sent {
             Ok(receipt) => receipt,

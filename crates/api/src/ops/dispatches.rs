@@ -24,17 +24,26 @@ pub const ERRORS: &[OperationErrors] = &[
     op(
         "flexPlannedDispatches",
         OperationKind::Query,
-        &[ErrorCode::DeviceNotFound, ErrorCode::PlannedDispatchesUnavailable],
+        &[
+            ErrorCode::DeviceNotFound,
+            ErrorCode::PlannedDispatchesUnavailable,
+        ],
     ),
     op(
         "plannedDispatches",
         OperationKind::Query,
-        &[ErrorCode::Unauthorized, ErrorCode::PlannedDispatchesUnavailable],
+        &[
+            ErrorCode::Unauthorized,
+            ErrorCode::PlannedDispatchesUnavailable,
+        ],
     ),
     op(
         "smartFlexDevicePlan",
         OperationKind::Query,
-        &[ErrorCode::DeviceNotFound, ErrorCode::PlannedDispatchesUnavailable],
+        &[
+            ErrorCode::DeviceNotFound,
+            ErrorCode::PlannedDispatchesUnavailable,
+        ],
     ),
 ];
 
@@ -196,7 +205,11 @@ impl SmartFlexDevicePlan {
 
     /// The expected cost of the planned energy, in minor units (such as pence).
     async fn expected_cost(&self) -> Decimal {
-        Decimal(RustDecimal::new(self.0.cost_micros, 6).round_dp(2).normalize())
+        Decimal(
+            RustDecimal::new(self.0.cost_micros, 6)
+                .round_dp(2)
+                .normalize(),
+        )
     }
 
     /// The rates (with carbon intensity) the plan was made with, from its creation to its
@@ -236,7 +249,10 @@ impl SmartFlexDevicePlan {
 
     /// Every dispatch of the plan, past ones included.
     async fn dispatches(&self) -> Vec<SmartFlexDispatch> {
-        dispatches(&self.0).iter().map(SmartFlexDispatch::from).collect()
+        dispatches(&self.0)
+            .iter()
+            .map(SmartFlexDispatch::from)
+            .collect()
     }
 }
 
@@ -271,7 +287,12 @@ impl DispatchesQuery {
             .map_err(unavailable)?;
         let now = api.clock.now();
         Ok(plan
-            .map(|plan| coming(&plan, now).iter().map(SmartFlexDispatch::from).collect())
+            .map(|plan| {
+                coming(&plan, now)
+                    .iter()
+                    .map(SmartFlexDispatch::from)
+                    .collect()
+            })
             .unwrap_or_default())
     }
 
@@ -298,15 +319,19 @@ impl DispatchesQuery {
                 .await
                 .map_err(unavailable)?
             {
-                all.extend(coming(&plan, now).into_iter().map(|dispatch| UpsideDispatchType {
-                    start: dispatch.start,
-                    end: dispatch.end,
-                    delta_wh: -dispatch.energy_wh,
-                    meta: UpsideDispatchMetaType {
-                        source: Some(dispatch.kind.source().to_owned()),
-                        location: None,
-                    },
-                }));
+                all.extend(
+                    coming(&plan, now)
+                        .into_iter()
+                        .map(|dispatch| UpsideDispatchType {
+                            start: dispatch.start,
+                            end: dispatch.end,
+                            delta_wh: -dispatch.energy_wh,
+                            meta: UpsideDispatchMetaType {
+                                source: Some(dispatch.kind.source().to_owned()),
+                                location: None,
+                            },
+                        }),
+                );
             }
         }
         all.sort_by_key(|dispatch| dispatch.start);

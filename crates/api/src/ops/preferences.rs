@@ -15,7 +15,8 @@ use resiflex_store::sqlx::types::Json;
 use rust_decimal::prelude::ToPrimitive;
 
 use super::devices::{
-    SmartFlexDeviceInterface, device_for, internal, machines, record_and_replan, respond, save_device,
+    SmartFlexDeviceInterface, device_for, internal, machines, record_and_replan, respond,
+    save_device,
 };
 use super::{OperationErrors, protected_mutation as op};
 use crate::enums::{
