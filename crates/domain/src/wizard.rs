@@ -26,6 +26,9 @@ pub enum StepKind {
     SelectInverterMake,
     SelectInverterSystemType,
     AuthFlow,
+    /// What to enter in a charger that connects to ResiFlex itself (OCPP); completes when it
+    /// connects and is accepted.
+    OcppConnectionDetails,
     SelectSessionDevice,
     UserInputRequired,
     TestCharge,
@@ -51,6 +54,7 @@ impl StepKind {
             StepKind::SelectInverterMake => "SelectInverterMake",
             StepKind::SelectInverterSystemType => "SelectInverterSystemType",
             StepKind::AuthFlow => "AuthFlow",
+            StepKind::OcppConnectionDetails => "OcppConnectionDetails",
             StepKind::SelectSessionDevice => "SelectSessionDevice",
             StepKind::UserInputRequired => "UserInputRequired",
             StepKind::TestCharge => "TestCharge",
@@ -102,6 +106,26 @@ pub const DEVICE_TYPES: &[(&str, DeviceKind)] = &[
     ("BATTERIES", DeviceKind::Battery),
     ("INVERTERS", DeviceKind::Inverter),
 ];
+
+/// Whether devices of this provider connect to ResiFlex themselves (OCPP charge points) instead
+/// of being authorised at a vendor's cloud: they are enrolled, and need no test charge, since
+/// ResiFlex talks to them directly.
+pub fn connects_itself(provider: &str) -> bool {
+    provider.starts_with("OCPP")
+}
+
+/// The connection details issued to a device that connects to ResiFlex itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Enrolment {
+    /// The provider the device was enrolled with, and the key of the enrolment.
+    pub provider: String,
+    pub key: String,
+    pub websocket_url: String,
+    pub device_id: String,
+    /// Shown to the customer until the device has connected, then forgotten (ResiFlex keeps only
+    /// a hash of it).
+    pub password: Option<String>,
+}
 
 /// Which integration controls an EV set-up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -174,6 +198,8 @@ pub struct Wizard {
     pub terminal_error: Option<String>,
     /// Re-authentication of an existing device: only `AuthFlow` is asked.
     pub reauthenticate_device: Option<String>,
+    /// The connection details of a device that connects to ResiFlex itself.
+    pub enrolment: Option<Enrolment>,
     /// Steps completed, oldest first (rebuilt on every change).
     pub completed: Vec<StepKind>,
 }
@@ -192,6 +218,7 @@ impl Default for Wizard {
             test: None,
             terminal_error: None,
             reauthenticate_device: None,
+            enrolment: None,
             completed: Vec::new(),
         }
     }
@@ -240,6 +267,21 @@ impl Wizard {
             reauthenticate_device: Some(device_id.to_owned()),
             provider: Some(provider.to_owned()),
             ..Wizard::default()
+        }
+    }
+
+    /// Whether the chosen provider's devices connect to ResiFlex themselves.
+    pub fn self_connecting(&self) -> bool {
+        self.provider.as_deref().is_some_and(connects_itself)
+    }
+
+    /// The step that gives ResiFlex access to the device: the vendor's consent, or the connection
+    /// details of a device that connects itself.
+    fn access_step(&self) -> StepKind {
+        if self.self_connecting() {
+            StepKind::OcppConnectionDetails
+        } else {
+            StepKind::AuthFlow
         }
     }
 
@@ -373,9 +415,9 @@ impl Wizard {
             }
         }
         if self.grant_id.is_none() {
-            return Some(StepKind::AuthFlow);
+            return Some(self.access_step());
         }
-        path.push(StepKind::AuthFlow);
+        path.push(self.access_step());
         if self.reauthenticate_device.is_some() {
             return None;
         }
@@ -394,7 +436,7 @@ impl Wizard {
             }
             path.push(StepKind::UserInputRequired);
         }
-        if kind.is_some_and(DeviceKind::needs_test_charge) {
+        if kind.is_some_and(DeviceKind::needs_test_charge) && !self.self_connecting() {
             match &self.test {
                 None => return Some(StepKind::TestCharge),
                 Some(TestProgress { outcome: None, .. }) => {
@@ -753,6 +795,47 @@ mod tests {
             w.current(c),
             Some(StepKind::SmartFlexOnboardingDeviceRegistration)
         );
+    }
+
+    #[test]
+    fn a_self_connecting_charger_is_enrolled_without_authorisation_or_test_charge() {
+        let c = catalogue();
+        let vehicle = first_live(DeviceKind::ElectricVehicle);
+        let charger = c
+            .entries(DeviceKind::ChargePoint)
+            .into_iter()
+            .find(|e| {
+                live(e.integration_status()) && e.providers().iter().any(|p| connects_itself(p))
+            })
+            .unwrap();
+        let mut w = Wizard::default();
+        w.answer_step(StepKind::SelectDeviceType, "ELECTRIC_VEHICLES", c)
+            .unwrap();
+        w.answer_step(StepKind::SelectVehicleMake, vehicle.make(), c)
+            .unwrap();
+        w.answer_step(StepKind::SelectVehicleVariant, vehicle.id(), c)
+            .unwrap();
+        w.answer_step(StepKind::SelectChargePointMake, charger.make(), c)
+            .unwrap();
+        w.answer_step(StepKind::SelectChargePointVariant, charger.id(), c)
+            .unwrap();
+        w.answer_step(StepKind::SelectVehicleOrChargePoint, "CHARGE_POINT", c)
+            .unwrap();
+        w.provider = Some("OCPP".into());
+        assert_eq!(w.current(c), Some(StepKind::OcppConnectionDetails));
+        w.grant_id = Some(9);
+        w.found_devices.push(FoundDevice {
+            remote_id: "RFX-1".into(),
+            kind: DeviceKind::ChargePoint,
+            make: "Easee".into(),
+            model: "One".into(),
+            vin: None,
+        });
+        assert_eq!(
+            w.current(c),
+            Some(StepKind::SmartFlexOnboardingDeviceRegistration)
+        );
+        assert!(w.path(c).0.contains(&StepKind::OcppConnectionDetails));
     }
 
     #[test]

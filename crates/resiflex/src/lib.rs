@@ -3,7 +3,10 @@
 
 pub mod admin;
 pub mod bench;
+pub mod bench_ocpp;
+pub mod bench_planner;
 pub mod config;
+pub mod demo;
 pub mod prices;
 pub mod providers;
 pub mod server;

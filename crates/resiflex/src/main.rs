@@ -2,12 +2,14 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use resiflex::config::{Config, LogFormat, Overrides};
 use resiflex::server::{Server, open_database, shutdown_signal, system_clock};
 use resiflex::{admin, bench, prices, telemetry};
+use resiflex_domain::{ScaledClock, SharedClock};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -42,6 +44,16 @@ enum Command {
         /// Log format.
         #[arg(long, env = "RESIFLEX_LOG_FORMAT", value_enum)]
         log_format: Option<LogFormat>,
+        /// Start with a demo household (organisation, account, four simulated devices, a dynamic
+        /// tariff) and print its credentials; a second start reuses it.
+        #[arg(long)]
+        demo: bool,
+        /// Run the server's clock N times faster than real time (above 0, at most 10000) [default: 1].
+        #[arg(long, value_name = "N", value_parser = parse_clock_speed)]
+        clock_speed: Option<f64>,
+        /// Start the server's clock at this instant, RFC 3339 with an offset [default: now].
+        #[arg(long, value_name = "DATETIME", value_parser = parse_clock_start)]
+        clock_start: Option<chrono::DateTime<chrono::Utc>>,
     },
     /// Create the database if needed and apply all migrations.
     Migrate {
@@ -68,6 +80,32 @@ enum Command {
     /// Tariffs of accounts.
     #[command(subcommand)]
     Tariff(TariffCommand),
+    /// Grid zones: capacity shared by the devices of many homes, planned jointly.
+    #[command(subcommand)]
+    Zone(ZoneCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ZoneCommand {
+    /// Create a grid zone, or change its capacity.
+    Set {
+        #[arg(long)]
+        code: String,
+        /// The power all the zone's planned devices may draw together, kW.
+        #[arg(long)]
+        capacity_kw: f64,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+    /// Put every property of an account in a grid zone.
+    Assign {
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        zone: String,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -83,6 +121,7 @@ struct NewTariffArgs {
 impl From<NewTariffArgs> for prices::TariffOptions {
     fn from(args: NewTariffArgs) -> Self {
         prices::TariffOptions {
+            name: None,
             time_zone: args.time_zone,
             slot_minutes: args.slot_minutes,
         }
@@ -184,6 +223,37 @@ enum AccountCommand {
     },
 }
 
+fn parse_clock_speed(text: &str) -> Result<f64, String> {
+    let speed: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number"))?;
+    resiflex_domain::clock::validate_speed(speed).map_err(|err| err.to_string())
+}
+
+fn parse_clock_start(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(text.trim())
+        .map(|at| at.to_utc())
+        .map_err(|_| {
+            format!("{text:?} is not an RFC 3339 date and time with an offset, such as 2026-11-27T18:00:00Z")
+        })
+}
+
+/// The server's clock: the system clock, or a scaled one when a speed or a start is given.
+fn server_clock(
+    speed: Option<f64>,
+    start: Option<chrono::DateTime<chrono::Utc>>,
+    config: &Config,
+) -> anyhow::Result<SharedClock> {
+    if speed.is_none() && start.is_none() {
+        return Ok(system_clock());
+    }
+    let start = start.unwrap_or_else(|| system_clock().now());
+    let clock = ScaledClock::new(start, config.clock_speed)?;
+    tracing::info!(%start, speed = clock.speed(), "the server's clock is scaled");
+    Ok(Arc::new(clock))
+}
+
 async fn database(arg: DatabaseArg) -> anyhow::Result<resiflex_store::Db> {
     let config = Config::load(
         None,
@@ -204,6 +274,10 @@ async fn print_json(result: anyhow::Result<serde_json::Value>) -> anyhow::Result
 enum BenchCommand {
     /// Load benchmark of the HTTP/GraphQL path.
     Http(bench::HttpBenchArgs),
+    /// EV plans per second (one thread and all cores) and the end-to-end re-plan of stored devices.
+    Planner(resiflex::bench_planner::PlannerBenchArgs),
+    /// OCPP charge points held open: connections, messages per second, latency, memory.
+    Ocpp(resiflex::bench_ocpp::OcppBenchArgs),
 }
 
 #[tokio::main]
@@ -215,6 +289,9 @@ async fn main() -> anyhow::Result<()> {
             database,
             config,
             log_format,
+            demo,
+            clock_speed,
+            clock_start,
         } => {
             let config = Config::load(
                 config.as_deref(),
@@ -222,11 +299,17 @@ async fn main() -> anyhow::Result<()> {
                     listen,
                     database_url: database.url,
                     log_format,
+                    clock_speed,
                 },
             )?;
             telemetry::init(&config.log);
-            let server = Server::build(&config, system_clock()).await?;
-            server.run(shutdown_signal()).await
+            let clock = server_clock(clock_speed, clock_start, &config)?;
+            let server = Server::build(&config, clock.clone()).await?;
+            if demo {
+                resiflex::demo::serve(server, &config, clock, shutdown_signal()).await
+            } else {
+                server.run(shutdown_signal()).await
+            }
         }
         Command::Migrate { database } => {
             let config = Config::load(
@@ -324,6 +407,22 @@ async fn main() -> anyhow::Result<()> {
             let db = database(db).await?;
             print_json(prices::assign(&db, &account, &tariff, chrono::Utc::now()).await).await
         }
+        Command::Zone(ZoneCommand::Set {
+            code,
+            capacity_kw,
+            database: db,
+        }) => {
+            let db = database(db).await?;
+            print_json(prices::set_zone(&db, &code, capacity_kw).await).await
+        }
+        Command::Zone(ZoneCommand::Assign {
+            account,
+            zone,
+            database: db,
+        }) => {
+            let db = database(db).await?;
+            print_json(prices::assign_zone(&db, &account, &zone).await).await
+        }
         Command::Bench(BenchCommand::Http(args)) => {
             telemetry::init(&resiflex::config::LogConfig {
                 level: "warn".into(),
@@ -332,6 +431,29 @@ async fn main() -> anyhow::Result<()> {
             bench::http(args)
                 .await
                 .context("running the HTTP benchmark")
+        }
+        Command::Bench(BenchCommand::Planner(args)) => {
+            telemetry::init(&resiflex::config::LogConfig {
+                level: "warn".into(),
+                ..Default::default()
+            });
+            let result = resiflex::bench_planner::planner(args)
+                .await
+                .context("running the planner benchmark")?;
+            println!("{}", serde_json::to_string(&result)?);
+            Ok(())
+        }
+        Command::Bench(BenchCommand::Ocpp(args)) => {
+            telemetry::init(&resiflex::config::LogConfig {
+                level: "warn".into(),
+                ..Default::default()
+            });
+            let result = resiflex::bench_ocpp::ocpp(args)
+                .await
+                .context("running the OCPP benchmark")?;
+            println!("{}", resiflex::bench_ocpp::summary(&result));
+            println!("{}", serde_json::to_string(&result)?);
+            Ok(())
         }
     }
 }

@@ -7,15 +7,17 @@
 //! intensity in gCO2/kWh. A bad row fails the whole import with its line number, and nothing is written.
 
 use anyhow::{Context as _, anyhow, bail};
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, Datelike as _, Duration, FixedOffset, NaiveDate, Utc};
 use resiflex_domain::AccountNumber;
 use resiflex_domain::tariff::{self, Micros, Rate, Tariff};
 use resiflex_store::{Db, accounts, tariffs};
 use serde_json::json;
 
-/// The time zone and slot length of a tariff an import or generation creates.
+/// The name, time zone and slot length of a tariff an import or generation creates.
 #[derive(Debug, Clone, Default)]
 pub struct TariffOptions {
+    /// Default: the code.
+    pub name: Option<String>,
     /// Default `Europe/London`.
     pub time_zone: Option<String>,
     /// Default 30.
@@ -30,7 +32,7 @@ async fn tariff_for(db: &Db, code: &str, options: &TariffOptions) -> anyhow::Res
     }
     let tariff = Tariff {
         code: code.to_owned(),
-        name: code.to_owned(),
+        name: options.name.clone().unwrap_or_else(|| code.to_owned()),
         currency: "GBP".into(),
         time_zone: options
             .time_zone
@@ -175,13 +177,101 @@ pub async fn generate(
         bail!("--days must be between 1 and 366");
     }
     let tariff = tariff_for(db, code, options).await?;
-    let rates =
-        tariff::generate_day_ahead(&tariff, from, days, seed).map_err(|e| anyhow!("{e}"))?;
-    tariff::validate_rates(tariff.slot_minutes, &rates).map_err(|e| anyhow!("{e}"))?;
-    let done = tariffs::import_rates(db, &tariff, None, &rates, Utc::now()).await?;
+    let (done, rates) = generate_and_store(db, &tariff, None, from, days, seed, Utc::now()).await?;
     let mut out = summary(&done.tariff.code, done.imported, &rates);
     out["seed"] = json!(seed);
     Ok(out)
+}
+
+/// Generates the day-ahead rates of `days` local days from `from` and stores them (creating the
+/// tariff, owned by `owner`, if it is new).
+async fn generate_and_store(
+    db: &Db,
+    tariff: &Tariff,
+    owner: Option<i64>,
+    from: NaiveDate,
+    days: u32,
+    seed: u64,
+    now: DateTime<Utc>,
+) -> anyhow::Result<(tariffs::Imported, Vec<Rate>)> {
+    let rates = tariff::generate_day_ahead(tariff, from, days, seed).map_err(|e| anyhow!("{e}"))?;
+    tariff::validate_rates(tariff.slot_minutes, &rates).map_err(|e| anyhow!("{e}"))?;
+    let done = tariffs::import_rates(db, tariff, owner, &rates, now).await?;
+    Ok((done, rates))
+}
+
+/// [`top_up_day_ahead`] fills in when fewer hours of future rates than this remain.
+pub const KEEP_AHEAD_HOURS: i64 = 36;
+/// [`top_up_day_ahead`] fills every local day up to the one this many hours ahead.
+pub const FILL_AHEAD_HOURS: i64 = 48;
+
+/// Whether `rates` (in time order) cover `[from, to)` without a gap.
+fn covers(rates: &[Rate], from: DateTime<Utc>, to: DateTime<Utc>) -> bool {
+    let mut reached = from;
+    for rate in rates {
+        if rate.valid_from > reached {
+            return false;
+        }
+        reached = reached.max(rate.valid_to);
+        if reached >= to {
+            return true;
+        }
+    }
+    reached >= to
+}
+
+/// The seed of one generated day: the same day always gets the same prices, whenever it is generated.
+fn day_seed(seed: u64, date: NaiveDate) -> u64 {
+    let day = u64::try_from(date.num_days_from_ce()).unwrap_or(0);
+    seed ^ day.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+/// Keeps sandbox day-ahead rates ahead of `now` for the tariff `code` (created with `options` and
+/// owned by `owner` if it is new): when the rates from `now` no longer reach [`KEEP_AHEAD_HOURS`]
+/// ahead without a gap, every local day from today to the day [`FILL_AHEAD_HOURS`] ahead that lacks
+/// rates is generated and stored. Each day is seeded from `seed` and its date, so running this again,
+/// or from another starting day, gives the same prices. Answers how many days it generated.
+pub async fn top_up_day_ahead(
+    db: &Db,
+    code: &str,
+    options: &TariffOptions,
+    owner: Option<i64>,
+    seed: u64,
+    now: DateTime<Utc>,
+) -> anyhow::Result<u32> {
+    let tariff = tariff_for(db, code, options).await?;
+    let stored = tariffs::tariff_by_code(db, &tariff.code).await?;
+    if let Some(stored) = &stored {
+        let ahead =
+            tariffs::rates_between(db, stored.id, now, now + Duration::hours(FILL_AHEAD_HOURS))
+                .await?;
+        if covers(&ahead, now, now + Duration::hours(KEEP_AHEAD_HOURS)) {
+            return Ok(0);
+        }
+    }
+    let tz = tariff.tz().map_err(|e| anyhow!("{e}"))?;
+    let first = now.with_timezone(&tz).date_naive();
+    let last = (now + Duration::hours(FILL_AHEAD_HOURS))
+        .with_timezone(&tz)
+        .date_naive();
+    let mut generated = 0;
+    for date in first.iter_days().take_while(|date| *date <= last) {
+        let seed = day_seed(seed, date);
+        if let Some(stored) = &stored {
+            let day =
+                tariff::generate_day_ahead(&tariff, date, 1, seed).map_err(|e| anyhow!("{e}"))?;
+            let (Some(from), Some(to)) = (day.first(), day.last()) else {
+                continue;
+            };
+            let have = tariffs::rates_between(db, stored.id, from.valid_from, to.valid_to).await?;
+            if covers(&have, from.valid_from, to.valid_to) {
+                continue;
+            }
+        }
+        generate_and_store(db, &tariff, owner, date, 1, seed, now).await?;
+        generated += 1;
+    }
+    Ok(generated)
 }
 
 /// `resiflex tariff assign`: puts every property of the account on the tariff from `valid_from`.
@@ -205,6 +295,43 @@ pub async fn assign(
     Ok(json!({"accountNumber": account.number, "tariff": tariff.code, "properties": count}))
 }
 
+/// Creates a grid zone of `capacity_kw`, or changes its capacity.
+pub async fn set_zone(db: &Db, code: &str, capacity_kw: f64) -> anyhow::Result<serde_json::Value> {
+    let code = code.trim();
+    anyhow::ensure!(!code.is_empty(), "a zone needs a code");
+    anyhow::ensure!(
+        capacity_kw.is_finite() && capacity_kw > 0.0 && capacity_kw <= 1_000_000.0,
+        "the capacity must be a positive number of kW"
+    );
+    let zone = resiflex_store::zones::upsert_zone(
+        db,
+        code,
+        (capacity_kw * 1000.0).round() as i64,
+        Utc::now(),
+    )
+    .await?;
+    Ok(json!({"zone": zone.code, "capacityW": zone.capacity_w}))
+}
+
+/// Puts every property of an account in a grid zone.
+pub async fn assign_zone(
+    db: &Db,
+    account_number: &str,
+    code: &str,
+) -> anyhow::Result<serde_json::Value> {
+    let number = AccountNumber::parse(account_number)
+        .with_context(|| format!("{account_number:?} is not an account number"))?;
+    let account = accounts::account_by_number(db, number.as_str())
+        .await?
+        .with_context(|| format!("no account {number}"))?;
+    let zones = resiflex_store::zones::zone_by_code(db, code.trim())
+        .await?
+        .with_context(|| format!("no grid zone {:?}", code.trim()))?;
+    let count =
+        resiflex_store::zones::assign_zone_to_account(db, account.id, Some(zones.id)).await?;
+    Ok(json!({"accountNumber": account.number, "zone": zones.code, "properties": count}))
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -225,6 +352,34 @@ mod tests {
         assert_eq!(rates[0].1.import_minor_per_kwh, Micros(24_500_000));
         assert_eq!(rates[0].1.carbon_g_per_kwh, Some(Micros(120_000_000)));
         assert_eq!(rates[1].1.carbon_g_per_kwh, None);
+    }
+
+    #[test]
+    fn coverage_needs_every_instant() {
+        let at = |h: i64| {
+            DateTime::parse_from_rfc3339("2026-11-27T00:00:00Z")
+                .unwrap()
+                .to_utc()
+                + Duration::hours(h)
+        };
+        let rate = |from: i64, to: i64| Rate {
+            valid_from: at(from),
+            valid_to: at(to),
+            import_minor_per_kwh: Micros(1),
+            export_minor_per_kwh: None,
+            carbon_g_per_kwh: None,
+        };
+        let rates = [rate(0, 1), rate(1, 2), rate(3, 4)];
+        assert!(covers(&rates, at(0), at(2)));
+        assert!(covers(&rates[..1], at(0), at(1)));
+        assert!(!covers(&rates, at(0), at(4)), "a gap from 2 to 3");
+        assert!(!covers(&rates, at(0), at(5)));
+        assert!(!covers(&[], at(0), at(1)));
+        assert!(covers(&[], at(1), at(1)), "an empty span is covered");
+        assert_ne!(
+            day_seed(1, NaiveDate::from_ymd_opt(2026, 11, 27).unwrap()),
+            day_seed(1, NaiveDate::from_ymd_opt(2026, 11, 28).unwrap())
+        );
     }
 
     #[test]

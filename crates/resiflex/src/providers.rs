@@ -103,9 +103,13 @@ impl DeviceProvider for PersistentSimulator {
         grant: &Grant,
         remote_id: &str,
         command: &Command,
+        idempotency_key: &str,
         now: DateTime<Utc>,
     ) -> Result<CommandReceipt, ProviderError> {
-        let receipt = self.inner.send(grant, remote_id, command, now).await;
+        let receipt = self
+            .inner
+            .send(grant, remote_id, command, idempotency_key, now)
+            .await;
         self.save(now).await;
         receipt
     }
@@ -177,4 +181,11 @@ pub async fn registry(
         simulators.insert(name.to_owned(), persistent);
     }
     Ok((registry, Arc::new(Sandbox { simulators })))
+}
+
+/// Registers the OCPP central system under the `ProviderChoices` values it answers for.
+pub fn register_ocpp(registry: &mut ProviderRegistry, central: &resiflex_ocpp::CentralSystem) {
+    for name in resiflex_ocpp::PROVIDER_NAMES {
+        registry.register(name, central.provider(name));
+    }
 }

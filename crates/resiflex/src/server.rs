@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use resiflex_api::auth::tokens::TokenKeys;
@@ -36,10 +37,22 @@ pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
 pub struct Server {
     /// The simulated vendor clouds (sandbox mode), for scenario tests and the demo.
     pub sandbox: Arc<crate::providers::Sandbox>,
+    /// The OCPP central system: the charge points connected to this server.
+    pub ocpp: resiflex_ocpp::CentralSystem,
     listener: TcpListener,
     control: Option<resiflex_control::ControlLoop>,
+    /// Wall time between control ticks: the configured tick, shortened by the clock's speed.
+    control_period: Duration,
     app: axum::Router,
     db: Db,
+}
+
+/// The wall time between control ticks for a tick of `tick_seconds` on a clock running `speed` times
+/// faster than real time, so that the same clock time passes between ticks.
+pub fn control_period(tick_seconds: u64, speed: f64) -> Duration {
+    let seconds = tick_seconds.max(1) as f64;
+    let speed = resiflex_domain::clock::validate_speed(speed).unwrap_or(1.0);
+    Duration::try_from_secs_f64(seconds / speed).unwrap_or(Duration::from_secs(seconds as u64))
 }
 
 impl Server {
@@ -71,17 +84,22 @@ impl Server {
             .unwrap_or_else(|| format!("http://{}", listener.local_addr().unwrap_or(config.listen)))
             .trim_end_matches('/')
             .to_owned();
-        let (providers, sandbox) = crate::providers::registry(&db, &public_url).await?;
+        let (mut providers, sandbox) = crate::providers::registry(&db, &public_url).await?;
+        let ocpp = resiflex_ocpp::CentralSystem::new(
+            db.clone(),
+            clock.clone(),
+            config.ocpp.central_system(&public_url),
+        );
+        crate::providers::register_ocpp(&mut providers, &ocpp);
         let providers = Arc::new(providers);
-        let control = config
-            .control
-            .enabled
-            .then(|| resiflex_control::ControlLoop {
-                db: db.clone(),
-                providers: providers.clone(),
-                clock: clock.clone(),
-                config: config.control,
-            });
+        let control = config.control.enabled.then(|| {
+            resiflex_control::ControlLoop::new(
+                db.clone(),
+                providers.clone(),
+                clock.clone(),
+                config.control,
+            )
+        });
         let clock_for_http = clock.clone();
         let schema = resiflex_api::schema::build(
             ApiContext {
@@ -90,6 +108,7 @@ impl Server {
                 tokens,
                 providers,
                 public_url,
+                control: config.control,
             },
             config.limits,
         );
@@ -104,14 +123,21 @@ impl Server {
         Ok(Server {
             sandbox,
             control,
+            control_period: control_period(config.control.tick_seconds, config.clock_speed),
             listener,
-            app: resiflex_api::router(state),
+            app: resiflex_api::router(state).merge(ocpp.router()),
+            ocpp,
             db,
         })
     }
 
     pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
         Ok(self.listener.local_addr()?)
+    }
+
+    /// The server's database.
+    pub fn db(&self) -> &Db {
+        &self.db
     }
 
     /// Serves until `shutdown` completes; requests in flight are finished, then the pool is closed.
@@ -122,7 +148,10 @@ impl Server {
         let addr = self.local_addr()?;
         tracing::info!(%addr, backend = self.db.backend().as_str(), "serving the GraphQL API at http://{addr}/v1/graphql/");
         let (stop_control, control_stopped) = tokio::sync::watch::channel(false);
-        let control = self.control.map(|control| control.spawn(control_stopped));
+        let period = self.control_period;
+        let control = self
+            .control
+            .map(|control| control.spawn_every(period, control_stopped));
         axum::serve(
             self.listener,
             self.app.into_make_service_with_connect_info::<SocketAddr>(),
@@ -172,4 +201,24 @@ pub async fn shutdown_signal() {
 /// The default clock for a real server.
 pub fn system_clock() -> SharedClock {
     Arc::new(SystemClock)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fast_clock_ticks_more_often_in_wall_time() {
+        assert_eq!(control_period(30, 1.0), Duration::from_secs(30));
+        assert_eq!(control_period(30, 600.0), Duration::from_millis(50));
+        assert_eq!(control_period(30, 0.5), Duration::from_secs(60));
+        assert_eq!(
+            control_period(0, 1.0),
+            Duration::from_secs(1),
+            "at least a second of clock time"
+        );
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            assert_eq!(control_period(30, bad), Duration::from_secs(30), "{bad}");
+        }
+    }
 }

@@ -1572,12 +1572,19 @@ async fn deauthentication_retires_the_device_and_gives_up_the_grant_with_its_las
 async fn deauthentication_fails_cleanly_when_the_provider_cannot_be_reached() {
     let w = world().await;
     let a = &w.account_a;
-    // A grant with a provider this server does not run.
-    let grant = store::insert_grant(&w.app.test_db.db, a.id, "OCPP", "cp-1", "secret", w.now())
-        .await
-        .unwrap();
+    // A grant with a provider this server does not run (every `ProviderChoices` value runs).
+    let grant = store::insert_grant(
+        &w.app.test_db.db,
+        a.id,
+        "RETIRED_VENDOR",
+        "cp-1",
+        "secret",
+        w.now(),
+    )
+    .await
+    .unwrap();
     let mut row = device(a, DeviceKind::ChargePoint, "ocpp");
-    row.provider = "OCPP".to_owned();
+    row.provider = "RETIRED_VENDOR".to_owned();
     row.grant_id = Some(grant.id);
     let id = w.insert(row).await;
     let body = w.as_a(DEAUTHENTICATE, json!({ "d": id })).await;

@@ -25,6 +25,8 @@ pub struct TestApp {
     pub config: Config,
     /// The server's simulated vendor clouds: switch faults, move cars, plug them in.
     pub sandbox: std::sync::Arc<resiflex::providers::Sandbox>,
+    /// The server's OCPP central system: its providers, and the chargers connected to it.
+    pub ocpp: resiflex_ocpp::CentralSystem,
     stop: Option<oneshot::Sender<()>>,
     serving: Option<JoinHandle<anyhow::Result<()>>>,
 }
@@ -64,6 +66,7 @@ impl TestApp {
             .expect("server starts");
         let addr = server.local_addr().expect("bound");
         let sandbox = server.sandbox.clone();
+        let ocpp = server.ocpp.clone();
         let (stop, stopped) = oneshot::channel::<()>();
         let serving = tokio::spawn(server.run(async move {
             let _ = stopped.await;
@@ -76,6 +79,7 @@ impl TestApp {
             test_db,
             config,
             sandbox,
+            ocpp,
             stop: Some(stop),
             serving: Some(serving),
         }
