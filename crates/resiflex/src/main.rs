@@ -278,6 +278,9 @@ enum BenchCommand {
     Planner(resiflex::bench_planner::PlannerBenchArgs),
     /// OCPP charge points held open: connections, messages per second, latency, memory.
     Ocpp(resiflex::bench_ocpp::OcppBenchArgs),
+    /// The charge points of `bench ocpp`, run in a child process (credentials on standard input).
+    #[command(hide = true)]
+    OcppLoad(resiflex::bench_ocpp::OcppLoadArgs),
 }
 
 #[tokio::main]
@@ -455,5 +458,8 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", serde_json::to_string(&result)?);
             Ok(())
         }
+        Command::Bench(BenchCommand::OcppLoad(args)) => resiflex::bench_ocpp::ocpp_load(args)
+            .await
+            .context("running the OCPP load generator"),
     }
 }
