@@ -788,6 +788,19 @@ pub async fn replan(
     forced: Option<PlanTrigger>,
 ) -> Result<(ReplanReport, HashMap<String, PlanRecord>), StoreError> {
     use resiflex_store::{accounts, devices as store_devices, plans, tariffs, zones};
+    // A device in a grid zone shares the zone's capacity: re-plan it with the whole zone, so that
+    // a customer's command never gives it a plan that ignores the others.
+    if let Scope::Device(id) = scope
+        && forced.is_none()
+        && let Some(device) = store_devices::device_by_id(db, id).await?
+        && zones::property_zones(db)
+            .await?
+            .contains_key(&device.property_id)
+    {
+        let (report, mut current) = Box::pin(replan(db, now, config, Scope::All, None)).await?;
+        current.retain(|key, _| key == id);
+        return Ok((report, current));
+    }
     let clock = std::time::Instant::now();
     let mut phases: Vec<(&str, std::time::Duration)> = Vec::new();
     let devices: Vec<Device> = match scope {

@@ -709,6 +709,55 @@ async fn cars_in_one_grid_zone_share_its_capacity_and_both_reach_their_targets()
         (energy_b - 43_000).abs() < 50,
         "30 % → 80 % of 77.4 kWh: {energy_b}"
     );
+
+    // A customer's change re-plans at once, still within the zone.
+    let mut changed = store::device_by_id(&w.test.db, "car-2")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut preferences: Preferences =
+        serde_json::from_value(changed.preferences.clone().unwrap().0).unwrap();
+    for entry in &mut preferences.schedules {
+        entry.max = 90.0;
+    }
+    changed.preferences = Some(Json(serde_json::to_value(&preferences).unwrap()));
+    store::update_device(&w.test.db, &changed).await.unwrap();
+    w.clock.advance(Duration::minutes(1));
+    let mut registry = ProviderRegistry::default();
+    registry.register("TESLA", w.simulator.clone());
+    resiflex_control::react(
+        &w.test.db,
+        &registry,
+        "car-2",
+        w.clock.now(),
+        &w.control.config,
+    )
+    .await
+    .unwrap();
+    let a = plans::current_plan(&w.test.db, "car-1")
+        .await
+        .unwrap()
+        .unwrap();
+    let b = plans::current_plan(&w.test.db, "car-2")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(b.trigger_name, "PREFERENCES_CHANGED");
+    assert_eq!(b.target_soc_pct, Some(90.0));
+    let all: Vec<PlanDispatch> = dispatches_of(&a)
+        .into_iter()
+        .chain(dispatches_of(&b))
+        .collect();
+    let mut t = w.clock.now();
+    while t < at(28, 7, 30) {
+        let load: i64 = all
+            .iter()
+            .filter(|d| d.start <= t && t < d.end)
+            .map(|d| d.power_w)
+            .sum();
+        assert!(load <= 7_400, "{load} W at {t} after the change");
+        t += Duration::minutes(1);
+    }
 }
 
 /// The simulated cloud, taking whole schedules the way OCPP charge points take charging profiles.
