@@ -348,7 +348,8 @@ async fn send(
     }
 }
 
-async fn grant_of(db: &Db, device: &Device) -> Result<Option<Grant>, StoreError> {
+/// The device's vendor grant, if it has one that is not revoked.
+pub(crate) async fn grant_of(db: &Db, device: &Device) -> Result<Option<Grant>, StoreError> {
     let Some(id) = device.grant_id else {
         return Ok(None);
     };

@@ -23,7 +23,7 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Duration, Utc};
 use resiflex_domain::SharedClock;
 use resiflex_domain::device::{DeviceKind, DeviceState, Lifecycle};
-use resiflex_providers::{Connection, Grant, ProviderError, ProviderRegistry, Telemetry};
+use resiflex_providers::{Connection, ProviderError, ProviderRegistry, Telemetry};
 use resiflex_store::devices::{self as store, Device};
 use resiflex_store::{Db, StoreError};
 use serde::Deserialize;
@@ -188,32 +188,39 @@ impl ControlLoop {
         let now = self.clock.now();
         let mut report = TickReport::default();
         let mut readings: HashMap<String, Telemetry> = HashMap::new();
+        // The live devices as they are after their readings, for the rest of the pass.
+        let mut live: Vec<Device> = Vec::new();
         for device in store::active_devices(&self.db).await? {
             if device.lifecycle != Lifecycle::Live.as_str() {
                 continue;
             }
             report.devices += 1;
             match self.observe(&device, now, &mut report).await {
-                Ok(reading) => {
+                Ok((seen, reading)) => {
                     if let Some(reading) = reading {
                         readings.insert(device.id.clone(), reading);
                     }
+                    live.push(seen);
                 }
                 Err(ControlError::Store(StoreError::Conflict)) => {
-                    // Someone changed the device meanwhile (a customer's command): next tick sees it.
+                    // Someone changed the device meanwhile (a customer's command): carry on with
+                    // what they saved; the next tick reads it again.
+                    if let Some(saved) = store::device_by_id(&self.db, &device.id).await?
+                        && saved.lifecycle == Lifecycle::Live.as_str()
+                    {
+                        live.push(saved);
+                    }
                 }
                 Err(err) => {
-                    tracing::warn!(device = %device.id, error = %err, "control tick failed for a device")
+                    tracing::warn!(device = %device.id, error = %err, "control tick failed for a device");
+                    live.push(device);
                 }
             }
         }
         let (replanned, plans) =
             planning::replan(&self.db, now, &self.config, planning::Scope::All, None).await?;
         report.replanned = replanned.replanned;
-        for device in store::active_devices(&self.db).await? {
-            if device.lifecycle != Lifecycle::Live.as_str() {
-                continue;
-            }
+        for device in live {
             if let Some(plan) = plans.get(&device.id) {
                 match dispatch::execute(
                     &self.db,
@@ -251,13 +258,13 @@ impl ControlLoop {
         device: &Device,
         now: DateTime<Utc>,
         report: &mut TickReport,
-    ) -> Result<Option<Telemetry>, ControlError> {
+    ) -> Result<(Device, Option<Telemetry>), ControlError> {
         let (Some(kind), Some(current)) = (
             DeviceKind::parse(&device.kind),
             DeviceState::parse(&device.state),
         ) else {
             tracing::error!(device = %device.id, "stored device kind or state is unknown");
-            return Ok(None);
+            return Ok((device.clone(), None));
         };
         let reading = self.read(device, now).await?;
         let previous = store::latest_telemetry(&self.db, &device.id).await?;
@@ -289,13 +296,14 @@ impl ControlLoop {
             reading.as_ref(),
             silent_too_long,
         );
+        let mut seen = device.clone();
         if next != current {
             match current.transition(next) {
                 Ok(_) => {
                     let mut changed = device.clone();
                     changed.state = next.as_str().to_owned();
                     changed.updated_at = now;
-                    store::update_device(&self.db, &changed).await?;
+                    seen = store::update_device(&self.db, &changed).await?;
                     report.state_changes += 1;
                     tracing::info!(device = %device.id, from = %current, to = %next, "device state follows its telemetry");
                 }
@@ -304,7 +312,7 @@ impl ControlLoop {
                 }
             }
         }
-        Ok(reading)
+        Ok((seen, reading))
     }
 
     /// The device's reading now, or `None` when it cannot be had.
@@ -316,18 +324,8 @@ impl ControlLoop {
         let Some(provider) = self.providers.get(&device.provider) else {
             return Ok(None);
         };
-        let Some(grant_id) = device.grant_id else {
+        let Some(grant) = dispatch::grant_of(&self.db, device).await? else {
             return Ok(None);
-        };
-        let Some(grant) = store::grant_by_id(&self.db, grant_id)
-            .await?
-            .filter(|g| g.revoked_at.is_none())
-        else {
-            return Ok(None);
-        };
-        let grant = Grant {
-            subject: grant.subject,
-            secret: grant.secret,
         };
         match provider
             .telemetry(&grant, &device.integration_device_id, now)

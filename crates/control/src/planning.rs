@@ -37,7 +37,7 @@ use resiflex_domain::device::{DeviceKind, DeviceState, Lifecycle};
 use resiflex_domain::plan::{DeviceEventKind, DispatchKind, PlanDispatch, PlanKind, PlanTrigger};
 use resiflex_domain::preferences::Preferences;
 use resiflex_domain::tariff::Rate;
-use resiflex_planner::{EvPlan, EvPlanRequest, PlanReason, PlanScratch, Slot, Taper};
+use resiflex_planner::{EvPlan, EvPlanRequest, PlanReason, PlanScratch, PlannedSlot, Slot, Taper};
 use resiflex_providers::{Connection, Telemetry};
 use resiflex_store::devices::Device;
 use resiflex_store::plans::PlanRecord;
@@ -431,8 +431,10 @@ pub fn make_plan(
     record.outcome = reason_name(plan.reason).to_owned();
     record.locked_goal = locked.is_some();
     record.cost_micros = (plan.total_cost * 1_000_000.0).round() as i64;
-    record.dispatches =
-        Json(serde_json::to_value(merge(&plan, DispatchKind::Smart)).unwrap_or_default());
+    record.dispatches = Json(
+        serde_json::to_value(merge(plan.dispatches.iter().copied(), DispatchKind::Smart))
+            .unwrap_or_default(),
+    );
     record
 }
 
@@ -549,9 +551,9 @@ pub fn rates_json(rates: &[Rate], from: DateTime<Utc>, to: DateTime<Utc>) -> ser
 }
 
 /// The planner's slots as dispatches, adjacent slots at the same power merged into one.
-fn merge(plan: &EvPlan, kind: DispatchKind) -> Vec<PlanDispatch> {
-    let mut merged: Vec<PlanDispatch> = Vec::with_capacity(plan.dispatches.len());
-    for slot in &plan.dispatches {
+fn merge(slots: impl IntoIterator<Item = PlannedSlot>, kind: DispatchKind) -> Vec<PlanDispatch> {
+    let mut merged: Vec<PlanDispatch> = Vec::new();
+    for slot in slots {
         if slot.energy_from_grid_wh <= 0 {
             continue;
         }
@@ -707,31 +709,10 @@ fn share_zone(
         let Some(shared) = solved.devices.get(position) else {
             continue;
         };
-        let mut dispatches: Vec<PlanDispatch> = Vec::new();
-        for d in &shared.dispatches {
-            let (Some(start), Some(end)) = (
-                DateTime::<Utc>::from_timestamp_millis(d.start_ms),
-                DateTime::<Utc>::from_timestamp_millis(d.end_ms),
-            ) else {
-                continue;
-            };
-            if d.energy_from_grid_wh <= 0 {
-                continue;
-            }
-            match dispatches.last_mut() {
-                Some(last) if last.end == start && last.power_w == d.power_w => {
-                    last.end = end;
-                    last.energy_wh += d.energy_from_grid_wh;
-                }
-                _ => dispatches.push(PlanDispatch {
-                    start,
-                    end,
-                    kind: DispatchKind::Smart,
-                    power_w: d.power_w,
-                    energy_wh: d.energy_from_grid_wh,
-                }),
-            }
-        }
+        let dispatches = merge(
+            shared.dispatches.iter().map(|d| d.to_planned_slot()),
+            DispatchKind::Smart,
+        );
         let json = serde_json::to_value(&dispatches).unwrap_or_default();
         record.achievable_soc_pct = Some(shared.expected_final_soc_pct);
         record.target_reached = shared.target_reached;
