@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod scenario;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
