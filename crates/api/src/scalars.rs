@@ -41,8 +41,21 @@ impl ScalarType for DateTime {
     }
 
     fn to_value(&self) -> Value {
-        Value::String(self.0.to_rfc3339_opts(SecondsFormat::AutoSi, false))
+        Value::String(format_instant(&self.0))
     }
+}
+
+/// The one format every instant leaves the API in: RFC 3339 with the offset (`+00:00`), whole
+/// seconds when the instant has no fraction (slot boundaries, ready-by times), otherwise exactly
+/// six fractional digits (microseconds, which both databases keep). Never three digits in one
+/// place and nine in another.
+pub fn format_instant(instant: &ChronoDateTime<Utc>) -> String {
+    let format = if instant.timestamp_subsec_nanos() == 0 {
+        SecondsFormat::Secs
+    } else {
+        SecondsFormat::Micros
+    };
+    instant.to_rfc3339_opts(format, false)
 }
 
 fn looks_like_naive_datetime(text: &str) -> bool {
@@ -278,6 +291,24 @@ mod tests {
         assert_eq!(code_of(err).as_deref(), Some("KT-CT-1609"));
         let err = <DateTime as ScalarType>::parse(s("yesterday")).unwrap_err();
         assert_eq!(code_of(err).as_deref(), Some("KT-CT-1605"));
+    }
+
+    #[test]
+    fn instants_have_one_format() {
+        let at = |text: &str| <DateTime as ScalarType>::parse(s(text)).unwrap().to_value();
+        assert_eq!(at("2026-11-27T12:30:00Z"), s("2026-11-27T12:30:00+00:00"));
+        assert_eq!(
+            at("2026-11-27T12:30:00.5Z"),
+            s("2026-11-27T12:30:00.500000+00:00")
+        );
+        assert_eq!(
+            at("2026-11-27T12:30:00.123456789+01:00"),
+            s("2026-11-27T11:30:00.123456+00:00")
+        );
+        assert_eq!(
+            at("2026-11-27T12:30:00.120Z"),
+            s("2026-11-27T12:30:00.120000+00:00")
+        );
     }
 
     #[test]

@@ -48,8 +48,9 @@ pub fn build(ctx: ApiContext, limits: QueryLimits) -> ResiflexSchema {
     let builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .data(ctx)
         .extension(LimitsExtension(limits))
-        // The parser's own guard; the text precheck and our depth limit normally answer first.
-        .limit_recursive_depth(limits.max_depth.max(32) * 2);
+        // Not reached: `LimitsExtension` parses documents itself (see `limits`); kept as a bound
+        // should the parse step ever run.
+        .limit_recursive_depth(limits.max_text_nesting.max(32) * 2);
     let builder = crate::enums::register_all(builder);
     crate::scalars::register_all(builder).finish()
 }

@@ -181,6 +181,9 @@ impl Config {
             config.clock_speed = resiflex_domain::clock::validate_speed(speed)?;
         }
         config.ocpp.validate()?;
+        if let Some(setting) = config.limits.problem() {
+            anyhow::bail!("{setting} must be above 0");
+        }
         Ok(config)
     }
 }
@@ -188,6 +191,23 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn query_limits_must_be_positive() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("limits.toml");
+        std::fs::write(&path, "[limits]\nmax_tokens = 0\n").unwrap();
+        let err = Config::load(Some(&path), Overrides::default()).unwrap_err();
+        assert!(err.to_string().contains("limits.max_tokens"), "{err}");
+        std::fs::write(
+            &path,
+            "[limits]\nmax_aliases = 0\nmax_document_bytes = 2048\n",
+        )
+        .unwrap();
+        let config = Config::load(Some(&path), Overrides::default()).unwrap();
+        assert_eq!(config.limits.max_aliases, 0);
+        assert_eq!(config.limits.max_document_bytes, 2048);
+    }
 
     #[test]
     fn layers_override_in_order() {

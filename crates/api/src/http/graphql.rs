@@ -3,7 +3,7 @@
 //! oversized body a 413, each with a JSON body in the same error shape.
 
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use async_graphql::http::GraphiQLSource;
 use async_graphql::{Request, Variables};
@@ -147,20 +147,14 @@ async fn execute(
 ) -> Response {
     let started = Instant::now();
     let label = OperationLabel::default();
-    let mut response = match crate::limits::precheck(&query) {
-        Err(err) => async_graphql::Response::from_errors(vec![err]),
-        Ok(()) => {
-            let mut request = Request::new(query)
-                .variables(variables)
-                .data(meta)
-                .data(label.clone());
-            if let Some(name) = operation_name.filter(|n| !n.is_empty()) {
-                request = request.operation_name(name);
-            }
-            let span = tracing::info_span!("graphql");
-            state.executor.execute(request).instrument(span).await
-        }
-    };
+    let mut request = Request::new(query)
+        .variables(variables)
+        .data(meta)
+        .data(label.clone());
+    if let Some(name) = operation_name.filter(|n| !n.is_empty()) {
+        request = request.operation_name(name);
+    }
+    let mut response = run_with_deadline(state, request).await;
     normalise_errors(&mut response.errors);
     let operation = label.get();
     state.metrics.graphql_request(
@@ -173,6 +167,49 @@ async fn execute(
         tracing::info!(operation = %operation, ?codes, "graphql request answered with errors");
     }
     (StatusCode::OK, axum::Json(response)).into_response()
+}
+
+/// How long the execution of one document may take: a little less than the request timeout, so that
+/// the client hears why its request was stopped rather than an empty 408.
+fn execution_deadline(config: &super::HttpConfig) -> Duration {
+    let timeout = Duration::from_secs(config.request_timeout_secs.max(1));
+    timeout.saturating_sub((timeout / 10).max(Duration::from_millis(100)))
+}
+
+/// Parses, validates and executes the request in a task of its own, and aborts that task when the
+/// deadline passes, so that work which never waits on I/O is stopped too and the caller is told why.
+async fn run_with_deadline(state: &AppState, request: Request) -> async_graphql::Response {
+    let executor = state.executor.clone();
+    let span = tracing::info_span!("graphql");
+    let task = tokio::spawn(async move { executor.execute(request).await }.instrument(span));
+    let abort = task.abort_handle();
+    let deadline = execution_deadline(&state.config);
+    match tokio::time::timeout(deadline, task).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(err)) => {
+            tracing::error!(error = %err, "graphql execution task failed");
+            async_graphql::Response::from_errors(vec![
+                KrakenError::new(ErrorCode::Internal).into_server_error(),
+            ])
+        }
+        Err(_) => {
+            abort.abort();
+            tracing::warn!(
+                deadline_ms = deadline.as_millis() as u64,
+                "graphql request stopped at its deadline"
+            );
+            async_graphql::Response::from_errors(vec![
+                KrakenError::with_message(
+                    ErrorCode::QueryTooComplex,
+                    format!(
+                        "The request did not finish within {} ms and was stopped; ask for less.",
+                        deadline.as_millis()
+                    ),
+                )
+                .into_server_error(),
+            ])
+        }
+    }
 }
 
 fn client_ip(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> std::net::IpAddr {
