@@ -2200,8 +2200,9 @@ async fn a_pre_signed_key_stops_working_when_it_expires() {
 async fn another_organisation_cannot_reach_account_a_by_reusing_its_users_email() {
     let app = TestApp::spawn().await;
     let w = world(&app).await;
-    // Org Two cannot take Org One's customer as its own ...
-    let refused = create_account(
+    // Org Two cannot take Org One's customer as its own (its account is created without them, so
+    // the answer does not reveal that the email is taken) ...
+    let created = create_account(
         &app,
         &w.org_two,
         A_EMAIL,
@@ -2211,7 +2212,7 @@ async fn another_organisation_cannot_reach_account_a_by_reusing_its_users_email(
         "hijack-1",
     )
     .await;
-    assert_eq!(error_codes(&refused), ["KT-CT-1605"], "{refused}");
+    assert!(error_codes(&created).is_empty(), "{created}");
     // ... and so cannot mint a key that signs them in.
     let body = generate_pre_signed(&app, &w.org_two, A_EMAIL).await;
     assert_eq!(

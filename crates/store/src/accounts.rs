@@ -98,7 +98,9 @@ fn random_number() -> String {
 /// Creates an account with its user (or links the existing user with that email, if that user is a
 /// customer of the same organisation only), a property at the address and, if given, the partner's
 /// reference. Idempotent on the reference: a retry returns the account the first call created. A user
-/// of another organisation's accounts is never linked: [`StoreError::Conflict`].
+/// of another organisation's accounts (or a deleted user) is never linked: the account is created
+/// without a user, exactly as it would be answered otherwise, so that the answer does not tell one
+/// organisation which emails another organisation's customers use.
 pub async fn create_shell_account(
     db: &Db,
     new: &NewShellAccount<'_>,
@@ -164,13 +166,10 @@ async fn try_create_shell_account(
             .fetch_one(conn)
             .await
             })?;
-            if elsewhere > 0 {
-                return Err(StoreError::Conflict);
-            }
-            user
+            (elsewhere == 0).then_some(user)
         }
-        Some(_) => return Err(StoreError::Conflict),
-        None => insert_user(&mut tx, &new.user, now).await?,
+        Some(_) => None,
+        None => Some(insert_user(&mut tx, &new.user, now).await?),
     };
     let billing_name = format!("{} {}", new.user.given_name, new.user.family_name);
     let account_id: i64 = on_tx!(&mut tx, |conn| {
@@ -185,7 +184,7 @@ async fn try_create_shell_account(
     .bind(new.account_type)
     .bind(new.brand_code)
     .bind(&billing_name)
-    .bind(&user.email)
+    .bind(new.user.email)
     .bind(new.address.street_address)
     .bind(new.address.locality)
     .bind(new.address.administrative_area)
@@ -195,15 +194,17 @@ async fn try_create_shell_account(
     .fetch_one(conn)
     .await
     })?;
-    on_tx!(&mut tx, |conn| sqlx::query(
-        "INSERT INTO account_memberships (account_id, user_id, created_at) VALUES ($1, $2, $3)"
-    )
-    .bind(account_id)
-    .bind(user.id)
-    .bind(now)
-    .execute(conn)
-    .await
-    .map(|done| done.rows_affected()))?;
+    if let Some(user) = &user {
+        on_tx!(&mut tx, |conn| sqlx::query(
+            "INSERT INTO account_memberships (account_id, user_id, created_at) VALUES ($1, $2, $3)"
+        )
+        .bind(account_id)
+        .bind(user.id)
+        .bind(now)
+        .execute(conn)
+        .await
+        .map(|done| done.rows_affected()))?;
+    }
     insert_property(&mut tx, account_id, &new.address, now).await?;
     if let Some((namespace, value)) = new.reference {
         insert_reference(
