@@ -1,6 +1,11 @@
 //! `resiflex bench http`: a load benchmark of the HTTP/GraphQL path. It starts a server (on a fresh
 //! temporary SQLite database unless `--database` is given), drives it over keep-alive connections from
 //! the same process, and reports requests per second and latency percentiles per scenario.
+//!
+//! `resiflex bench hostile`: the same server sent hostile documents (a fragment bomb, an alias flood,
+//! deep introspection, a huge token count, a document as large as the body limit), each many times;
+//! reports per document the latency percentiles, how many were refused, and the process's resident
+//! memory before and after (and its peak).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -60,6 +65,7 @@ pub struct ScenarioResult {
     pub requests_per_second: f64,
     pub p50_ms: f64,
     pub p99_ms: f64,
+    pub max_ms: f64,
 }
 
 type HttpClient = Client<HttpConnector, Full<Bytes>>;
@@ -147,6 +153,7 @@ pub async fn run_scenario(
         requests_per_second: latencies.len() as f64 / elapsed.as_secs_f64(),
         p50_ms: percentile(0.50),
         p99_ms: percentile(0.99),
+        max_ms: percentile(1.0),
     }
 }
 
@@ -250,14 +257,21 @@ pub fn scenarios(world: &BenchWorld) -> Vec<Scenario> {
     ]
 }
 
-pub async fn http(args: HttpBenchArgs) -> anyhow::Result<()> {
+/// A server started for a benchmark, on its own database.
+struct BenchServer {
+    base: String,
+    db: resiflex_store::Db,
+    stop: tokio::sync::oneshot::Sender<()>,
+    serving: tokio::task::JoinHandle<anyhow::Result<()>>,
+    _dir: tempfile::TempDir,
+}
+
+async fn start_server(database: Option<String>) -> anyhow::Result<BenchServer> {
     let dir = tempfile::tempdir().context("creating a temporary folder")?;
     let config = Config {
         listen: "127.0.0.1:0".parse()?,
         database: crate::config::DatabaseConfig {
-            url: args
-                .database
-                .clone()
+            url: database
                 .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display())),
             ..Default::default()
         },
@@ -270,7 +284,25 @@ pub async fn http(args: HttpBenchArgs) -> anyhow::Result<()> {
     let serving = tokio::spawn(server.run(async move {
         let _ = stopped.await;
     }));
+    Ok(BenchServer {
+        base,
+        db,
+        stop,
+        serving,
+        _dir: dir,
+    })
+}
 
+impl BenchServer {
+    async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(());
+        self.serving.await.context("server task")?
+    }
+}
+
+pub async fn http(args: HttpBenchArgs) -> anyhow::Result<()> {
+    let server = start_server(args.database.clone()).await?;
+    let (base, db) = (server.base.clone(), server.db.clone());
     let world = prepare_world(&db, &base).await?;
     let mut results = Vec::new();
     for scenario in scenarios(&world) {
@@ -281,8 +313,7 @@ pub async fn http(args: HttpBenchArgs) -> anyhow::Result<()> {
         );
         results.push(result);
     }
-    let _ = stop.send(());
-    serving.await.context("server task")??;
+    server.stop().await?;
 
     let rate = |name: &str| {
         results
@@ -297,6 +328,111 @@ pub async fn http(args: HttpBenchArgs) -> anyhow::Result<()> {
             "concurrency": args.concurrency,
             "scenarios": results,
             "graphqlToHealthzThroughputRatio": (ratio * 1000.0).round() / 1000.0,
+        })
+    );
+    Ok(())
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct HostileBenchArgs {
+    /// Requests per document.
+    #[arg(long, default_value_t = 200)]
+    pub requests: usize,
+    /// Concurrent connections.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    /// Database for the server under test (default: a new temporary SQLite file).
+    #[arg(long)]
+    pub database: Option<String>,
+}
+
+/// Anonymous fragments that each spread the one before twice: 2^`levels` `__typename` fields once
+/// expanded, in about 40 bytes a level.
+pub fn fragment_bomb(levels: usize) -> String {
+    let mut query = format!("{{...F{levels}}}fragment F0 on Query{{__typename}}");
+    for i in 1..=levels {
+        query.push_str(&format!(
+            "fragment F{i} on Query{{...F{p} ...F{p}}}",
+            p = i - 1
+        ));
+    }
+    query
+}
+
+/// The hostile documents of `bench hostile`, each with its name. `body_limit` is the server's
+/// largest request body.
+pub fn hostile_documents(body_limit: usize) -> Vec<Scenario> {
+    let aliases: String = (0..20_000).map(|i| format!("a{i}:__typename ")).collect();
+    let deep = format!(
+        "{{ __schema {{ types {{ {} name {} }} }} }}",
+        "fields { type { ".repeat(22),
+        "} } ".repeat(22)
+    );
+    let tokens = format!("{{ __typename(x: [{}]) }}", "1 ".repeat(30_000));
+    let mut largest = Scenario::graphql("max_size_document", "");
+    let padding = body_limit.saturating_sub(64);
+    largest.body = Some(
+        serde_json::json!({ "query": format!("{{ __typename }} #{}", "x".repeat(padding)) })
+            .to_string(),
+    );
+    vec![
+        Scenario::graphql("fragment_bomb_27", &fragment_bomb(27)),
+        Scenario::graphql("alias_flood_20000", &format!("{{{aliases}}}")),
+        Scenario::graphql("deep_introspection_45", &deep),
+        Scenario::graphql("token_flood_30000", &tokens),
+        largest,
+    ]
+}
+
+/// The resident set size of this process and its peak, in KiB (Linux; `None` elsewhere).
+fn memory_kib() -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|line| line.starts_with(name))?
+            .split_whitespace()
+            .nth(1)?
+            .parse::<u64>()
+            .ok()
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
+}
+
+pub async fn hostile(args: HostileBenchArgs) -> anyhow::Result<()> {
+    let server = start_server(args.database.clone()).await?;
+    let base = server.base.clone();
+    let baseline = Scenario::graphql("graphql_typename", "{ __typename }");
+    run_scenario(&base, &baseline, 200, args.concurrency).await;
+    let before = memory_kib();
+    let mut results = Vec::new();
+    for scenario in hostile_documents(crate::config::Config::default().http.max_body_bytes) {
+        let result = run_scenario(&base, &scenario, args.requests, args.concurrency).await;
+        println!(
+            "{:<24} refused {:>5}/{:<5} p50 {:>8.3} ms   p99 {:>8.3} ms   max {:>8.3} ms",
+            result.name,
+            result.errors,
+            result.requests,
+            result.p50_ms,
+            result.p99_ms,
+            result.max_ms
+        );
+        results.push(result);
+    }
+    // The server still answers an ordinary document afterwards.
+    let after_ok = run_scenario(&base, &baseline, 200, args.concurrency).await;
+    let after = memory_kib();
+    server.stop().await?;
+    println!(
+        "{}",
+        serde_json::json!({
+            "concurrency": args.concurrency,
+            "documents": results,
+            "ordinaryAfterwards": after_ok,
+            "rssKibBefore": before.map(|m| m.0),
+            "peakRssKibBefore": before.map(|m| m.1),
+            "rssKibAfter": after.map(|m| m.0),
+            "peakRssKibAfter": after.map(|m| m.1),
         })
     );
     Ok(())

@@ -274,6 +274,8 @@ async fn print_json(result: anyhow::Result<serde_json::Value>) -> anyhow::Result
 enum BenchCommand {
     /// Load benchmark of the HTTP/GraphQL path.
     Http(bench::HttpBenchArgs),
+    /// Hostile GraphQL documents: latency per document and the server's memory.
+    Hostile(bench::HostileBenchArgs),
     /// EV plans per second (one thread and all cores) and the end-to-end re-plan of stored devices.
     Planner(resiflex::bench_planner::PlannerBenchArgs),
     /// OCPP charge points held open: connections, messages per second, latency, memory.
@@ -434,6 +436,15 @@ async fn main() -> anyhow::Result<()> {
             bench::http(args)
                 .await
                 .context("running the HTTP benchmark")
+        }
+        Command::Bench(BenchCommand::Hostile(args)) => {
+            telemetry::init(&resiflex::config::LogConfig {
+                level: "warn".into(),
+                ..Default::default()
+            });
+            bench::hostile(args)
+                .await
+                .context("running the hostile-document benchmark")
         }
         Command::Bench(BenchCommand::Planner(args)) => {
             telemetry::init(&resiflex::config::LogConfig {

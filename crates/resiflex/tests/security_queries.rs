@@ -8,23 +8,11 @@ mod harness;
 
 use harness::scenario::{self, BRAND};
 use harness::{TestApp, error_code, error_codes};
+use resiflex::bench::fragment_bomb;
 use serde_json::{Value, json};
 
 const GRAPHIQL_INTROSPECTION: &str = include_str!("fixtures/introspection_graphiql.graphql");
 const GQL_INTROSPECTION: &str = include_str!("fixtures/introspection_gql.graphql");
-
-/// An anonymous document of fragments that each spread the one before twice: `levels` fragments
-/// stand for 2^levels `__typename` fields.
-fn fragment_bomb(levels: usize) -> String {
-    let mut query = format!("{{...F{levels}}}fragment F0 on Query{{__typename}}");
-    for i in 1..=levels {
-        query.push_str(&format!(
-            "fragment F{i} on Query{{...F{p} ...F{p}}}",
-            p = i - 1
-        ));
-    }
-    query
-}
 
 fn message(body: &Value) -> String {
     body["errors"][0]["message"]
@@ -283,4 +271,44 @@ async fn instants_leave_the_api_in_one_format() {
         &scenario::create_account(&app, &org, "milli@example.com").await,
     );
     assert_eq!(created_at(milli).await, "2026-11-27T12:00:00.120000+00:00");
+}
+
+/// `createFlexShellAccount` must not tell one organisation that an email belongs to another
+/// organisation's customer: the answer is the same as for an email nobody uses, and the customer is
+/// not linked to the new account.
+#[tokio::test]
+async fn creating_an_account_does_not_reveal_another_organisations_customer() {
+    let app = TestApp::spawn().await;
+    let victim = scenario::customer(&app, "Owner", "victim@example.com").await;
+    let attacker_key = scenario::create_organisation(&app, "Curious").await;
+    let attacker = scenario::sign_in_organisation(&app, &attacker_key).await;
+    let shape = |body: &Value| {
+        let mut body = body.clone();
+        body["data"]["createFlexShellAccount"]["account"]["number"] = json!("A-?");
+        body
+    };
+    let taken = scenario::create_account(&app, &attacker, "victim@example.com").await;
+    let fresh = scenario::create_account(&app, &attacker, "nobody@example.com").await;
+    assert!(taken["errors"].is_null(), "{taken}");
+    assert_eq!(shape(&taken), shape(&fresh));
+    // The attacker's new account does not reach the victim.
+    let number = scenario::account_number_of(&taken);
+    let body = app
+        .graphql_as(
+            Some(&format!("JWT {attacker}")),
+            "query($n: String!) { account(accountNumber: $n) { users { email } } }",
+            json!({ "n": number }),
+        )
+        .await;
+    assert_eq!(body["data"]["account"]["users"], json!([]), "{body}");
+    let body = app
+        .graphql_as(
+            Some(&format!("JWT {}", victim.token)),
+            "{ viewer { accounts { number } } }",
+            Value::Null,
+        )
+        .await;
+    let accounts = body["data"]["viewer"]["accounts"].as_array().unwrap();
+    assert_eq!(accounts.len(), 1, "{body}");
+    assert_eq!(accounts[0]["number"], json!(victim.account_number));
 }
