@@ -77,11 +77,12 @@ pub async fn claim_plans(db: &Db, plans: &[PlanRecord]) -> Result<HashSet<String
     let mut tx = db.begin().await?;
     let claimed = claim_in(&mut tx, plans).await?;
     tx.commit().await?;
-    Ok(claimed)
+    Ok(claimed.into_iter().collect())
 }
 
-async fn claim_in(tx: &mut crate::Tx, plans: &[PlanRecord]) -> Result<HashSet<String>, StoreError> {
-    let mut claimed = HashSet::with_capacity(plans.len());
+/// Stores the plans whose version is free; answers the device of each plan stored.
+async fn claim_in(tx: &mut crate::Tx, plans: &[PlanRecord]) -> Result<Vec<String>, StoreError> {
+    let mut claimed = Vec::with_capacity(plans.len());
     if let crate::Tx::Postgres(pg) = tx {
         // PostgreSQL takes each column as one array: a statement per 5,000 plans, not per 500.
         for chunk in plans.chunks(PG_BATCH) {
@@ -617,6 +618,31 @@ mod tests {
         assert_eq!(
             current_plan(&test.db, &id).await.unwrap().unwrap().version,
             1202
+        );
+    }
+
+    #[tokio::test]
+    async fn a_version_claimed_by_someone_else_is_reported_lost() {
+        let test = TestDb::new().await;
+        let id = crate::testing::vehicle_fixture(&test.db, "a@example.com", "car-1")
+            .await
+            .id;
+        let other = crate::testing::vehicle_fixture(&test.db, "b@example.com", "car-2")
+            .await
+            .id;
+        let t = Utc::now();
+        insert_plan(&test.db, &plan(&id, 1, t)).await.unwrap();
+        let claimed = claim_plans(&test.db, &[plan(&id, 1, t), plan(&other, 1, t)])
+            .await
+            .unwrap();
+        assert_eq!(claimed, HashSet::from([other.clone()]));
+        assert_eq!(
+            current_plan(&test.db, &other)
+                .await
+                .unwrap()
+                .unwrap()
+                .version,
+            1
         );
     }
 
