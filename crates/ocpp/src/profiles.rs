@@ -96,6 +96,8 @@ pub struct Capabilities {
     pub max_periods: usize,
     /// The phases the charger supplies (from `ConnectorPhaseRotation`, or seen in meter values).
     pub phases: u8,
+    /// `NumberOfConnectors`, when the charger said.
+    pub connectors: Option<u32>,
 }
 
 impl Default for Capabilities {
@@ -107,6 +109,7 @@ impl Default for Capabilities {
             max_stack_level: 1,
             max_periods: 24,
             phases: 1,
+            connectors: None,
         }
     }
 }
@@ -141,6 +144,11 @@ impl Capabilities {
                 "ChargingScheduleMaxPeriods" => {
                     if let Ok(periods) = value.trim().parse::<usize>() {
                         capabilities.max_periods = periods.max(1);
+                    }
+                }
+                "NumberOfConnectors" => {
+                    if let Ok(count) = value.trim().parse::<u32>() {
+                        capabilities.connectors = Some(count);
                     }
                 }
                 "ConnectorPhaseRotation" => {

@@ -70,11 +70,12 @@ use crate::station::{self, CallFailure, Station};
 use crate::{CentralSystem, Inner, auth};
 
 /// The configuration keys asked for when a charger connects.
-const PROBED_KEYS: [&str; 4] = [
+const PROBED_KEYS: [&str; 5] = [
     "ChargingScheduleAllowedChargingRateUnit",
     "ChargeProfileMaxStackLevel",
     "ChargingScheduleMaxPeriods",
     "ConnectorPhaseRotation",
+    "NumberOfConnectors",
 ];
 
 /// ResiFlex's connected charge points, as one device provider.

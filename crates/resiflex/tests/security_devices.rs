@@ -12,13 +12,14 @@
 mod charger;
 mod harness;
 
-use charger::{Charger, connect};
+use charger::{Charger, Script, connect};
 use harness::onboarding::{Onboarding, allow};
 use harness::scenario::{self, Customer};
 use harness::{TestApp, error_code};
+use resiflex_domain::Clock as _;
 use resiflex_store::StoreError;
 use resiflex_store::devices::{self as store, Device};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const STEP_PARAMETERS: &str = "KT-CT-4375";
 const HEAT_PUMP_MAKE: &str = "Daikin";
@@ -170,6 +171,17 @@ async fn onboard_charger(
     make: &str,
     variant: &str,
 ) -> (String, Charger, Value) {
+    onboard_charger_with(app, customer, make, variant, Script::default()).await
+}
+
+/// [`onboard_charger`] with a charger that answers as `script` says.
+async fn onboard_charger_with(
+    app: &TestApp,
+    customer: &Customer,
+    make: &str,
+    variant: &str,
+    script: Script,
+) -> (String, Charger, Value) {
     let o = onboarding(app, customer);
     let w = o.charger_to_connection_details(make, variant).await;
     let step = w["currentStep"].clone();
@@ -183,6 +195,7 @@ async fn onboard_charger(
     )
     .await
     .unwrap();
+    charger.script = script;
     assert_eq!(charger.boot().await["status"], "Accepted");
     charger
         .serve_until(|r| r.iter().any(|(a, _)| a == "ChangeConfiguration"))
@@ -256,4 +269,160 @@ async fn a_charge_point_identity_belongs_to_one_account() {
         onboard_charger(&app, &stranger, "Wallbox", "cp-wallbox-pulsar-plus-7kw").await;
     assert_ne!(their_step["chargePointId"].as_str().unwrap(), identity);
     assert_eq!(device(&app, &theirs).await.lifecycle, "LIVE");
+}
+
+/// A Wallbox Pulsar Plus 22 kW: rated 32 A per phase, three phases.
+const RATED_32_A: &str = "cp-wallbox-pulsar-plus-22kw";
+
+const BOOST: &str = "mutation($i: UpdateBoostChargeInput!) { updateBoostCharge(input: $i) { id } }";
+
+/// The control loop over the server's OCPP chargers, as the server runs it.
+fn control_loop(app: &TestApp) -> resiflex_control::ControlLoop {
+    let mut registry = resiflex_providers::ProviderRegistry::default();
+    resiflex::providers::register_ocpp(&mut registry, &app.ocpp);
+    resiflex_control::ControlLoop::new(
+        app.test_db.db.clone(),
+        std::sync::Arc::new(registry),
+        std::sync::Arc::new(app.clock.clone()),
+        app.config.control,
+    )
+}
+
+/// The profiles the central system sent, from the `from`-th call on.
+fn profiles_sent(charger: &Charger, from: usize) -> Vec<Value> {
+    charger.received[from..]
+        .iter()
+        .filter(|(action, _)| action == "SetChargingProfile")
+        .map(|(_, payload)| payload["csChargingProfiles"].clone())
+        .collect()
+}
+
+fn limit(value: &Value) -> f64 {
+    value
+        .as_f64()
+        .or_else(|| value.as_str().and_then(|s| s.parse().ok()))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_boost_sends_one_profile_within_the_chargers_rating() {
+    let app = TestApp::spawn().await;
+    let customer = scenario::customer(&app, "Org One", "ev@example.com").await;
+    let (device_id, mut charger, _) = onboard_charger(&app, &customer, "Wallbox", RATED_32_A).await;
+    let o = onboarding(&app, &customer);
+    let control = control_loop(&app);
+    charger.serve_during(control.tick()).await.unwrap();
+    app.clock.advance(chrono::Duration::minutes(1));
+
+    let before = charger.received.len();
+    let body = charger
+        .serve_during(o.call(
+            BOOST,
+            json!({"i": {"deviceId": device_id, "action": "BOOST"}}),
+        ))
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    let sent = profiles_sent(&charger, before);
+    assert_eq!(sent.len(), 1, "a boost is one SetChargingProfile: {sent:?}");
+
+    // The next ticks carry the boost on without another profile.
+    app.clock.advance(chrono::Duration::minutes(1));
+    charger.serve_during(control.tick()).await.unwrap();
+    let sent = profiles_sent(&charger, before);
+    assert_eq!(sent.len(), 1, "still one: {sent:?}");
+
+    // Every limit is within 32 A per phase, on no more phases than the charger has (it reported
+    // none, so one).
+    for profile in &sent {
+        let schedule = &profile["chargingSchedule"];
+        assert_eq!(schedule["chargingRateUnit"], "A", "{profile}");
+        for period in schedule["chargingSchedulePeriod"].as_array().unwrap() {
+            assert!(limit(&period["limit"]) <= 32.0, "{period}");
+            assert!(
+                period["numberPhases"].as_i64().unwrap_or(3) <= 1,
+                "{period}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_start_transaction_the_charger_cannot_mean_is_refused() {
+    let app = TestApp::spawn().await;
+    let customer = scenario::customer(&app, "Org One", "ev@example.com").await;
+    let now = app.clock.now();
+    let one_connector = Script {
+        connectors: Some("1".into()),
+        ..Script::default()
+    };
+    let (_, mut told, _) =
+        onboard_charger_with(&app, &customer, "Wallbox", RATED_32_A, one_connector).await;
+    let start = |connector: i64, meter: i64| json!({"connectorId": connector, "idTag": "TAG-1", "meterStart": meter, "timestamp": now});
+    for (payload, why) in [
+        (start(2, 0), "a connector it said it does not have"),
+        (start(0, 0), "connector 0, the whole station"),
+        (start(1, -5), "a negative meterStart"),
+    ] {
+        let answer = told.call("StartTransaction", payload).await;
+        assert_eq!(answer[0], 4, "{why}: {answer}");
+        assert_eq!(answer[2], "PropertyConstraintViolation", "{why}: {answer}");
+    }
+    let answer = told.call("StartTransaction", start(1, 120)).await;
+    assert_eq!(answer[0], 3, "{answer}");
+    assert_eq!(answer[2]["idTagInfo"]["status"], "Accepted");
+
+    // A charger that did not say how many connectors it has: the ones it reported.
+    let other = scenario::customer(&app, "Org Two", "other@example.com").await;
+    let (_, mut quiet, _) = onboard_charger(&app, &other, "Wallbox", RATED_32_A).await;
+    let answer = quiet.call("StartTransaction", start(3, 0)).await;
+    assert_eq!(answer[0], 4, "{answer}");
+    let answer = quiet.call("StartTransaction", start(1, 0)).await;
+    assert_eq!(answer[0], 3, "{answer}");
+}
+
+#[tokio::test]
+async fn a_boost_cancelled_at_once_leaves_no_empty_completed_dispatch() {
+    let app = TestApp::spawn().await;
+    let customer = scenario::customer(&app, "Org One", "ev@example.com").await;
+    let (device_id, mut charger, _) = onboard_charger(&app, &customer, "Wallbox", RATED_32_A).await;
+    let o = onboarding(&app, &customer);
+    let control = control_loop(&app);
+    charger.serve_during(control.tick()).await.unwrap();
+    app.clock.advance(chrono::Duration::minutes(1));
+    for action in ["BOOST", "CANCEL"] {
+        let body = charger
+            .serve_during(o.call(
+                BOOST,
+                json!({"i": {"deviceId": device_id, "action": action}}),
+            ))
+            .await;
+        assert!(body["errors"].is_null(), "{action}: {body}");
+        app.clock.advance(chrono::Duration::seconds(5));
+    }
+    for _ in 0..12 {
+        app.clock.advance(chrono::Duration::minutes(10));
+        charger.ok("Heartbeat", json!({})).await;
+        charger.serve_during(control.tick()).await.unwrap();
+    }
+    // Tokens last an hour of the server's clock: sign in again.
+    let o = Onboarding::new(
+        &app,
+        &scenario::sign_in_api_key(&app, &customer.api_key).await,
+        &customer.account_number,
+    );
+    let body = o
+        .call(
+            "query($n: String!) { completedDispatches(accountNumber: $n) { start end delta meta { source } } }",
+            json!({"n": customer.account_number}),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    let dispatches = body["data"]["completedDispatches"].as_array().unwrap();
+    for dispatch in dispatches {
+        assert_ne!(
+            limit(&dispatch["delta"]),
+            0.0,
+            "an empty dispatch: {dispatch}"
+        );
+    }
 }
