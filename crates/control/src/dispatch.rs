@@ -100,6 +100,29 @@ fn same_effect(a: &Command, b: &Command, max_w: i64) -> bool {
     }
 }
 
+/// Whether the boost already sent (`last`, a `Start`) carries out what a boost plan wants now: a
+/// schedule of one window, running now, at the power the `Start` asked for. A boost is then one
+/// command, not the customer's `Start` followed by the plan's own schedule.
+fn boost_carries(
+    last: &Command,
+    wanted: &Command,
+    plan: &PlanRecord,
+    now: DateTime<Utc>,
+    max_w: i64,
+) -> bool {
+    if PlanKind::parse(&plan.kind) != Some(PlanKind::Boost) {
+        return false;
+    }
+    let (Command::Start { power_limit_w }, Command::Schedule { windows }) = (last, wanted) else {
+        return false;
+    };
+    let started = power_limit_w.unwrap_or(max_w).min(max_w);
+    match windows.as_slice() {
+        [only] => only.start <= now && now < only.end && only.power_w.min(max_w) == started,
+        _ => false,
+    }
+}
+
 pub fn command_key(device_id: &str, version: i64, segment: DateTime<Utc>) -> String {
     format!("{device_id}:{version}:{}", segment.timestamp_millis())
 }
@@ -138,6 +161,8 @@ pub async fn execute(
     let Some((segment, command)) = wanted_now else {
         return Ok(done);
     };
+    // Never more than the device is rated for.
+    let command = command.within(device.max_power_w);
     let max_w = device.max_power_w.unwrap_or(i64::MAX);
     let key = command_key(&device.id, plan.version, segment);
     let last = plans::last_sent_command(db, &device.id).await?;
@@ -151,9 +176,9 @@ pub async fn execute(
             command_status::FAILED => row.next_attempt_at <= now,
             _ => false,
         },
-        None => !last_command
-            .as_ref()
-            .is_some_and(|last| same_effect(last, &command, max_w)),
+        None => !last_command.as_ref().is_some_and(|last| {
+            same_effect(last, &command, max_w) || boost_carries(last, &command, plan, now, max_w)
+        }),
     };
     if due {
         let outcome = send(
@@ -208,9 +233,10 @@ pub async fn execute(
         // A schedule sent for this plan version (or an identical one) is what the device follows.
         Command::Schedule { .. } => last.as_ref().is_some_and(|row| {
             row.plan_version == Some(plan.version)
-                || last_command
-                    .as_ref()
-                    .is_some_and(|last| same_effect(last, &command, max_w))
+                || last_command.as_ref().is_some_and(|last| {
+                    same_effect(last, &command, max_w)
+                        || boost_carries(last, &command, plan, now, max_w)
+                })
         }),
         _ => false,
     };
@@ -555,6 +581,48 @@ mod tests {
         ));
         assert!(!same_effect(&full, &Command::Stop, 7_400));
         assert!(same_effect(&Command::Stop, &Command::Stop, 7_400));
+    }
+
+    #[test]
+    fn a_boost_already_started_carries_the_boost_plans_schedule() {
+        let boost = plan("BOOST", &[(at(22, 0), at(23, 0))]);
+        let start = Command::Start {
+            power_limit_w: None,
+        };
+        let (_, wanted_now) = wanted_schedule(&boost, at(22, 0)).unwrap();
+        assert!(boost_carries(&start, &wanted_now, &boost, at(22, 0), 7_000));
+        // At another power, outside the window, or for a smart plan: a new command.
+        assert!(!boost_carries(
+            &Command::Start {
+                power_limit_w: Some(3_000)
+            },
+            &wanted_now,
+            &boost,
+            at(22, 0),
+            7_000
+        ));
+        assert!(!boost_carries(
+            &start,
+            &wanted_now,
+            &boost,
+            at(23, 30),
+            7_000
+        ));
+        let smart = plan("SMART", &[(at(22, 0), at(23, 0))]);
+        assert!(!boost_carries(
+            &start,
+            &wanted_now,
+            &smart,
+            at(22, 0),
+            7_000
+        ));
+        assert!(!boost_carries(
+            &Command::Stop,
+            &wanted_now,
+            &boost,
+            at(22, 0),
+            7_000
+        ));
     }
 
     #[test]

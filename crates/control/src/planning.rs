@@ -758,9 +758,19 @@ pub enum Scope<'a> {
     Device(&'a str),
 }
 
+/// How many times a device whose new plan version was claimed first by someone else (a customer's
+/// command re-planning it during a tick, or the other way round) is re-read and planned again.
+const CLAIM_ATTEMPTS: usize = 8;
+
 /// Loads what planning needs for the devices in `scope` in a few queries, re-plans those that need
 /// it (every one with `force`, naming `forced` as the trigger), and stores the new versions in one
 /// transaction with a PLAN_CREATED event each. Answers the current plan of every device looked at.
+///
+/// Each new version is claimed with a compare-and-set on `(device, version)`: a pass that planned
+/// a device from version `v` stores `v + 1` only if nobody stored it meanwhile. A device whose
+/// claim was lost is re-read and planned again from the newer version (up to [`CLAIM_ATTEMPTS`]
+/// times, then the stored plan stands), so concurrent passes never fail and versions stay
+/// consecutive.
 pub async fn replan(
     db: &Db,
     now: DateTime<Utc>,
@@ -768,6 +778,41 @@ pub async fn replan(
     scope: Scope<'_>,
     forced: Option<PlanTrigger>,
 ) -> Result<(ReplanReport, HashMap<String, PlanRecord>), StoreError> {
+    let (mut report, mut current, mut lost) = replan_once(db, now, config, scope, forced).await?;
+    for _ in 0..CLAIM_ATTEMPTS {
+        if lost.is_empty() {
+            break;
+        }
+        tracing::debug!(
+            devices = lost.len(),
+            "plan versions claimed by another pass; planning them again"
+        );
+        let mut still = Vec::new();
+        for id in lost {
+            let (again, plans, lost_again) =
+                Box::pin(replan_once(db, now, config, Scope::Device(&id), forced)).await?;
+            report.replanned += again.replanned;
+            current.extend(plans);
+            still.extend(lost_again);
+        }
+        lost = still;
+    }
+    for id in lost {
+        if let Some(plan) = resiflex_store::plans::current_plan(db, &id).await? {
+            current.insert(id, plan);
+        }
+    }
+    Ok((report, current))
+}
+
+/// One pass of [`replan`]; also answers the devices whose new version someone else claimed first.
+async fn replan_once(
+    db: &Db,
+    now: DateTime<Utc>,
+    config: &ControlConfig,
+    scope: Scope<'_>,
+    forced: Option<PlanTrigger>,
+) -> Result<(ReplanReport, HashMap<String, PlanRecord>, Vec<String>), StoreError> {
     use resiflex_store::{accounts, devices as store_devices, plans, tariffs, zones};
     // A device in a grid zone shares the zone's capacity: re-plan it with the whole zone, so that
     // a customer's command never gives it a plan that ignores the others.
@@ -780,7 +825,7 @@ pub async fn replan(
     {
         let (report, mut current) = Box::pin(replan(db, now, config, Scope::All, None)).await?;
         current.retain(|key, _| key == id);
-        return Ok((report, current));
+        return Ok((report, current, Vec::new()));
     }
     let clock = std::time::Instant::now();
     let mut phases: Vec<(&str, std::time::Duration)> = Vec::new();
@@ -914,6 +959,15 @@ pub async fn replan(
         }
     }
     phases.push(("plan", clock.elapsed()));
+    let claimed = plans::claim_plans(db, &new_plans).await?;
+    let mut lost = Vec::new();
+    new_plans.retain(|plan| {
+        let won = claimed.contains(&plan.device_id);
+        if !won {
+            lost.push(plan.device_id.clone());
+        }
+        won
+    });
     let events: Vec<_> = new_plans
         .iter()
         .map(|plan| {
@@ -932,7 +986,6 @@ pub async fn replan(
             )
         })
         .collect();
-    plans::insert_plans(db, &new_plans).await?;
     phases.push(("store plans", clock.elapsed()));
     plans::add_events(db, &events).await?;
     phases.push(("store events", clock.elapsed()));
@@ -948,8 +1001,8 @@ pub async fn replan(
     }
     let looked_at: std::collections::HashSet<&str> =
         devices.iter().map(|d| d.id.as_str()).collect();
-    current.retain(|id, _| looked_at.contains(id.as_str()));
-    Ok((report, current))
+    current.retain(|id, _| looked_at.contains(id.as_str()) && !lost.contains(id));
+    Ok((report, current, lost))
 }
 
 #[cfg(test)]

@@ -415,6 +415,33 @@ impl Session {
             }
             "StartTransaction" => {
                 let start: StartTransactionRequest = rpc::decode_valid(payload)?;
+                // A transaction on a connector the charger does not have, or from a meter below
+                // zero, is not one the charger can mean: refused as an invalid value.
+                if start.meter_start < 0 {
+                    return Err(RpcError::new(
+                        ErrorCode::PropertyConstraintViolation,
+                        "meterStart cannot be negative",
+                    ));
+                }
+                let said = store::charge_point(db, &id)
+                    .await
+                    .map_err(internal)?
+                    .and_then(|row| {
+                        serde_json::from_value::<crate::profiles::Capabilities>(row.capabilities.0)
+                            .ok()
+                    })
+                    .and_then(|c| c.connectors);
+                if !station::has_connector(
+                    start.connector_id,
+                    said,
+                    &self.station.reported(),
+                    MAX_CONNECTOR,
+                ) {
+                    return Err(RpcError::new(
+                        ErrorCode::PropertyConstraintViolation,
+                        format!("connector {} does not exist", start.connector_id),
+                    ));
+                }
                 let transaction = store::start_transaction(
                     db,
                     &id,

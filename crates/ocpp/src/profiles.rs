@@ -96,6 +96,8 @@ pub struct Capabilities {
     pub max_periods: usize,
     /// The phases the charger supplies (from `ConnectorPhaseRotation`, or seen in meter values).
     pub phases: u8,
+    /// `NumberOfConnectors`, when the charger said.
+    pub connectors: Option<u32>,
 }
 
 impl Default for Capabilities {
@@ -107,6 +109,7 @@ impl Default for Capabilities {
             max_stack_level: 1,
             max_periods: 24,
             phases: 1,
+            connectors: None,
         }
     }
 }
@@ -141,6 +144,11 @@ impl Capabilities {
                 "ChargingScheduleMaxPeriods" => {
                     if let Ok(periods) = value.trim().parse::<usize>() {
                         capabilities.max_periods = periods.max(1);
+                    }
+                }
+                "NumberOfConnectors" => {
+                    if let Ok(count) = value.trim().parse::<u32>() {
+                        capabilities.connectors = Some(count);
                     }
                 }
                 "ConnectorPhaseRotation" => {
@@ -305,31 +313,53 @@ fn merge(periods: Vec<(i64, Option<i64>)>) -> Vec<(i64, Option<i64>)> {
     merged
 }
 
+/// What a charger is rated for, as far as it is known: the most current per phase and its
+/// phases (from the catalogue entry it was onboarded as).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Rated {
+    pub amperes: Option<f64>,
+    pub phases: Option<u8>,
+}
+
 /// How a plan is turned into limits for one charger.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Limits {
     pub unit: RateUnit,
     pub phases: u8,
+    /// The most current per phase any limit may ask for.
+    pub max_amperes: f64,
     /// Replace 0 by the minimum current (chargers that reject or mishandle 0).
     pub avoid_zero: bool,
 }
 
 impl Limits {
-    pub fn of(capabilities: &Capabilities, quirks: &Quirks) -> Limits {
+    /// The limits for a charger: the phases it reported, never more than it is rated for, and
+    /// never more current per phase than its rating (or than a home charger's full current).
+    pub fn of(capabilities: &Capabilities, quirks: &Quirks, rated: Rated) -> Limits {
+        let phases = capabilities.phases.max(1);
+        let phases = rated
+            .phases
+            .map_or(phases, |rated| phases.min(rated.max(1)));
+        let max_amperes = rated
+            .amperes
+            .filter(|a| a.is_finite() && *a >= MINIMUM_AMPERES)
+            .map_or(FULL_AMPERES, |a| a.min(FULL_AMPERES));
         Limits {
             unit: capabilities.unit(),
-            phases: capabilities.phases.max(1),
+            phases,
+            max_amperes,
             avoid_zero: quirks.zero_limit != ZeroLimit::Supported,
         }
     }
 
-    /// The limit for `watts` (`None`: full power), in this unit, with one decimal.
+    /// The limit for `watts` (`None`: full power), in this unit, with one decimal, within the
+    /// charger's rated current per phase.
     pub fn limit(&self, watts: Option<i64>) -> Decimal {
         let phases = f64::from(self.phases);
         let amperes = match watts {
-            None => FULL_AMPERES,
+            None => self.max_amperes,
             #[allow(clippy::cast_precision_loss)] // Watts of a home charger are far below 2^52.
-            Some(w) => w.max(0) as f64 / (VOLTS_PER_PHASE * phases),
+            Some(w) => (w.max(0) as f64 / (VOLTS_PER_PHASE * phases)).min(self.max_amperes),
         };
         let amperes = if amperes <= 0.0 {
             if self.avoid_zero {
@@ -347,6 +377,7 @@ impl Limits {
                     #[allow(clippy::cast_precision_loss)]
                     let w = w as f64;
                     w.max(MINIMUM_AMPERES * VOLTS_PER_PHASE * phases)
+                        .min(self.max_amperes * VOLTS_PER_PHASE * phases)
                 }
                 _ => amperes * VOLTS_PER_PHASE * phases,
             },
@@ -519,6 +550,7 @@ mod tests {
         let single = Limits {
             unit: RateUnit::A,
             phases: 1,
+            max_amperes: FULL_AMPERES,
             avoid_zero: false,
         };
         assert_eq!(single.limit(Some(7_360)), dec("32"));
@@ -547,11 +579,62 @@ mod tests {
     }
 
     #[test]
+    fn no_limit_exceeds_the_rated_current_or_phases() {
+        // A 22 kW charger that reported one phase: 22 kW would be 95.7 A on that phase.
+        let reported = Capabilities::default();
+        let rated = Rated {
+            amperes: Some(32.0),
+            phases: Some(3),
+        };
+        let limits = Limits::of(&reported, &Quirks::default(), rated);
+        assert_eq!(
+            limits.phases, 1,
+            "never more phases than the charger reported"
+        );
+        assert_eq!(limits.limit(Some(22_000)), dec("32"));
+        assert_eq!(limits.limit(None), dec("32"));
+        // A 16 A charger is held at 16 A, even at full power.
+        let small = Limits::of(
+            &Capabilities {
+                phases: 3,
+                ..Capabilities::default()
+            },
+            &Quirks::default(),
+            Rated {
+                amperes: Some(16.0),
+                phases: Some(3),
+            },
+        );
+        assert_eq!(small.limit(Some(22_000)), dec("16"));
+        assert_eq!(small.limit(None), dec("16"));
+        // Three phases reported but one rated: one.
+        let one = Limits::of(
+            &Capabilities {
+                phases: 3,
+                ..Capabilities::default()
+            },
+            &Quirks::default(),
+            Rated {
+                amperes: None,
+                phases: Some(1),
+            },
+        );
+        assert_eq!((one.phases, one.limit(Some(50_000))), (1, dec("32")));
+        // In watts, the same ceiling.
+        let watts = Limits {
+            unit: RateUnit::W,
+            ..small
+        };
+        assert_eq!(watts.limit(Some(50_000)), dec("11040"));
+    }
+
+    #[test]
     fn profiles_have_fixed_ids_and_respect_the_period_limit() {
         let plan = Plan::schedule(t0(), &[window(30, 60, 7_000), window(120, 150, 3_000)]);
         let limits = Limits {
             unit: RateUnit::A,
             phases: 1,
+            max_amperes: FULL_AMPERES,
             avoid_zero: false,
         };
         let profile = build(&plan, Purpose::TxDefaultProfile, limits, 3, 3, Some(7));
@@ -638,6 +721,7 @@ mod tests {
         let limits = Limits {
             unit: RateUnit::A,
             phases: 1,
+            max_amperes: FULL_AMPERES,
             avoid_zero: false,
         };
         let profile = build(&plan, Purpose::TxDefaultProfile, limits, 1, 10, None);

@@ -32,7 +32,7 @@ use chrono::{DateTime, Utc};
 use rand::RngCore as _;
 use resiflex_providers::{
     Command, CommandReceipt, DeviceProvider, Enrolment, EnrolmentDetails, Grant, PlanDelivery,
-    ProviderError, RemoteDevice, Telemetry,
+    ProviderError, Rating, RemoteDevice, Telemetry,
 };
 use resiflex_store::StoreError;
 use resiflex_store::ocpp::{self as store, ChargePoint, InstalledProfile};
@@ -64,17 +64,18 @@ use rust_ocpp::v1_6::types::{
     RemoteStartStopStatus,
 };
 
-use crate::profiles::{self, Capabilities, Limits, Plan, Purpose, Quirks, ZeroLimit};
+use crate::profiles::{self, Capabilities, Limits, Plan, Purpose, Quirks, Rated, ZeroLimit};
 use crate::rpc::ErrorCode;
 use crate::station::{self, CallFailure, Station};
 use crate::{CentralSystem, Inner, auth};
 
 /// The configuration keys asked for when a charger connects.
-const PROBED_KEYS: [&str; 4] = [
+const PROBED_KEYS: [&str; 5] = [
     "ChargingScheduleAllowedChargingRateUnit",
     "ChargeProfileMaxStackLevel",
     "ChargingScheduleMaxPeriods",
     "ConnectorPhaseRotation",
+    "NumberOfConnectors",
 ];
 
 /// ResiFlex's connected charge points, as one device provider.
@@ -103,6 +104,7 @@ struct Target {
     row: ChargePoint,
     capabilities: Capabilities,
     quirks: Quirks,
+    rated: Rated,
     connector: u32,
     transaction: Option<i32>,
     plugged_in: Option<bool>,
@@ -153,7 +155,15 @@ impl OcppProvider {
             capabilities.phases = capabilities.phases.max(3);
         }
         let quirks: Quirks = serde_json::from_value(row.quirks.0.clone()).unwrap_or_default();
+        let rating = store::rating(&self.inner().db, &row.id)
+            .await
+            .map_err(store_error)?;
+        let rated = Rated {
+            amperes: rating.amperes,
+            phases: rating.phases.and_then(|p| u8::try_from(p).ok()),
+        };
         Ok(Target {
+            rated,
             transaction: reported.transactions.get(&connector).copied(),
             plugged_in: reported
                 .connectors
@@ -187,7 +197,7 @@ impl OcppProvider {
             return Ok(Installed::Refused);
         }
         let policy = self.inner().config.call_policy();
-        let mut limits = Limits::of(&target.capabilities, &target.quirks);
+        let mut limits = Limits::of(&target.capabilities, &target.quirks, target.rated);
         let zero_limit = target.quirks.zero_limit;
         loop {
             let profile = profiles::build(
@@ -700,6 +710,24 @@ impl Enrolment for OcppProvider {
                 subject: r.id,
                 secret: String::new(),
             }))
+    }
+
+    async fn rate(&self, key: &str, rating: Rating) -> Result<(), ProviderError> {
+        let db = &self.inner().db;
+        let Some(row) = store::charge_point_by_enrolment(db, key)
+            .await
+            .map_err(store_error)?
+        else {
+            return Err(ProviderError::UnknownDevice(key.to_owned()));
+        };
+        let rating = store::Rating {
+            amperes: (rating.max_current_a.is_finite() && rating.max_current_a > 0.0)
+                .then_some(rating.max_current_a),
+            phases: Some(i64::from(rating.phases.clamp(1, 3))),
+        };
+        store::set_rating(db, &row.id, rating)
+            .await
+            .map_err(store_error)
     }
 }
 

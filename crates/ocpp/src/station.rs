@@ -70,6 +70,22 @@ pub struct Reported {
     pub three_phases_seen: bool,
 }
 
+/// Whether a transaction may start on `connector`: a real connector (1 or more), one of the
+/// `NumberOfConnectors` the charger said it has or, when it did not say, one it reported a status
+/// for (or any up to `max` before it reported any).
+pub fn has_connector(connector: u32, said: Option<u32>, reported: &Reported, max: u32) -> bool {
+    if connector == 0 {
+        return false;
+    }
+    match said {
+        Some(count) => connector <= count,
+        None if reported.connectors.keys().any(|c| *c > 0) => {
+            reported.connectors.contains_key(&connector)
+        }
+        None => connector <= max,
+    }
+}
+
 /// What operators asked of a charger's availability.
 #[derive(Debug, Default)]
 struct AvailabilityWish {
@@ -396,6 +412,28 @@ mod tests {
 
     fn t(minute: i64) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap() + Duration::minutes(minute)
+    }
+
+    #[test]
+    fn transactions_start_only_on_connectors_the_charger_has() {
+        let mut reported = Reported::default();
+        assert!(
+            !has_connector(0, None, &reported, 64),
+            "0 is the whole station"
+        );
+        assert!(has_connector(1, None, &reported, 64));
+        assert!(!has_connector(65, None, &reported, 64));
+        assert!(has_connector(1, Some(1), &reported, 64));
+        assert!(!has_connector(2, Some(1), &reported, 64));
+        reported.connectors.insert(
+            1,
+            ConnectorState {
+                status: ChargePointStatus::Available,
+                at: t(0),
+            },
+        );
+        assert!(has_connector(1, None, &reported, 64));
+        assert!(!has_connector(2, None, &reported, 64), "never reported");
     }
 
     fn sample(measurand: Measurand, value: &str, unit: UnitOfMeasure) -> SampledValue {

@@ -120,6 +120,36 @@ pub enum Command {
     SetTargetTemperature { celsius: f64 },
 }
 
+impl Command {
+    /// The command held within a device rated `max_power_w` (when known): no power above it and
+    /// none below 0. `Start` without a limit stays the device's own full power.
+    #[must_use]
+    pub fn within(&self, max_power_w: Option<i64>) -> Command {
+        let clamp = |w: i64| match max_power_w {
+            Some(max) => w.min(max.max(0)).max(0),
+            None => w.max(0),
+        };
+        match self {
+            Command::Start { power_limit_w } => Command::Start {
+                power_limit_w: power_limit_w.map(clamp),
+            },
+            Command::SetPowerLimit { power_w } => Command::SetPowerLimit {
+                power_w: clamp(*power_w),
+            },
+            Command::Schedule { windows } => Command::Schedule {
+                windows: windows
+                    .iter()
+                    .map(|w| ScheduleWindow {
+                        power_w: clamp(w.power_w),
+                        ..w.clone()
+                    })
+                    .collect(),
+            },
+            other => other.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScheduleWindow {
     pub start: DateTime<Utc>,
@@ -236,6 +266,39 @@ pub trait Enrolment: Send + Sync {
         key: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<Grant>, ProviderError>;
+
+    /// Records what the enrolled device is rated for (from the catalogue entry the customer
+    /// chose), so that no command asks it for more. Providers that cannot use it ignore it.
+    async fn rate(&self, key: &str, rating: Rating) -> Result<(), ProviderError> {
+        let _ = (key, rating);
+        Ok(())
+    }
+}
+
+/// What a device is rated for: its nameplate power, the most current per phase and its phases.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Rating {
+    pub max_power_w: i64,
+    pub max_current_a: f64,
+    pub phases: u8,
+}
+
+impl Rating {
+    /// The rating of a charger of `power_w` and `current_a` per phase at 230 V: one phase, or
+    /// three when the power needs them.
+    pub fn of_charger(power_w: i64, current_a: f64) -> Rating {
+        #[allow(clippy::cast_precision_loss)] // Watts of a home charger are far below 2^52.
+        let phases = if current_a > 0.0 && power_w as f64 > current_a * 230.0 * 1.5 {
+            3
+        } else {
+            1
+        };
+        Rating {
+            max_power_w: power_w,
+            max_current_a: current_a,
+            phases,
+        }
+    }
 }
 
 /// The providers a server has, by the `ProviderChoices` value they answer for.
@@ -255,5 +318,61 @@ impl ProviderRegistry {
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.providers.keys().map(String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn commands_stay_within_the_rating() {
+        let max = Some(7_400);
+        assert_eq!(
+            Command::Start {
+                power_limit_w: Some(22_000)
+            }
+            .within(max),
+            Command::Start {
+                power_limit_w: Some(7_400)
+            }
+        );
+        assert_eq!(
+            Command::Start {
+                power_limit_w: None
+            }
+            .within(max),
+            Command::Start {
+                power_limit_w: None
+            }
+        );
+        assert_eq!(
+            Command::SetPowerLimit { power_w: -5 }.within(max),
+            Command::SetPowerLimit { power_w: 0 }
+        );
+        let at = Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap();
+        let window = |power_w| ScheduleWindow {
+            start: at,
+            end: at + chrono::Duration::hours(1),
+            power_w,
+        };
+        assert_eq!(
+            Command::Schedule {
+                windows: vec![window(22_000), window(3_000)]
+            }
+            .within(max),
+            Command::Schedule {
+                windows: vec![window(7_400), window(3_000)]
+            }
+        );
+        assert_eq!(Command::Stop.within(max), Command::Stop);
+    }
+
+    #[test]
+    fn a_charger_needs_three_phases_only_when_its_power_does() {
+        assert_eq!(Rating::of_charger(7_400, 32.0).phases, 1);
+        assert_eq!(Rating::of_charger(22_000, 32.0).phases, 3);
+        assert_eq!(Rating::of_charger(11_000, 16.0).phases, 3);
     }
 }

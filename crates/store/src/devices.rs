@@ -108,7 +108,8 @@ const DEVICE_COLUMNS: &str = "id, account_id, property_id, kind, provider, grant
      catalogue_id, vin, battery_capacity_wh, max_power_w, lifecycle, state, is_suspended, grid_export, \
      charging_duration_capped, preferences, test_charge, created_at, updated_at, retired_at, version";
 
-/// Inserts a device as given (its `version` starts at 0).
+/// Inserts a device as given (its `version` starts at 0). A second registration (not retired) of
+/// the same vendor device is [`StoreError::Conflict`].
 pub async fn insert_device(db: &Db, d: &Device) -> Result<(), StoreError> {
     on_db!(db, |pool| {
         sqlx::query(
@@ -292,17 +293,33 @@ pub async fn active_devices(db: &Db) -> Result<Vec<Device>, StoreError> {
         .await)?)
 }
 
-/// A live (not retired) registration of this vendor device, on any account.
+/// The namespace of a provider's vendor device ids: OCPP and OCPP_WALLBOX share the charge point
+/// identity, every other provider has its own. The unique index `devices_one_registration`
+/// (migration 0013) spells the same rule in SQL.
+pub fn device_namespace(provider: &str) -> &str {
+    match provider {
+        "OCPP" | "OCPP_WALLBOX" => "OCPP",
+        other => other,
+    }
+}
+
+const NAMESPACE_SQL: &str =
+    "(CASE WHEN provider IN ('OCPP', 'OCPP_WALLBOX') THEN 'OCPP' ELSE provider END)";
+
+/// The registration (not retired) of this vendor device, on any account: a vendor device belongs
+/// to one account at a time, which the database enforces (inserting a second is
+/// [`StoreError::Conflict`]).
 pub async fn live_device_by_integration_id(
     db: &Db,
     provider: &str,
     integration_device_id: &str,
 ) -> Result<Option<Device>, StoreError> {
     let sql = format!(
-        "SELECT {DEVICE_COLUMNS} FROM devices WHERE provider = $1 AND integration_device_id = $2 AND lifecycle <> 'RETIRED'"
+        "SELECT {DEVICE_COLUMNS} FROM devices WHERE {NAMESPACE_SQL} = $1 AND integration_device_id = $2 \
+         AND lifecycle <> 'RETIRED' ORDER BY created_at, id LIMIT 1"
     );
     Ok(on_db!(db, |pool| sqlx::query_as::<_, Device>(&sql)
-        .bind(provider)
+        .bind(device_namespace(provider))
         .bind(integration_device_id)
         .fetch_optional(pool)
         .await)?)

@@ -145,6 +145,45 @@ pub async fn set_quirks(db: &Db, id: &str, quirks: &Value) -> Result<(), StoreEr
     found(done)
 }
 
+/// What a charge point is rated for: the most current per phase, and its phases.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Rating {
+    pub amperes: Option<f64>,
+    pub phases: Option<i64>,
+}
+
+/// Records what the charge point is rated for (from the catalogue entry it was onboarded as).
+pub async fn set_rating(db: &Db, id: &str, rating: Rating) -> Result<(), StoreError> {
+    let done = on_db!(db, |pool| {
+        sqlx::query(
+            "UPDATE ocpp_charge_points SET rated_amperes = $1, rated_phases = $2 WHERE id = $3",
+        )
+        .bind(rating.amperes)
+        .bind(rating.phases)
+        .bind(id)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected())
+    })?;
+    found(done)
+}
+
+/// What the charge point is rated for; nothing known when it was never rated.
+pub async fn rating(db: &Db, id: &str) -> Result<Rating, StoreError> {
+    let row: Option<(Option<f64>, Option<i64>)> = on_db!(db, |pool| {
+        sqlx::query_as("SELECT rated_amperes, rated_phases FROM ocpp_charge_points WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await
+    })?;
+    Ok(
+        row.map_or_else(Rating::default, |(amperes, phases)| Rating {
+            amperes,
+            phases,
+        }),
+    )
+}
+
 /// Revokes a charge point: its password stops working.
 pub async fn revoke_charge_point(db: &Db, id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
     on_db!(db, |pool| {

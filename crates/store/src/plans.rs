@@ -4,7 +4,7 @@
 //! marked sent after, so a crash in between leaves a pending row that is sent again with the same
 //! key (which the provider answers without acting twice), never a second command.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -58,15 +58,41 @@ pub async fn insert_plans(db: &Db, plans: &[PlanRecord]) -> Result<(), StoreErro
         return Ok(());
     }
     let mut tx = db.begin().await?;
-    if let crate::Tx::Postgres(pg) = &mut tx {
+    let claimed = claim_in(&mut tx, plans).await?;
+    if claimed.len() != plans.len() {
+        tx.rollback().await?;
+        return Err(StoreError::Conflict);
+    }
+    tx.commit().await
+}
+
+/// Claims plan versions: each plan is stored only if its version is still free for its device
+/// (a compare-and-set on `(device_id, version)`: a writer that read version `v` claims `v + 1`,
+/// and loses when someone else claimed it first). Answers the devices whose plan was stored; the
+/// others lost the race and should re-read their current plan.
+pub async fn claim_plans(db: &Db, plans: &[PlanRecord]) -> Result<HashSet<String>, StoreError> {
+    if plans.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let mut tx = db.begin().await?;
+    let claimed = claim_in(&mut tx, plans).await?;
+    tx.commit().await?;
+    Ok(claimed.into_iter().collect())
+}
+
+/// Stores the plans whose version is free; answers the device of each plan stored.
+async fn claim_in(tx: &mut crate::Tx, plans: &[PlanRecord]) -> Result<Vec<String>, StoreError> {
+    let mut claimed = Vec::with_capacity(plans.len());
+    if let crate::Tx::Postgres(pg) = tx {
         // PostgreSQL takes each column as one array: a statement per 5,000 plans, not per 500.
         for chunk in plans.chunks(PG_BATCH) {
             let column = |f: fn(&PlanRecord) -> Value| chunk.iter().map(f).collect::<Vec<Value>>();
-            sqlx::query(&format!(
+            let stored: Vec<String> = sqlx::query_scalar(&format!(
                 "INSERT INTO device_plans ({PLAN_COLUMNS}) SELECT * FROM UNNEST($1::text[], $2::bigint[], \
                  $3::timestamptz[], $4::text[], $5::text[], $6::bigint[], $7::timestamptz[], \
                  $8::double precision[], $9::double precision[], $10::double precision[], $11::boolean[], \
-                 $12::text[], $13::boolean[], $14::bigint[], $15::jsonb[], $16::bigint[], $17::jsonb[])"
+                 $12::text[], $13::boolean[], $14::bigint[], $15::jsonb[], $16::bigint[], $17::jsonb[]) \
+                 ON CONFLICT (device_id, version) DO NOTHING RETURNING device_id"
             ))
             .bind(chunk.iter().map(|p| p.device_id.clone()).collect::<Vec<_>>())
             .bind(chunk.iter().map(|p| p.version).collect::<Vec<_>>())
@@ -85,13 +111,14 @@ pub async fn insert_plans(db: &Db, plans: &[PlanRecord]) -> Result<(), StoreErro
             .bind(column(|p| p.inputs.0.clone()))
             .bind(chunk.iter().map(|p| p.rate_set_id).collect::<Vec<_>>())
             .bind(column(|p| p.dispatches.0.clone()))
-            .execute(&mut **pg)
+            .fetch_all(&mut **pg)
             .await?;
+            claimed.extend(stored);
         }
-        return tx.commit().await;
+        return Ok(claimed);
     }
     for chunk in plans.chunks(PLAN_BATCH) {
-        on_tx!(&mut tx, |conn| {
+        let stored: Vec<String> = on_tx!(&mut *tx, |conn| {
             let mut query =
                 sqlx::QueryBuilder::new(format!("INSERT INTO device_plans ({PLAN_COLUMNS}) "));
             query.push_values(chunk, |mut row, plan| {
@@ -113,10 +140,12 @@ pub async fn insert_plans(db: &Db, plans: &[PlanRecord]) -> Result<(), StoreErro
                     .push_bind(plan.rate_set_id)
                     .push_bind(&plan.dispatches);
             });
-            query.build().execute(conn).await.map(|_| ())
+            query.push(" ON CONFLICT (device_id, version) DO NOTHING RETURNING device_id");
+            query.build_query_scalar::<String>().fetch_all(conn).await
         })?;
+        claimed.extend(stored);
     }
-    tx.commit().await
+    Ok(claimed)
 }
 
 /// Stores one new plan version.
@@ -589,6 +618,31 @@ mod tests {
         assert_eq!(
             current_plan(&test.db, &id).await.unwrap().unwrap().version,
             1202
+        );
+    }
+
+    #[tokio::test]
+    async fn a_version_claimed_by_someone_else_is_reported_lost() {
+        let test = TestDb::new().await;
+        let id = crate::testing::vehicle_fixture(&test.db, "a@example.com", "car-1")
+            .await
+            .id;
+        let other = crate::testing::vehicle_fixture(&test.db, "b@example.com", "car-2")
+            .await
+            .id;
+        let t = Utc::now();
+        insert_plan(&test.db, &plan(&id, 1, t)).await.unwrap();
+        let claimed = claim_plans(&test.db, &[plan(&id, 1, t), plan(&other, 1, t)])
+            .await
+            .unwrap();
+        assert_eq!(claimed, HashSet::from([other.clone()]));
+        assert_eq!(
+            current_plan(&test.db, &other)
+                .await
+                .unwrap()
+                .unwrap()
+                .version,
+            1
         );
     }
 

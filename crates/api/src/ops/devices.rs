@@ -222,6 +222,8 @@ impl ProviderLink {
         command: &Command,
         failure: ErrorCode,
     ) -> ApiResult<CommandReceipt> {
+        // Never more than the device is rated for.
+        let command = &command.within(device.max_power_w);
         // The customer's command goes into the same ledger as the plans' commands, so the control
         // loop knows what the device was last asked and does not ask again.
         let now = api.clock.now();

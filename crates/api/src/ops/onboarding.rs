@@ -288,14 +288,113 @@ fn transition(
     registration::transition(device, lifecycle, state, now).map_err(internal)
 }
 
+/// The refusal of a vendor device that is registered on an account already.
+fn device_taken() -> KrakenError {
+    KrakenError::with_message(
+        ErrorCode::StepParameters,
+        "This device is already connected to an account. It can be connected here once it has \
+         been disconnected there (deauthenticateFlexDevice).",
+    )
+}
+
+fn is_taken(err: &KrakenError) -> bool {
+    let taken = device_taken();
+    err.code == taken.code && err.message == taken.message
+}
+
+/// The device as the vendor listed it.
+fn found_device(d: &resiflex_providers::RemoteDevice) -> FoundDevice {
+    FoundDevice {
+        remote_id: d.remote_id.clone(),
+        kind: d.kind,
+        make: d.make.clone(),
+        model: d.model.clone(),
+        vin: d.vin.clone(),
+    }
+}
+
+/// Checks that the vendor device `remote_id` of `provider` is free for the wizard's account: no
+/// registration (not retired) of it exists but the wizard's own. A registration of the same
+/// account that never went live (an abandoned onboarding) is retired, so the new one replaces it;
+/// any other is refused (KT-CT-4375). The database holds the same rule (one registration per
+/// vendor device), so two onboardings at the same moment cannot both win.
+async fn ensure_free(
+    api: &ApiContext,
+    loaded: &Loaded,
+    provider: &str,
+    remote_id: &str,
+) -> ApiResult<()> {
+    let Some(mut existing) = store::live_device_by_integration_id(&api.db, provider, remote_id)
+        .await
+        .map_err(internal)?
+    else {
+        return Ok(());
+    };
+    if loaded.wizard.device_id.as_deref() == Some(existing.id.as_str()) {
+        return Ok(());
+    }
+    let abandoned = existing.account_id == loaded.row.account_id
+        && !matches!(
+            Lifecycle::parse(&existing.lifecycle),
+            Some(Lifecycle::Live | Lifecycle::PendingLive)
+        );
+    if !abandoned {
+        return Err(device_taken());
+    }
+    retire_unfinished(api, &mut existing).await
+}
+
+/// Retires a registration that never went live (an abandoned or cancelled onboarding).
+async fn retire_unfinished(api: &ApiContext, device: &mut Device) -> ApiResult<()> {
+    let now = api.clock.now();
+    transition(device, Lifecycle::Retired, DeviceState::Retired, now)?;
+    device.retired_at = Some(now);
+    match store::update_device(&api.db, device).await {
+        Ok(_) => Ok(()),
+        Err(StoreError::Conflict) => Err(KrakenError::new(ErrorCode::WizardConcurrentUpdate)),
+        Err(err) => Err(internal(err)),
+    }
+}
+
+/// Checks the device the wizard has chosen so far, if it has one.
+async fn ensure_chosen_free(api: &ApiContext, loaded: &Loaded) -> ApiResult<()> {
+    let catalogue = catalogue()?;
+    if loaded.wizard.reauthenticate_device.is_some() {
+        return Ok(());
+    }
+    let (Some(found), Some(provider)) = (
+        loaded.wizard.chosen_device(catalogue),
+        loaded.wizard.provider.as_deref(),
+    ) else {
+        return Ok(());
+    };
+    ensure_free(api, loaded, provider, &found.remote_id).await
+}
+
+/// After the device turned out to be taken while registering: the wizard goes back to the
+/// authorisation, which shows why, so the customer can try again once the device is free.
+fn rewind_taken(wizard: &mut Wizard) {
+    wizard.grant_id = None;
+    wizard.found_devices.clear();
+    wizard.answers.remove(&StepKind::SelectSessionDevice);
+    wizard.user_inputs.clear();
+    wizard.test = None;
+    wizard.device_id = None;
+    wizard.auth_error = Some(
+        "This device is already connected to an account; disconnect it there first.".to_owned(),
+    );
+}
+
 /// Creates the device record for the wizard's chosen remote device (once).
 async fn ensure_device(api: &ApiContext, loaded: &mut Loaded) -> ApiResult<Device> {
     let catalogue = catalogue()?;
     if let Some(id) = &loaded.wizard.device_id
         && let Some(device) = store::device_by_id(&api.db, id).await.map_err(internal)?
+        && device.lifecycle != Lifecycle::Retired.as_str()
     {
         return Ok(device);
     }
+    loaded.wizard.device_id = None;
     let found = loaded
         .wizard
         .chosen_device(catalogue)
@@ -306,6 +405,7 @@ async fn ensure_device(api: &ApiContext, loaded: &mut Loaded) -> ApiResult<Devic
         .provider
         .clone()
         .ok_or_else(|| internal("no provider"))?;
+    ensure_free(api, loaded, &provider, &found.remote_id).await?;
     let device = registration::device_record(
         catalogue,
         NewDevice {
@@ -319,11 +419,23 @@ async fn ensure_device(api: &ApiContext, loaded: &mut Loaded) -> ApiResult<Devic
         },
         api.clock.now(),
     );
-    store::insert_device(&api.db, &device)
-        .await
-        .map_err(internal)?;
+    match store::insert_device(&api.db, &device).await {
+        Ok(()) => {}
+        // Another onboarding registered the device at the same moment.
+        Err(StoreError::Conflict) => return Err(device_taken()),
+        Err(err) => return Err(internal(err)),
+    }
     loaded.wizard.device_id = Some(device.id.clone());
     Ok(device)
+}
+
+/// What the charger the customer chose is rated for, from its catalogue entry.
+fn charger_rating(wizard: &Wizard) -> ApiResult<Option<resiflex_providers::Rating>> {
+    let catalogue = catalogue()?;
+    Ok(wizard
+        .integrated_entry(catalogue)
+        .and_then(|entry| catalogue.charge_point(entry.id()))
+        .map(|c| resiflex_providers::Rating::of_charger(c.power().w, f64::from(c.amperage))))
 }
 
 /// The `OcppConnectionDetails` step: issues the charger's connection details (once per provider),
@@ -347,6 +459,11 @@ async fn enrol(api: &ApiContext, loaded: &mut Loaded) -> ApiResult<bool> {
                 return Ok(false);
             }
         };
+        if let Some(rating) = charger_rating(&loaded.wizard)?
+            && let Err(err) = enrolment.rate(&key, rating).await
+        {
+            tracing::warn!(provider = %name, error = %err, "recording a charger's rating failed");
+        }
         loaded.wizard.enrolment = Some(resiflex_domain::wizard::Enrolment {
             provider: name.clone(),
             key: key.clone(),
@@ -362,6 +479,10 @@ async fn enrol(api: &ApiContext, loaded: &mut Loaded) -> ApiResult<bool> {
         Ok(devices) if !devices.is_empty() => devices,
         _ => return Ok(false),
     };
+    // One charge point identity, one account.
+    for device in &devices {
+        ensure_free(api, loaded, &name, &device.remote_id).await?;
+    }
     let stored = store::insert_grant(
         &api.db,
         loaded.row.account_id,
@@ -373,16 +494,7 @@ async fn enrol(api: &ApiContext, loaded: &mut Loaded) -> ApiResult<bool> {
     .await
     .map_err(internal)?;
     loaded.wizard.grant_id = Some(stored.id);
-    loaded.wizard.found_devices = devices
-        .into_iter()
-        .map(|d| FoundDevice {
-            remote_id: d.remote_id,
-            kind: d.kind,
-            make: d.make,
-            model: d.model,
-            vin: d.vin,
-        })
-        .collect();
+    loaded.wizard.found_devices = devices.iter().map(found_device).collect();
     if let Some(enrolment) = loaded.wizard.enrolment.as_mut() {
         enrolment.password = None;
     }
@@ -443,7 +555,15 @@ async fn advance(api: &ApiContext, mut loaded: Loaded) -> ApiResult<Loaded> {
                 }
             }
             Some(StepKind::SmartFlexOnboardingDeviceRegistration) => {
-                let mut device = ensure_device(api, &mut loaded).await?;
+                let mut device = match ensure_device(api, &mut loaded).await {
+                    Ok(device) => device,
+                    Err(err) if is_taken(&err) => {
+                        rewind_taken(&mut loaded.wizard);
+                        loaded.save(api).await?;
+                        return Err(err);
+                    }
+                    Err(err) => return Err(err),
+                };
                 let reading = read_telemetry(api, &device).await;
                 registration::go_live(&mut device, reading.as_ref(), now).map_err(internal)?;
                 store::update_device(&api.db, &device)
@@ -1144,6 +1264,13 @@ async fn complete_auth(
         .devices(&granted, now)
         .await
         .map_err(|_| KrakenError::new(ErrorCode::StepRetryLater))?;
+    // A device that is registered on an account already is refused before anything is kept.
+    let mut candidate = Loaded {
+        row: loaded.row.clone(),
+        wizard: loaded.wizard.clone(),
+    };
+    candidate.wizard.found_devices = devices.iter().map(found_device).collect();
+    ensure_chosen_free(api, &candidate).await?;
     let stored = store::insert_grant(
         &api.db,
         loaded.row.account_id,
@@ -1156,16 +1283,7 @@ async fn complete_auth(
     .map_err(internal)?;
     loaded.wizard.auth_error = None;
     loaded.wizard.grant_id = Some(stored.id);
-    loaded.wizard.found_devices = devices
-        .into_iter()
-        .map(|d| FoundDevice {
-            remote_id: d.remote_id,
-            kind: d.kind,
-            make: d.make,
-            model: d.model,
-            vin: d.vin,
-        })
-        .collect();
+    loaded.wizard.found_devices = devices.iter().map(found_device).collect();
     let catalogue = catalogue()?;
     if let Some(device_id) = loaded.wizard.reauthenticate_device.clone() {
         return reauthenticated(api, loaded, &device_id, stored.id).await;
@@ -1399,6 +1517,17 @@ impl OnboardingMutation {
         if loaded.wizard.status == WizardStatus::Cancelled {
             return Err(KrakenError::new(ErrorCode::WizardCancelled));
         }
+        // A device this wizard registered that never went live is let go, so that the vendor
+        // device is free again; a live one stays (use `deauthenticateFlexDevice`).
+        if let Some(id) = &loaded.wizard.device_id
+            && let Some(mut device) = store::device_by_id(&api.db, id).await.map_err(internal)?
+            && !matches!(
+                Lifecycle::parse(&device.lifecycle),
+                Some(Lifecycle::Live | Lifecycle::PendingLive | Lifecycle::Retired)
+            )
+        {
+            retire_unfinished(api, &mut device).await?;
+        }
         loaded.wizard.status = WizardStatus::Cancelled;
         let loaded = loaded.save(api).await?;
         Ok(WizardPayload {
@@ -1425,6 +1554,9 @@ impl OnboardingMutation {
             .answer_step(step, input.selected_option.trim(), catalogue()?)
             .map_err(wizard_error)?;
         choose_provider(api, &mut loaded.wizard, catalogue()?);
+        if step == StepKind::SelectSessionDevice {
+            ensure_chosen_free(api, &loaded).await?;
+        }
         respond(api, loaded.save(api).await?).await
     }
 

@@ -121,6 +121,16 @@ pub struct Piece {
     /// The energy the plan expected over this stretch, Wh.
     pub planned_wh: f64,
     pub plan_version: i64,
+    /// Whether a newer plan version cut the stretch short (a boost cancelled, a re-plan).
+    pub superseded: bool,
+}
+
+impl Piece {
+    /// A stretch a newer plan cut short before the meter showed any energy in it (a boost
+    /// cancelled at once) did not happen: it is not a completed dispatch.
+    pub fn happened(&self, energy_wh: i64) -> bool {
+        !(self.superseded && energy_wh <= 0)
+    }
 }
 
 /// The stretches of dispatches that were in force: each version's dispatches, from when it was
@@ -150,6 +160,7 @@ pub fn pieces(plans: &[PlanView]) -> Vec<Piece> {
                 power_w: dispatch.power_w,
                 planned_wh: dispatch.energy_wh as f64 * share,
                 plan_version: plan.version,
+                superseded: end < dispatch.end,
             });
         }
     }
@@ -264,6 +275,7 @@ pub fn completed(
             energy_wh: energy_between(readings, p.start, p.end).round() as i64,
             location: location(readings, p.start, p.end),
         })
+        .filter(|c| c.piece.happened(c.energy_wh))
         .collect()
 }
 
@@ -638,11 +650,13 @@ pub fn analyse(facts: &Facts<'_>) -> Outcome {
 
     let dispatches = pieces
         .iter()
-        .map(|p| SessionDispatch {
+        .map(|p| (p, energy_between(&readings, p.start, p.end).round() as i64))
+        .filter(|(p, energy_wh)| p.happened(*energy_wh))
+        .map(|(p, energy_wh)| SessionDispatch {
             start: p.start,
             end: p.end,
             kind: p.kind,
-            energy_wh: energy_between(&readings, p.start, p.end).round() as i64,
+            energy_wh,
         })
         .collect();
 

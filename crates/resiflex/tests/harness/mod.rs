@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod onboarding;
 pub mod scenario;
 
 use std::net::SocketAddr;

@@ -25,6 +25,8 @@ pub struct Script {
     pub silent: Vec<String>,
     /// `ChargingScheduleMaxPeriods`.
     pub max_periods: String,
+    /// `NumberOfConnectors`, when the charger tells.
+    pub connectors: Option<String>,
 }
 
 impl Default for Script {
@@ -35,6 +37,7 @@ impl Default for Script {
             units: "Current".into(),
             silent: Vec::new(),
             max_periods: "10".into(),
+            connectors: None,
         }
     }
 }
@@ -242,11 +245,19 @@ impl Charger {
             return;
         }
         let reply = match action.as_str() {
-            "GetConfiguration" => json!({"configurationKey": [
-                {"key": "ChargingScheduleAllowedChargingRateUnit", "readonly": true, "value": self.script.units},
-                {"key": "ChargeProfileMaxStackLevel", "readonly": true, "value": "5"},
-                {"key": "ChargingScheduleMaxPeriods", "readonly": true, "value": self.script.max_periods},
-            ]}),
+            "GetConfiguration" => {
+                let mut keys = vec![
+                    json!({"key": "ChargingScheduleAllowedChargingRateUnit", "readonly": true, "value": self.script.units}),
+                    json!({"key": "ChargeProfileMaxStackLevel", "readonly": true, "value": "5"}),
+                    json!({"key": "ChargingScheduleMaxPeriods", "readonly": true, "value": self.script.max_periods}),
+                ];
+                if let Some(count) = &self.script.connectors {
+                    keys.push(
+                        json!({"key": "NumberOfConnectors", "readonly": true, "value": count}),
+                    );
+                }
+                json!({"configurationKey": keys})
+            }
             "SetChargingProfile" => {
                 let profile = &payload["csChargingProfiles"];
                 let purpose = profile["chargingProfilePurpose"]

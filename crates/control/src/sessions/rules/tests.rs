@@ -810,3 +810,33 @@ fn plans_for_the_next_goal_do_not_cut_this_one() {
         "unplugged before the next goal, yet this session's goal was met"
     );
 }
+
+#[test]
+fn a_boost_cancelled_before_it_delivered_anything_is_no_completed_dispatch() {
+    let mut car = Car::new(50.0);
+    car.run(60, 0.0);
+    let boost = PlanView {
+        dispatches: vec![dispatch(0, 120, DispatchKind::Boost)],
+        ..plan(1, 0, "BOOST", "BOOST", 80.0)
+    };
+    // Cancelled at once: the next plan is made a few seconds later.
+    let mut cancelled = plan(2, 0, "BOOST_CANCELLED", "SMART", 80.0);
+    cancelled.created_at = at(0) + Duration::seconds(5);
+    let cut_at_once = pieces(&[boost.clone(), cancelled.clone()]);
+    assert_eq!(cut_at_once.len(), 1);
+    assert!(cut_at_once[0].superseded);
+    assert!(completed(&cut_at_once, &car.readings, None, at(60)).is_empty());
+
+    // A boost that ran its course, even without energy (a full car), is kept; so is a cut
+    // boost that delivered energy.
+    let whole = pieces(std::slice::from_ref(&boost));
+    assert_eq!(completed(&whole, &car.readings, None, at(180)).len(), 1);
+    let mut charging = Car::new(50.0);
+    charging.run(60, 7_000.0);
+    let mut later = cancelled;
+    later.created_at = at(30);
+    let cut = pieces(&[boost, later]);
+    let done = completed(&cut, &charging.readings, None, at(60));
+    assert_eq!(done.len(), 1);
+    assert!(done[0].energy_wh > 0);
+}
