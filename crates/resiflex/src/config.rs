@@ -68,6 +68,9 @@ pub struct OcppSettings {
     /// The meter value sample interval asked of charge points at boot, in seconds (0 leaves
     /// theirs alone).
     pub meter_value_interval_secs: u32,
+    /// The largest WebSocket message (and frame) accepted from a charge point, in bytes; a
+    /// larger one closes the connection with code 1009 (message too big).
+    pub max_message_bytes: usize,
 }
 
 impl Default for OcppSettings {
@@ -77,6 +80,7 @@ impl Default for OcppSettings {
             call_timeout_secs: 30,
             call_attempts: 3,
             meter_value_interval_secs: 60,
+            max_message_bytes: 256 * 1024,
         }
     }
 }
@@ -89,6 +93,7 @@ impl OcppSettings {
         config.call_timeout = std::time::Duration::from_secs(self.call_timeout_secs);
         config.call_attempts = self.call_attempts;
         config.meter_value_interval_secs = self.meter_value_interval_secs;
+        config.max_message_bytes = self.max_message_bytes;
         config
     }
 
@@ -104,6 +109,10 @@ impl OcppSettings {
         anyhow::ensure!(
             (1..=10).contains(&self.call_attempts),
             "ocpp.call_attempts must be between 1 and 10"
+        );
+        anyhow::ensure!(
+            (1024..=16 * 1024 * 1024).contains(&self.max_message_bytes),
+            "ocpp.max_message_bytes must be between 1024 and 16777216"
         );
         Ok(())
     }
@@ -153,6 +162,8 @@ pub struct Overrides {
     pub database_url: Option<String>,
     pub log_format: Option<LogFormat>,
     pub clock_speed: Option<f64>,
+    /// The bearer token `/metrics` requires (`RESIFLEX_METRICS_TOKEN`).
+    pub metrics_token: Option<String>,
 }
 
 impl Config {
@@ -180,9 +191,29 @@ impl Config {
         if let Some(speed) = overrides.clock_speed {
             config.clock_speed = resiflex_domain::clock::validate_speed(speed)?;
         }
+        if let Some(token) = overrides.metrics_token {
+            config.http.metrics_token = Some(resiflex_api::http::MetricsToken::new(token));
+        }
         config.ocpp.validate()?;
+        validate_http(&config.http)?;
         Ok(config)
     }
+}
+
+fn validate_http(http: &HttpConfig) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        http.header_read_timeout_secs > 0,
+        "http.header_read_timeout_secs must be above 0"
+    );
+    anyhow::ensure!(
+        http.body_read_timeout_secs > 0,
+        "http.body_read_timeout_secs must be above 0"
+    );
+    anyhow::ensure!(
+        http.metrics_token.as_ref().is_none_or(|t| !t.is_empty()),
+        "http.metrics_token must not be empty"
+    );
+    Ok(())
 }
 
 #[cfg(test)]

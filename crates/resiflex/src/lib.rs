@@ -11,3 +11,4 @@ pub mod prices;
 pub mod providers;
 pub mod server;
 pub mod telemetry;
+pub mod transport;

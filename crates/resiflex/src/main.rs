@@ -54,6 +54,9 @@ enum Command {
         /// Start the server's clock at this instant, RFC 3339 with an offset [default: now].
         #[arg(long, value_name = "DATETIME", value_parser = parse_clock_start)]
         clock_start: Option<chrono::DateTime<chrono::Utc>>,
+        /// Require this bearer token on /metrics (`http.metrics_token`).
+        #[arg(long, env = "RESIFLEX_METRICS_TOKEN", hide_env_values = true)]
+        metrics_token: Option<String>,
     },
     /// Create the database if needed and apply all migrations.
     Migrate {
@@ -295,6 +298,7 @@ async fn main() -> anyhow::Result<()> {
             demo,
             clock_speed,
             clock_start,
+            metrics_token,
         } => {
             let config = Config::load(
                 config.as_deref(),
@@ -303,6 +307,7 @@ async fn main() -> anyhow::Result<()> {
                     database_url: database.url,
                     log_format,
                     clock_speed,
+                    metrics_token,
                 },
             )?;
             telemetry::init(&config.log);

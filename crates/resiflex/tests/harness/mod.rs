@@ -20,6 +20,8 @@ use tokio::task::JoinHandle;
 /// A running server. Dropping it drops the stop channel, which shuts the server down.
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// Where `/metrics` is served when `http.metrics_listen` gives it its own listener.
+    pub metrics_addr: Option<SocketAddr>,
     pub base: String,
     pub client: reqwest::Client,
     pub clock: ManualClock,
@@ -67,6 +69,7 @@ impl TestApp {
             .await
             .expect("server starts");
         let addr = server.local_addr().expect("bound");
+        let metrics_addr = server.metrics_addr();
         let sandbox = server.sandbox.clone();
         let ocpp = server.ocpp.clone();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -75,6 +78,7 @@ impl TestApp {
         }));
         TestApp {
             addr,
+            metrics_addr,
             base: format!("http://{addr}"),
             client: reqwest::Client::new(),
             clock,
