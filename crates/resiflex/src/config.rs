@@ -118,6 +118,29 @@ impl OcppSettings {
     }
 }
 
+/// Master keys given in the environment (`RESIFLEX_MASTER_KEY`): comma-separated, the current one
+/// first. Never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MasterKeys(pub String);
+
+impl std::fmt::Debug for MasterKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MasterKeys(***)")
+    }
+}
+
+/// Where the master key that seals the stored secrets comes from (`[secrets]`).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecretsConfig {
+    /// The key file (default: `resiflex-master.key` beside the SQLite database, else in the working
+    /// folder), created with owner-only permissions on first start.
+    pub key_file: Option<std::path::PathBuf>,
+    /// Keys from the environment (`RESIFLEX_MASTER_KEY`); they take the place of the key file.
+    #[serde(skip)]
+    pub master_key: Option<MasterKeys>,
+}
+
 /// Everything the server can be configured with.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -132,6 +155,7 @@ pub struct Config {
     pub limits: QueryLimits,
     pub control: resiflex_control::ControlConfig,
     pub ocpp: OcppSettings,
+    pub secrets: SecretsConfig,
     /// How many times faster than real time the server's clock runs (`--clock-speed`; 1 is real
     /// time). The control loop ticks this many times more often in wall time, so the same clock time
     /// passes between ticks. Set on the command line only.
@@ -150,6 +174,7 @@ impl Default for Config {
             limits: QueryLimits::default(),
             control: resiflex_control::ControlConfig::default(),
             ocpp: OcppSettings::default(),
+            secrets: SecretsConfig::default(),
             clock_speed: 1.0,
         }
     }
@@ -164,6 +189,8 @@ pub struct Overrides {
     pub clock_speed: Option<f64>,
     /// The bearer token `/metrics` requires (`RESIFLEX_METRICS_TOKEN`).
     pub metrics_token: Option<String>,
+    /// Master keys (`RESIFLEX_MASTER_KEY`).
+    pub master_key: Option<String>,
 }
 
 impl Config {
@@ -190,6 +217,9 @@ impl Config {
         }
         if let Some(speed) = overrides.clock_speed {
             config.clock_speed = resiflex_domain::clock::validate_speed(speed)?;
+        }
+        if let Some(keys) = overrides.master_key.filter(|k| !k.trim().is_empty()) {
+            config.secrets.master_key = Some(MasterKeys(keys));
         }
         if let Some(token) = overrides.metrics_token {
             config.http.metrics_token = Some(resiflex_api::http::MetricsToken::new(token));

@@ -86,6 +86,31 @@ enum Command {
     /// Grid zones: capacity shared by the devices of many homes, planned jointly.
     #[command(subcommand)]
     Zone(ZoneCommand),
+    /// The master key that encrypts the secrets stored in the database.
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum SecretsCommand {
+    /// Re-encrypt every stored secret under a new master key. With a key file, a new key is
+    /// generated (the old one stays readable in the file until every secret is re-encrypted); with
+    /// RESIFLEX_MASTER_KEY, put the new key first and the old one after it, run this, then drop the
+    /// old one. Stop the servers first.
+    RotateKey {
+        #[command(flatten)]
+        database: DatabaseArg,
+        /// A TOML configuration file (for `[secrets] key_file`).
+        #[arg(long, env = "RESIFLEX_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Print a new random master key (for RESIFLEX_MASTER_KEY or a key file).
+    GenerateKey,
+}
+
+/// The master keys given in the environment; read here only, never printed.
+fn master_key_env() -> Option<String> {
+    std::env::var("RESIFLEX_MASTER_KEY").ok()
 }
 
 #[derive(Debug, Subcommand)]
@@ -262,6 +287,7 @@ async fn database(arg: DatabaseArg) -> anyhow::Result<resiflex_store::Db> {
         None,
         Overrides {
             database_url: arg.url,
+            master_key: master_key_env(),
             ..Overrides::default()
         },
     )?;
@@ -308,6 +334,7 @@ async fn main() -> anyhow::Result<()> {
                     log_format,
                     clock_speed,
                     metrics_token,
+                    master_key: master_key_env(),
                 },
             )?;
             telemetry::init(&config.log);
@@ -324,6 +351,7 @@ async fn main() -> anyhow::Result<()> {
                 None,
                 Overrides {
                     database_url: database.url,
+                    master_key: master_key_env(),
                     ..Overrides::default()
                 },
             )?;
@@ -430,6 +458,25 @@ async fn main() -> anyhow::Result<()> {
         }) => {
             let db = database(db).await?;
             print_json(prices::assign_zone(&db, &account, &zone).await).await
+        }
+        Command::Secrets(SecretsCommand::RotateKey { database, config }) => {
+            let config = Config::load(
+                config.as_deref(),
+                Overrides {
+                    database_url: database.url,
+                    master_key: master_key_env(),
+                    ..Overrides::default()
+                },
+            )?;
+            let db = open_database(&config).await?;
+            print_json(resiflex::secrets::rotate(&config, db).await).await
+        }
+        Command::Secrets(SecretsCommand::GenerateKey) => {
+            println!(
+                "{}",
+                resiflex_store::secrets::MasterKey::generate().to_text()
+            );
+            Ok(())
         }
         Command::Bench(BenchCommand::Http(args)) => {
             telemetry::init(&resiflex::config::LogConfig {

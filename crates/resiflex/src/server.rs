@@ -30,6 +30,8 @@ pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
             )
         })?;
     db.migrate().await.context("migrating the database")?;
+    let db = db.with_secret_keys(crate::secrets::key_ring(config)?);
+    crate::secrets::prepare(&db).await?;
     Ok(db)
 }
 
@@ -70,6 +72,8 @@ impl Server {
         db: Db,
         clock: SharedClock,
     ) -> anyhow::Result<Server> {
+        let db = db.with_secret_keys(crate::secrets::key_ring(config)?);
+        crate::secrets::prepare(&db).await?;
         let signing_key = resiflex_store::secrets::get_or_create(
             &db,
             resiflex_store::secrets::TOKEN_SIGNING_KEY,

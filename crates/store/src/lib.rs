@@ -18,5 +18,5 @@ pub mod tariffs;
 pub mod testing;
 pub mod zones;
 
-pub use db::{Backend, Db, DbOptions, PoolStats, StoreError, Tx, redact_url};
+pub use db::{Backend, Db, DbOptions, Pool, PoolStats, StoreError, Tx, redact_url};
 pub use sqlx;

@@ -57,6 +57,10 @@ impl TestApp {
         config.database.url = test_db.url.clone();
         // Tests drive time themselves; the control loop's own scenarios call its tick directly.
         config.control.enabled = false;
+        // The key the test database's own handle seals with.
+        config.secrets.master_key = Some(resiflex::config::MasterKeys(
+            resiflex_store::testing::TEST_MASTER_KEY.to_owned(),
+        ));
         adjust(&mut config);
         let clock = ManualClock::new(start_instant());
         Self::start(test_db, config, clock).await
