@@ -2,14 +2,12 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use resiflex::config::{Config, LogFormat, Overrides};
-use resiflex::server::{Server, open_database, shutdown_signal, system_clock};
+use resiflex::server::{Server, open_database, server_clock, shutdown_signal, system_clock};
 use resiflex::{admin, bench, prices, telemetry};
-use resiflex_domain::{ScaledClock, SharedClock};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -267,21 +265,6 @@ fn parse_clock_start(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String
         })
 }
 
-/// The server's clock: the system clock, or a scaled one when a speed or a start is given.
-fn server_clock(
-    speed: Option<f64>,
-    start: Option<chrono::DateTime<chrono::Utc>>,
-    config: &Config,
-) -> anyhow::Result<SharedClock> {
-    if speed.is_none() && start.is_none() {
-        return Ok(system_clock());
-    }
-    let start = start.unwrap_or_else(|| system_clock().now());
-    let clock = ScaledClock::new(start, config.clock_speed)?;
-    tracing::info!(%start, speed = clock.speed(), "the server's clock is scaled");
-    Ok(Arc::new(clock))
-}
-
 async fn database(arg: DatabaseArg) -> anyhow::Result<resiflex_store::Db> {
     let config = Config::load(
         None,
@@ -338,8 +321,10 @@ async fn main() -> anyhow::Result<()> {
                 },
             )?;
             telemetry::init(&config.log);
-            let clock = server_clock(clock_speed, clock_start, &config)?;
-            let server = Server::build(&config, clock.clone()).await?;
+            let db = open_database(&config).await?;
+            let clock =
+                server_clock(&db, &config, clock_speed, clock_start, system_clock()).await?;
+            let server = Server::with_database(&config, db, clock.clone()).await?;
             if demo {
                 resiflex::demo::serve(server, &config, clock, shutdown_signal()).await
             } else {

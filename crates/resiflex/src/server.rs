@@ -244,6 +244,41 @@ pub async fn shutdown_signal() {
     }
 }
 
+/// The server's clock for `serve`: the `wall` clock, or a scaled one when a speed or a start is
+/// given (at `config.clock_speed`). A scaled clock continues where the last scaled run's clock has
+/// got to by now (its mapping is kept in the database), so a restart never moves it back; an
+/// explicit `start` (`--clock-start`) sets it anew. Either way the new mapping is saved.
+pub async fn server_clock(
+    db: &Db,
+    config: &Config,
+    speed: Option<f64>,
+    start: Option<chrono::DateTime<chrono::Utc>>,
+    wall: SharedClock,
+) -> anyhow::Result<SharedClock> {
+    if speed.is_none() && start.is_none() {
+        return Ok(wall);
+    }
+    let wall_now = wall.now();
+    let saved = resiflex_store::clock::anchor(db)
+        .await
+        .context("reading the saved clock")?;
+    let begin = resiflex_domain::clock::resume_at(saved.as_ref(), start, wall_now);
+    let clock = resiflex_domain::ScaledClock::new(begin, config.clock_speed)?;
+    resiflex_store::clock::save_anchor(
+        db,
+        &resiflex_domain::clock::ClockAnchor {
+            clock_at: begin,
+            wall_at: wall_now,
+            speed: clock.speed(),
+        },
+    )
+    .await
+    .context("saving the clock")?;
+    let resumed = saved.is_some() && start.is_none();
+    tracing::info!(start = %begin, speed = clock.speed(), resumed, "the server's clock is scaled");
+    Ok(Arc::new(clock))
+}
+
 /// The default clock for a real server.
 pub fn system_clock() -> SharedClock {
     Arc::new(SystemClock)

@@ -2,6 +2,7 @@
 //! header timeout while others are served, one address cannot hold more than its share of
 //! connections, a stalled body fails, `/metrics` can require a token or live on its own listener,
 //! and an OCPP message over the size limit closes the connection with 1009 (message too big).
+//! Also the server's scaled clock, which a restart must not send back to wall time.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
 
@@ -282,4 +283,72 @@ async fn an_oversized_ocpp_message_is_closed_with_message_too_big() {
     .await
     .unwrap();
     assert_eq!(again.boot().await["status"], "Accepted");
+}
+
+#[tokio::test]
+async fn a_scaled_clock_keeps_running_across_a_restart_unless_a_start_is_given() {
+    use chrono::Duration as ChronoDuration;
+    use resiflex::server::server_clock;
+    use resiflex_domain::{ManualClock, SharedClock};
+
+    let test_db = resiflex_store::testing::TestDb::new().await;
+    let config = resiflex::config::Config {
+        clock_speed: 600.0,
+        ..resiflex::config::Config::default()
+    };
+    let begin = harness::start_instant();
+    let wall = ManualClock::new(begin);
+    let wall_clock = || -> SharedClock { std::sync::Arc::new(wall.clone()) };
+    let first = server_clock(&test_db.db, &config, Some(600.0), None, wall_clock())
+        .await
+        .unwrap();
+    assert!(first.now() >= begin && first.now() < begin + ChronoDuration::days(1));
+    // The server stops; a minute of wall time later it starts again at the same speed.
+    wall.advance(ChronoDuration::minutes(1));
+    let second = server_clock(
+        &test_db.reopen().await,
+        &config,
+        Some(600.0),
+        None,
+        wall_clock(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        second.now() >= begin + ChronoDuration::hours(10),
+        "ten hours of server time passed in that minute, not back to wall time: {}",
+        second.now()
+    );
+    // A wall clock set back does not set the server's clock back.
+    let shown = second.now();
+    wall.advance(ChronoDuration::hours(-2));
+    let third = server_clock(&test_db.db, &config, Some(600.0), None, wall_clock())
+        .await
+        .unwrap();
+    assert!(
+        third.now() >= shown - ChronoDuration::minutes(10),
+        "{}",
+        third.now()
+    );
+    // An explicit start sets the clock anew, and later starts continue from it.
+    let explicit = begin - ChronoDuration::days(30);
+    let fourth = server_clock(
+        &test_db.db,
+        &config,
+        Some(600.0),
+        Some(explicit),
+        wall_clock(),
+    )
+    .await
+    .unwrap();
+    assert!(fourth.now() >= explicit && fourth.now() < explicit + ChronoDuration::days(1));
+    let fifth = server_clock(&test_db.db, &config, Some(600.0), None, wall_clock())
+        .await
+        .unwrap();
+    assert!(fifth.now() >= explicit && fifth.now() < explicit + ChronoDuration::days(1));
+    // Without a speed or a start the server runs on the wall clock.
+    let plain = server_clock(&test_db.db, &config, None, None, wall_clock())
+        .await
+        .unwrap();
+    assert_eq!(plain.now(), wall.now());
 }

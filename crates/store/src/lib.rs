@@ -6,6 +6,7 @@
 //! `migrations/`, applied at start by [`Db::migrate`].
 
 pub mod accounts;
+pub mod clock;
 mod db;
 pub mod devices;
 pub mod identity;
