@@ -363,4 +363,53 @@ mod tests {
             "not a file setting"
         );
     }
+
+    #[test]
+    fn transport_and_secrets_settings_are_read_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("resiflex.toml");
+        std::fs::write(
+            &file,
+            "[http]\nheader_read_timeout_secs = 5\nmax_connections_per_address = 8\nmetrics_listen = \"127.0.0.1:9100\"\nmetrics_token = \"t0ken\"\n[ocpp]\nmax_message_bytes = 65536\n[secrets]\nkey_file = \"/etc/resiflex/master.key\"\n",
+        )
+        .unwrap();
+        let config = Config::load(Some(&file), Overrides::default()).unwrap();
+        assert_eq!(config.http.header_read_timeout_secs, 5);
+        assert_eq!(config.http.max_connections_per_address, 8);
+        assert_eq!(config.http.metrics_listen.unwrap().port(), 9100);
+        assert!(config.http.metrics_token.as_ref().unwrap().matches("t0ken"));
+        assert!(
+            !format!("{config:?}").contains("t0ken"),
+            "the token is never printed"
+        );
+        assert_eq!(
+            config.ocpp.central_system("http://x").max_message_bytes,
+            65536
+        );
+        assert_eq!(
+            config.secrets.key_file.as_deref(),
+            Some(Path::new("/etc/resiflex/master.key"))
+        );
+        let overrides = Overrides {
+            master_key: Some("a-key-from-the-environment".into()),
+            metrics_token: Some("from-env".into()),
+            ..Overrides::default()
+        };
+        let config = Config::load(None, overrides).unwrap();
+        assert!(config.secrets.master_key.is_some());
+        assert!(config.http.metrics_token.unwrap().matches("from-env"));
+        for bad in [
+            "[http]\nheader_read_timeout_secs = 0",
+            "[http]\nbody_read_timeout_secs = 0",
+            "[http]\nmetrics_token = \"\"",
+            "[ocpp]\nmax_message_bytes = 10",
+            "[secrets]\nmaster_key = \"not-in-files\"",
+        ] {
+            std::fs::write(&file, bad).unwrap();
+            assert!(
+                Config::load(Some(&file), Overrides::default()).is_err(),
+                "{bad}"
+            );
+        }
+    }
 }
