@@ -87,6 +87,41 @@ pub fn scaled_now(start: DateTime<Utc>, speed: f64, elapsed: StdDuration) -> Dat
         .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
+/// Where a scaled clock stood: at wall time `wall_at` it showed `clock_at` and ran `speed` times
+/// faster than real time. Kept in the database so a restart continues the same clock.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClockAnchor {
+    pub clock_at: DateTime<Utc>,
+    pub wall_at: DateTime<Utc>,
+    pub speed: f64,
+}
+
+impl ClockAnchor {
+    /// The instant this clock shows at wall time `wall_now`. A wall clock set back (before
+    /// `wall_at`) does not set it back: it shows `clock_at` then.
+    pub fn at(&self, wall_now: DateTime<Utc>) -> DateTime<Utc> {
+        let elapsed = (wall_now - self.wall_at)
+            .to_std()
+            .unwrap_or(StdDuration::ZERO);
+        scaled_now(self.clock_at, self.speed, elapsed)
+    }
+}
+
+/// The instant a scaled clock starting at wall time `wall_now` starts at: the `explicit` start if
+/// one is given (`--clock-start`), else where the `saved` clock has got to by now (so a restart
+/// never moves the clock back), else the wall time.
+pub fn resume_at(
+    saved: Option<&ClockAnchor>,
+    explicit: Option<DateTime<Utc>>,
+    wall_now: DateTime<Utc>,
+) -> DateTime<Utc> {
+    match (explicit, saved) {
+        (Some(start), _) => start,
+        (None, Some(saved)) => saved.at(wall_now),
+        (None, None) => wall_now,
+    }
+}
+
 type Elapsed = dyn Fn() -> StdDuration + Send + Sync;
 
 /// A clock that starts at a given instant and runs `speed` times faster than real time (1 is real
@@ -227,6 +262,42 @@ mod tests {
             second - first >= Duration::seconds(20),
             "20 ms of real time are at least 20 s at speed 1000: {first} then {second}"
         );
+    }
+
+    #[test]
+    fn a_saved_clock_resumes_where_it_has_got_to() {
+        let wall = Utc.with_ymd_and_hms(2026, 11, 27, 18, 0, 0).unwrap();
+        let shown = Utc.with_ymd_and_hms(2026, 11, 28, 6, 0, 0).unwrap();
+        let saved = ClockAnchor {
+            clock_at: shown,
+            wall_at: wall,
+            speed: 600.0,
+        };
+        assert_eq!(saved.at(wall), shown);
+        assert_eq!(
+            saved.at(wall + Duration::seconds(6)),
+            shown + Duration::hours(1)
+        );
+        assert_eq!(
+            saved.at(wall - Duration::hours(3)),
+            shown,
+            "a wall clock set back does not set the server's clock back"
+        );
+        let later = wall + Duration::minutes(1);
+        assert_eq!(
+            resume_at(Some(&saved), None, later),
+            shown + Duration::hours(10),
+            "a minute of wall time at 600 times is ten hours"
+        );
+        assert!(resume_at(Some(&saved), None, later) > later);
+        let explicit = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        assert_eq!(
+            resume_at(Some(&saved), Some(explicit), later),
+            explicit,
+            "--clock-start wins"
+        );
+        assert_eq!(resume_at(None, None, later), later);
+        assert_eq!(resume_at(None, Some(explicit), later), explicit);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -162,6 +162,16 @@ pub(crate) async fn upgrade(
         .on_upgrade(move |socket| serve(inner, charge_point_id, accepted_before, socket))
 }
 
+/// The WebSocket close code for a message over the size limit (RFC 6455, 7.4.1).
+const MESSAGE_TOO_BIG: u16 = 1009;
+
+/// Whether a read failed because a frame or message was over the size limit.
+fn too_big(err: &axum::Error) -> bool {
+    std::error::Error::source(err)
+        .and_then(|inner| inner.downcast_ref::<tungstenite::Error>())
+        .is_some_and(|inner| matches!(inner, tungstenite::Error::Capacity(_)))
+}
+
 /// One connection, until the charger leaves, a newer connection of the same charger takes over,
 /// or the server stops.
 async fn serve(inner: Arc<Inner>, id: String, accepted_before: bool, socket: WebSocket) {
@@ -227,6 +237,14 @@ async fn serve(inner: Arc<Inner>, id: String, accepted_before: bool, socket: Web
                             .await;
                     }
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => session.touch(),
+                    Some(Err(err)) if too_big(&err) => {
+                        tracing::info!(charge_point = %id, limit = inner.config.max_message_bytes, "closed a connection: a message over the size limit");
+                        let _ = outbox.try_send(Message::Close(Some(CloseFrame {
+                            code: MESSAGE_TOO_BIG,
+                            reason: "message too big".into(),
+                        })));
+                        break;
+                    }
                     Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
                 },
             }

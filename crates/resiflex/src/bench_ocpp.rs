@@ -874,6 +874,8 @@ pub async fn ocpp(args: OcppBenchArgs) -> anyhow::Result<OcppBenchResult> {
     config.database.url = format!("sqlite://{}", dir.path().join("bench.db").display());
     config.database.max_connections = 4;
     config.control.enabled = false;
+    // Every simulated charge point connects from loopback.
+    config.http.max_connections_per_address = 0;
     let db = crate::server::open_database(&config).await?;
     let clock = system_clock();
     let server = Server::with_database(&config, db.clone(), clock.clone()).await?;

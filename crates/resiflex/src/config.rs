@@ -68,6 +68,9 @@ pub struct OcppSettings {
     /// The meter value sample interval asked of charge points at boot, in seconds (0 leaves
     /// theirs alone).
     pub meter_value_interval_secs: u32,
+    /// The largest WebSocket message (and frame) accepted from a charge point, in bytes; a
+    /// larger one closes the connection with code 1009 (message too big).
+    pub max_message_bytes: usize,
 }
 
 impl Default for OcppSettings {
@@ -77,6 +80,7 @@ impl Default for OcppSettings {
             call_timeout_secs: 30,
             call_attempts: 3,
             meter_value_interval_secs: 60,
+            max_message_bytes: 256 * 1024,
         }
     }
 }
@@ -89,6 +93,7 @@ impl OcppSettings {
         config.call_timeout = std::time::Duration::from_secs(self.call_timeout_secs);
         config.call_attempts = self.call_attempts;
         config.meter_value_interval_secs = self.meter_value_interval_secs;
+        config.max_message_bytes = self.max_message_bytes;
         config
     }
 
@@ -105,8 +110,35 @@ impl OcppSettings {
             (1..=10).contains(&self.call_attempts),
             "ocpp.call_attempts must be between 1 and 10"
         );
+        anyhow::ensure!(
+            (1024..=16 * 1024 * 1024).contains(&self.max_message_bytes),
+            "ocpp.max_message_bytes must be between 1024 and 16777216"
+        );
         Ok(())
     }
+}
+
+/// Master keys given in the environment (`RESIFLEX_MASTER_KEY`): comma-separated, the current one
+/// first. Never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MasterKeys(pub String);
+
+impl std::fmt::Debug for MasterKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MasterKeys(***)")
+    }
+}
+
+/// Where the master key that seals the stored secrets comes from (`[secrets]`).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecretsConfig {
+    /// The key file (default: `resiflex-master.key` beside the SQLite database, else in the working
+    /// folder), created with owner-only permissions on first start.
+    pub key_file: Option<std::path::PathBuf>,
+    /// Keys from the environment (`RESIFLEX_MASTER_KEY`); they take the place of the key file.
+    #[serde(skip)]
+    pub master_key: Option<MasterKeys>,
 }
 
 /// Everything the server can be configured with.
@@ -123,6 +155,7 @@ pub struct Config {
     pub limits: QueryLimits,
     pub control: resiflex_control::ControlConfig,
     pub ocpp: OcppSettings,
+    pub secrets: SecretsConfig,
     /// How many times faster than real time the server's clock runs (`--clock-speed`; 1 is real
     /// time). The control loop ticks this many times more often in wall time, so the same clock time
     /// passes between ticks. Set on the command line only.
@@ -141,6 +174,7 @@ impl Default for Config {
             limits: QueryLimits::default(),
             control: resiflex_control::ControlConfig::default(),
             ocpp: OcppSettings::default(),
+            secrets: SecretsConfig::default(),
             clock_speed: 1.0,
         }
     }
@@ -153,6 +187,10 @@ pub struct Overrides {
     pub database_url: Option<String>,
     pub log_format: Option<LogFormat>,
     pub clock_speed: Option<f64>,
+    /// The bearer token `/metrics` requires (`RESIFLEX_METRICS_TOKEN`).
+    pub metrics_token: Option<String>,
+    /// Master keys (`RESIFLEX_MASTER_KEY`).
+    pub master_key: Option<String>,
 }
 
 impl Config {
@@ -180,12 +218,35 @@ impl Config {
         if let Some(speed) = overrides.clock_speed {
             config.clock_speed = resiflex_domain::clock::validate_speed(speed)?;
         }
+        if let Some(keys) = overrides.master_key.filter(|k| !k.trim().is_empty()) {
+            config.secrets.master_key = Some(MasterKeys(keys));
+        }
+        if let Some(token) = overrides.metrics_token {
+            config.http.metrics_token = Some(resiflex_api::http::MetricsToken::new(token));
+        }
         config.ocpp.validate()?;
         if let Some(setting) = config.limits.problem() {
             anyhow::bail!("{setting} must be above 0");
         }
+        validate_http(&config.http)?;
         Ok(config)
     }
+}
+
+fn validate_http(http: &HttpConfig) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        http.header_read_timeout_secs > 0,
+        "http.header_read_timeout_secs must be above 0"
+    );
+    anyhow::ensure!(
+        http.body_read_timeout_secs > 0,
+        "http.body_read_timeout_secs must be above 0"
+    );
+    anyhow::ensure!(
+        http.metrics_token.as_ref().is_none_or(|t| !t.is_empty()),
+        "http.metrics_token must not be empty"
+    );
+    Ok(())
 }
 
 #[cfg(test)]
@@ -321,5 +382,54 @@ mod tests {
             Config::load(Some(&file), Overrides::default()).is_err(),
             "not a file setting"
         );
+    }
+
+    #[test]
+    fn transport_and_secrets_settings_are_read_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("resiflex.toml");
+        std::fs::write(
+            &file,
+            "[http]\nheader_read_timeout_secs = 5\nmax_connections_per_address = 8\nmetrics_listen = \"127.0.0.1:9100\"\nmetrics_token = \"t0ken\"\n[ocpp]\nmax_message_bytes = 65536\n[secrets]\nkey_file = \"/etc/resiflex/master.key\"\n",
+        )
+        .unwrap();
+        let config = Config::load(Some(&file), Overrides::default()).unwrap();
+        assert_eq!(config.http.header_read_timeout_secs, 5);
+        assert_eq!(config.http.max_connections_per_address, 8);
+        assert_eq!(config.http.metrics_listen.unwrap().port(), 9100);
+        assert!(config.http.metrics_token.as_ref().unwrap().matches("t0ken"));
+        assert!(
+            !format!("{config:?}").contains("t0ken"),
+            "the token is never printed"
+        );
+        assert_eq!(
+            config.ocpp.central_system("http://x").max_message_bytes,
+            65536
+        );
+        assert_eq!(
+            config.secrets.key_file.as_deref(),
+            Some(Path::new("/etc/resiflex/master.key"))
+        );
+        let overrides = Overrides {
+            master_key: Some("a-key-from-the-environment".into()),
+            metrics_token: Some("from-env".into()),
+            ..Overrides::default()
+        };
+        let config = Config::load(None, overrides).unwrap();
+        assert!(config.secrets.master_key.is_some());
+        assert!(config.http.metrics_token.unwrap().matches("from-env"));
+        for bad in [
+            "[http]\nheader_read_timeout_secs = 0",
+            "[http]\nbody_read_timeout_secs = 0",
+            "[http]\nmetrics_token = \"\"",
+            "[ocpp]\nmax_message_bytes = 10",
+            "[secrets]\nmaster_key = \"not-in-files\"",
+        ] {
+            std::fs::write(&file, bad).unwrap();
+            assert!(
+                Config::load(Some(&file), Overrides::default()).is_err(),
+                "{bad}"
+            );
+        }
     }
 }

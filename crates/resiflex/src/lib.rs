@@ -9,5 +9,7 @@ pub mod config;
 pub mod demo;
 pub mod prices;
 pub mod providers;
+pub mod secrets;
 pub mod server;
 pub mod telemetry;
+pub mod transport;

@@ -2,14 +2,12 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use resiflex::config::{Config, LogFormat, Overrides};
-use resiflex::server::{Server, open_database, shutdown_signal, system_clock};
+use resiflex::server::{Server, open_database, server_clock, shutdown_signal, system_clock};
 use resiflex::{admin, bench, prices, telemetry};
-use resiflex_domain::{ScaledClock, SharedClock};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -54,6 +52,9 @@ enum Command {
         /// Start the server's clock at this instant, RFC 3339 with an offset [default: now].
         #[arg(long, value_name = "DATETIME", value_parser = parse_clock_start)]
         clock_start: Option<chrono::DateTime<chrono::Utc>>,
+        /// Require this bearer token on /metrics (`http.metrics_token`).
+        #[arg(long, env = "RESIFLEX_METRICS_TOKEN", hide_env_values = true)]
+        metrics_token: Option<String>,
     },
     /// Create the database if needed and apply all migrations.
     Migrate {
@@ -83,6 +84,31 @@ enum Command {
     /// Grid zones: capacity shared by the devices of many homes, planned jointly.
     #[command(subcommand)]
     Zone(ZoneCommand),
+    /// The master key that encrypts the secrets stored in the database.
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum SecretsCommand {
+    /// Re-encrypt every stored secret under a new master key. With a key file, a new key is
+    /// generated (the old one stays readable in the file until every secret is re-encrypted); with
+    /// RESIFLEX_MASTER_KEY, put the new key first and the old one after it, run this, then drop the
+    /// old one. Stop the servers first.
+    RotateKey {
+        #[command(flatten)]
+        database: DatabaseArg,
+        /// A TOML configuration file (for `[secrets] key_file`).
+        #[arg(long, env = "RESIFLEX_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Print a new random master key (for RESIFLEX_MASTER_KEY or a key file).
+    GenerateKey,
+}
+
+/// The master keys given in the environment; read here only, never printed.
+fn master_key_env() -> Option<String> {
+    std::env::var("RESIFLEX_MASTER_KEY").ok()
 }
 
 #[derive(Debug, Subcommand)]
@@ -239,26 +265,12 @@ fn parse_clock_start(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String
         })
 }
 
-/// The server's clock: the system clock, or a scaled one when a speed or a start is given.
-fn server_clock(
-    speed: Option<f64>,
-    start: Option<chrono::DateTime<chrono::Utc>>,
-    config: &Config,
-) -> anyhow::Result<SharedClock> {
-    if speed.is_none() && start.is_none() {
-        return Ok(system_clock());
-    }
-    let start = start.unwrap_or_else(|| system_clock().now());
-    let clock = ScaledClock::new(start, config.clock_speed)?;
-    tracing::info!(%start, speed = clock.speed(), "the server's clock is scaled");
-    Ok(Arc::new(clock))
-}
-
 async fn database(arg: DatabaseArg) -> anyhow::Result<resiflex_store::Db> {
     let config = Config::load(
         None,
         Overrides {
             database_url: arg.url,
+            master_key: master_key_env(),
             ..Overrides::default()
         },
     )?;
@@ -297,6 +309,7 @@ async fn main() -> anyhow::Result<()> {
             demo,
             clock_speed,
             clock_start,
+            metrics_token,
         } => {
             let config = Config::load(
                 config.as_deref(),
@@ -305,11 +318,15 @@ async fn main() -> anyhow::Result<()> {
                     database_url: database.url,
                     log_format,
                     clock_speed,
+                    metrics_token,
+                    master_key: master_key_env(),
                 },
             )?;
             telemetry::init(&config.log);
-            let clock = server_clock(clock_speed, clock_start, &config)?;
-            let server = Server::build(&config, clock.clone()).await?;
+            let db = open_database(&config).await?;
+            let clock =
+                server_clock(&db, &config, clock_speed, clock_start, system_clock()).await?;
+            let server = Server::with_database(&config, db, clock.clone()).await?;
             if demo {
                 resiflex::demo::serve(server, &config, clock, shutdown_signal()).await
             } else {
@@ -321,6 +338,7 @@ async fn main() -> anyhow::Result<()> {
                 None,
                 Overrides {
                     database_url: database.url,
+                    master_key: master_key_env(),
                     ..Overrides::default()
                 },
             )?;
@@ -427,6 +445,25 @@ async fn main() -> anyhow::Result<()> {
         }) => {
             let db = database(db).await?;
             print_json(prices::assign_zone(&db, &account, &zone).await).await
+        }
+        Command::Secrets(SecretsCommand::RotateKey { database, config }) => {
+            let config = Config::load(
+                config.as_deref(),
+                Overrides {
+                    database_url: database.url,
+                    master_key: master_key_env(),
+                    ..Overrides::default()
+                },
+            )?;
+            let db = open_database(&config).await?;
+            print_json(resiflex::secrets::rotate(&config, db).await).await
+        }
+        Command::Secrets(SecretsCommand::GenerateKey) => {
+            println!(
+                "{}",
+                resiflex_store::secrets::MasterKey::generate().to_text()
+            );
+            Ok(())
         }
         Command::Bench(BenchCommand::Http(args)) => {
             telemetry::init(&resiflex::config::LogConfig {

@@ -30,6 +30,8 @@ pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
             )
         })?;
     db.migrate().await.context("migrating the database")?;
+    let db = db.with_secret_keys(crate::secrets::key_ring(config)?);
+    crate::secrets::prepare(&db).await?;
     Ok(db)
 }
 
@@ -40,6 +42,9 @@ pub struct Server {
     /// The OCPP central system: the charge points connected to this server.
     pub ocpp: resiflex_ocpp::CentralSystem,
     listener: TcpListener,
+    /// `/metrics` on its own listener, when `http.metrics_listen` is set.
+    metrics: Option<(TcpListener, axum::Router)>,
+    transport: crate::transport::Transport,
     control: Option<resiflex_control::ControlLoop>,
     /// Wall time between control ticks: the configured tick, shortened by the clock's speed.
     control_period: Duration,
@@ -67,6 +72,8 @@ impl Server {
         db: Db,
         clock: SharedClock,
     ) -> anyhow::Result<Server> {
+        let db = db.with_secret_keys(crate::secrets::key_ring(config)?);
+        crate::secrets::prepare(&db).await?;
         let signing_key = resiflex_store::secrets::get_or_create(
             &db,
             resiflex_store::secrets::TOKEN_SIGNING_KEY,
@@ -78,6 +85,14 @@ impl Server {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
+        let metrics_listener = match config.http.metrics_listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("listening for /metrics on {addr}"))?,
+            ),
+            None => None,
+        };
         let public_url = config
             .public_url
             .clone()
@@ -120,11 +135,15 @@ impl Server {
             sandbox: Some(sandbox.clone()),
             clock: clock_for_http,
         };
+        let metrics = metrics_listener
+            .map(|listener| (listener, resiflex_api::http::metrics_router(state.clone())));
         Ok(Server {
             sandbox,
             control,
             control_period: control_period(config.control.tick_seconds, config.clock_speed),
             listener,
+            metrics,
+            transport: crate::transport::Transport::from_config(&config.http),
             app: resiflex_api::router(state).merge(ocpp.router()),
             ocpp,
             db,
@@ -133,6 +152,13 @@ impl Server {
 
     pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
         Ok(self.listener.local_addr()?)
+    }
+
+    /// Where `/metrics` is served when it has its own listener.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics
+            .as_ref()
+            .and_then(|(listener, _)| listener.local_addr().ok())
     }
 
     /// The server's database.
@@ -152,13 +178,33 @@ impl Server {
         let control = self
             .control
             .map(|control| control.spawn_every(period, control_stopped));
-        axum::serve(
-            self.listener,
-            self.app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("serving HTTP")?;
+        let (stop, stopping) = tokio::sync::watch::channel(false);
+        let stopped = move || {
+            let mut stopping = stopping.clone();
+            async move {
+                let _ = stopping.wait_for(|stop| *stop).await;
+            }
+        };
+        let metrics = self.metrics.map(|(listener, router)| {
+            if let Ok(addr) = listener.local_addr() {
+                tracing::info!(%addr, "serving /metrics at http://{addr}/metrics");
+            }
+            tokio::spawn(crate::transport::serve(
+                listener,
+                router,
+                self.transport,
+                stopped(),
+            ))
+        });
+        let main = crate::transport::serve(self.listener, self.app, self.transport, stopped());
+        let signal = async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        };
+        tokio::join!(main, signal);
+        if let Some(metrics) = metrics {
+            let _ = metrics.await;
+        }
         // The control loop finishes its tick, then the pool closes.
         let _ = stop_control.send(true);
         if let Some(control) = control {
@@ -196,6 +242,41 @@ pub async fn shutdown_signal() {
         () = interrupt => tracing::info!("SIGINT received: finishing requests in flight"),
         () = terminate => tracing::info!("SIGTERM received: finishing requests in flight"),
     }
+}
+
+/// The server's clock for `serve`: the `wall` clock, or a scaled one when a speed or a start is
+/// given (at `config.clock_speed`). A scaled clock continues where the last scaled run's clock has
+/// got to by now (its mapping is kept in the database), so a restart never moves it back; an
+/// explicit `start` (`--clock-start`) sets it anew. Either way the new mapping is saved.
+pub async fn server_clock(
+    db: &Db,
+    config: &Config,
+    speed: Option<f64>,
+    start: Option<chrono::DateTime<chrono::Utc>>,
+    wall: SharedClock,
+) -> anyhow::Result<SharedClock> {
+    if speed.is_none() && start.is_none() {
+        return Ok(wall);
+    }
+    let wall_now = wall.now();
+    let saved = resiflex_store::clock::anchor(db)
+        .await
+        .context("reading the saved clock")?;
+    let begin = resiflex_domain::clock::resume_at(saved.as_ref(), start, wall_now);
+    let clock = resiflex_domain::ScaledClock::new(begin, config.clock_speed)?;
+    resiflex_store::clock::save_anchor(
+        db,
+        &resiflex_domain::clock::ClockAnchor {
+            clock_at: begin,
+            wall_at: wall_now,
+            speed: clock.speed(),
+        },
+    )
+    .await
+    .context("saving the clock")?;
+    let resumed = saved.is_some() && start.is_none();
+    tracing::info!(start = %begin, speed = clock.speed(), resumed, "the server's clock is scaled");
+    Ok(Arc::new(clock))
 }
 
 /// The default clock for a real server.

@@ -22,6 +22,8 @@ pub enum StoreError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
+    #[error(transparent)]
+    Secrets(#[from] crate::secrets::SecretsError),
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -77,9 +79,17 @@ pub struct PoolStats {
     pub max: u32,
 }
 
-/// A handle to the database: cheap to clone, shared by the whole server.
+/// A handle to the database: cheap to clone, shared by the whole server. It carries the master keys
+/// that seal the secrets it stores (see [`crate::secrets`]).
 #[derive(Debug, Clone)]
-pub enum Db {
+pub struct Db {
+    pool: Pool,
+    pub(crate) keys: Option<std::sync::Arc<crate::secrets::KeyRing>>,
+}
+
+/// The pool of whichever engine a [`Db`] talks to.
+#[derive(Debug, Clone)]
+pub enum Pool {
     Sqlite(SqlitePool),
     Postgres(PgPool),
 }
@@ -90,9 +100,9 @@ pub enum Db {
 #[macro_export]
 macro_rules! on_db {
     ($db:expr, |$conn:ident| $body:expr) => {
-        match $db {
-            $crate::Db::Sqlite($conn) => $body,
-            $crate::Db::Postgres($conn) => $body,
+        match ($db).pool() {
+            $crate::Pool::Sqlite($conn) => $body,
+            $crate::Pool::Postgres($conn) => $body,
         }
     };
 }
@@ -130,7 +140,7 @@ impl Db {
                 .acquire_timeout(options.acquire_timeout)
                 .connect_with(connect)
                 .await?;
-            Ok(Db::Sqlite(pool))
+            Ok(Db::from(Pool::Sqlite(pool)))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let mut connect = PgConnectOptions::from_str(url)?;
             if let Some(schema) = &options.pg_schema {
@@ -141,25 +151,30 @@ impl Db {
                 .acquire_timeout(options.acquire_timeout)
                 .connect_with(connect)
                 .await?;
-            Ok(Db::Postgres(pool))
+            Ok(Db::from(Pool::Postgres(pool)))
         } else {
             Err(StoreError::UnsupportedUrl(redact_url(url)))
         }
     }
 
+    /// The engine's pool.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
     /// Applies every migration of this backend that has not run yet.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        match self {
-            Db::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
-            Db::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+        match &self.pool {
+            Pool::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
+            Pool::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
         }
         Ok(())
     }
 
     pub fn backend(&self) -> Backend {
-        match self {
-            Db::Sqlite(_) => Backend::Sqlite,
-            Db::Postgres(_) => Backend::Postgres,
+        match &self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
         }
     }
 
@@ -191,10 +206,16 @@ impl Db {
     /// transaction that reads first and writes later cannot wait for a concurrent writer and would
     /// fail with "database is locked"; an immediate one simply waits its turn.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
-        Ok(match self {
-            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
-            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        Ok(match &self.pool {
+            Pool::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
+    }
+}
+
+impl From<Pool> for Db {
+    fn from(pool: Pool) -> Db {
+        Db { pool, keys: None }
     }
 }
 

@@ -7,6 +7,7 @@ use serde_json::Value;
 use sqlx::types::Json;
 use std::collections::HashMap;
 
+use crate::secrets::{grant_context, is_sealed};
 use crate::{Db, StoreError, on_db, on_tx};
 
 fn rows(done: u64) -> Result<(), StoreError> {
@@ -29,6 +30,8 @@ pub struct ProviderGrant {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
+/// Stores a grant; its secret (the vendor's access and refresh tokens) is sealed with the handle's
+/// master key, and comes back in plain text.
 pub async fn insert_grant(
     db: &Db,
     account_id: i64,
@@ -37,7 +40,10 @@ pub async fn insert_grant(
     secret: &str,
     now: DateTime<Utc>,
 ) -> Result<ProviderGrant, StoreError> {
-    Ok(on_db!(db, |pool| {
+    let sealed = db
+        .secret_keys()?
+        .seal(&grant_context(account_id, provider, subject), secret);
+    let stored = on_db!(db, |pool| {
         sqlx::query_as::<_, ProviderGrant>(
         "INSERT INTO provider_grants (account_id, provider, subject, secret, created_at) VALUES ($1, $2, $3, $4, $5) \
          RETURNING id, account_id, provider, subject, secret, created_at, revoked_at"
@@ -45,22 +51,34 @@ pub async fn insert_grant(
     .bind(account_id)
     .bind(provider)
     .bind(subject)
-    .bind(secret)
+    .bind(&sealed)
     .bind(now)
     .fetch_one(pool)
     .await
-    })?)
+    })?;
+    open_grant(db, stored)
 }
 
 pub async fn grant_by_id(db: &Db, id: i64) -> Result<Option<ProviderGrant>, StoreError> {
-    Ok(on_db!(db, |pool| {
+    let stored = on_db!(db, |pool| {
         sqlx::query_as::<_, ProviderGrant>(
         "SELECT id, account_id, provider, subject, secret, created_at, revoked_at FROM provider_grants WHERE id = $1"
     )
     .bind(id)
     .fetch_optional(pool)
     .await
-    })?)
+    })?;
+    stored.map(|grant| open_grant(db, grant)).transpose()
+}
+
+/// The grant with its secret decrypted (a plain secret from before encryption is returned as it is
+/// until the start-up step seals it).
+fn open_grant(db: &Db, mut grant: ProviderGrant) -> Result<ProviderGrant, StoreError> {
+    if is_sealed(&grant.secret) {
+        let context = grant_context(grant.account_id, &grant.provider, &grant.subject);
+        grant.secret = db.secret_keys()?.open(&context, &grant.secret)?;
+    }
+    Ok(grant)
 }
 
 pub async fn revoke_grant(db: &Db, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {

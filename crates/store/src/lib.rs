@@ -6,6 +6,7 @@
 //! `migrations/`, applied at start by [`Db::migrate`].
 
 pub mod accounts;
+pub mod clock;
 mod db;
 pub mod devices;
 pub mod identity;
@@ -18,5 +19,5 @@ pub mod tariffs;
 pub mod testing;
 pub mod zones;
 
-pub use db::{Backend, Db, DbOptions, PoolStats, StoreError, Tx, redact_url};
+pub use db::{Backend, Db, DbOptions, Pool, PoolStats, StoreError, Tx, redact_url};
 pub use sqlx;

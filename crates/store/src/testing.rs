@@ -6,7 +6,20 @@
 
 use rand::Rng as _;
 
+use crate::secrets::{KeyRing, MasterKey};
 use crate::{Db, DbOptions};
+
+/// The master key every test database's secrets are sealed with (give it to a server under test as
+/// its `RESIFLEX_MASTER_KEY`).
+pub const TEST_MASTER_KEY: &str = "cmVzaWZsZXgtdGVzdC1tYXN0ZXIta2V5LTMyLWJ5dGU";
+
+/// The key ring of [`TEST_MASTER_KEY`].
+pub fn test_keys() -> KeyRing {
+    KeyRing::new(
+        MasterKey::from_text(TEST_MASTER_KEY).expect("the test master key is 32 bytes"),
+        Vec::new(),
+    )
+}
 
 /// A migrated, empty database that lives as long as this value.
 #[derive(Debug)]
@@ -53,7 +66,8 @@ impl TestDb {
                 };
                 let db = Db::connect(&base, &options)
                     .await
-                    .expect("connect to the test schema");
+                    .expect("connect to the test schema")
+                    .with_secret_keys(test_keys());
                 db.migrate().await.expect("migrate");
                 TestDb {
                     db,
@@ -69,7 +83,10 @@ impl TestDb {
                     dir.path().join(format!("test-{suffix:016x}.db")).display()
                 );
                 let options = DbOptions::default();
-                let db = Db::connect(&url, &options).await.expect("open SQLite");
+                let db = Db::connect(&url, &options)
+                    .await
+                    .expect("open SQLite")
+                    .with_secret_keys(test_keys());
                 db.migrate().await.expect("migrate");
                 TestDb {
                     db,
@@ -83,7 +100,10 @@ impl TestDb {
 
     /// Opens a second, independent pool on the same database, as a restarted server would.
     pub async fn reopen(&self) -> Db {
-        let db = Db::connect(&self.url, &self.options).await.expect("reopen");
+        let db = Db::connect(&self.url, &self.options)
+            .await
+            .expect("reopen")
+            .with_secret_keys(test_keys());
         db.migrate().await.expect("migrations are idempotent");
         db
     }

@@ -14,7 +14,7 @@ use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::routing::get;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
+use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 use tower_http::trace::TraceLayer;
 
 use resiflex_store::Db;
@@ -33,6 +33,45 @@ pub struct HttpConfig {
     pub cors_allowed_origins: Vec<String>,
     /// Take the client address from `X-Forwarded-For` (only behind a proxy you trust).
     pub trust_forwarded_for: bool,
+    /// How long a client may take to send a request's headers (and how long an idle keep-alive
+    /// connection stays open); then the connection is closed.
+    pub header_read_timeout_secs: u64,
+    /// How long a client may take to send a request's body; then the request fails.
+    pub body_read_timeout_secs: u64,
+    /// Connections open at once from one client address (0: no limit). Further ones are closed at
+    /// once. Behind a proxy every connection comes from the proxy: raise it or set 0 there.
+    pub max_connections_per_address: usize,
+    /// Serve `/metrics` on this address instead of the main listener.
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Require `Authorization: Bearer <token>` on `/metrics`.
+    pub metrics_token: Option<MetricsToken>,
+}
+
+/// The bearer token `/metrics` requires; never printed.
+#[derive(Clone, serde::Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct MetricsToken(String);
+
+impl MetricsToken {
+    pub fn new(token: impl Into<String>) -> MetricsToken {
+        MetricsToken(token.into())
+    }
+
+    /// Compares in constant time.
+    pub fn matches(&self, offered: &str) -> bool {
+        use subtle::ConstantTimeEq as _;
+        self.0.as_bytes().ct_eq(offered.as_bytes()).into()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for MetricsToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetricsToken(***)")
+    }
 }
 
 impl Default for HttpConfig {
@@ -42,6 +81,11 @@ impl Default for HttpConfig {
             request_timeout_secs: 30,
             cors_allowed_origins: Vec::new(),
             trust_forwarded_for: false,
+            header_read_timeout_secs: 10,
+            body_read_timeout_secs: 20,
+            max_connections_per_address: 100,
+            metrics_listen: None,
+            metrics_token: None,
         }
     }
 }
@@ -75,19 +119,24 @@ pub struct AppState {
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The whole HTTP application.
+/// The whole HTTP application. `/metrics` is on it unless `metrics_listen` puts it on its own
+/// listener (see [`metrics_router`]).
 pub fn router(state: AppState) -> Router {
     let cors = cors_layer(&state.config.cors_allowed_origins);
     let timeout = Duration::from_secs(state.config.request_timeout_secs.max(1));
+    let body_timeout = Duration::from_secs(state.config.body_read_timeout_secs.max(1));
     let graphql_routes = get(graphql::graphiql)
         .post(graphql::graphql)
         .options(graphql::preflight);
     let metrics = state.metrics.clone();
-    Router::new()
+    let mut routes = Router::new()
         .route("/v1/graphql/", graphql_routes.clone())
         .route("/v1/graphql", graphql_routes)
-        .route("/healthz", get(health::healthz))
-        .route("/metrics", get(health::metrics))
+        .route("/healthz", get(health::healthz));
+    if state.config.metrics_listen.is_none() {
+        routes = routes.route("/metrics", metrics_route(&state));
+    }
+    routes
         .route(
             "/sandbox/{provider}/authorize",
             get(crate::sandbox::consent_page).post(crate::sandbox::consent_decision),
@@ -100,6 +149,7 @@ pub fn router(state: AppState) -> Router {
             observe::track_http,
         ))
         .layer(cors)
+        .layer(RequestBodyTimeoutLayer::new(body_timeout))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,
@@ -107,6 +157,21 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(observe::make_span))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// `/metrics` alone, for its own listener (`metrics_listen`).
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", metrics_route(&state))
+        .fallback(health::not_found)
+        .with_state(state)
+}
+
+fn metrics_route(state: &AppState) -> axum::routing::MethodRouter<AppState> {
+    get(health::metrics).route_layer(axum::middleware::from_fn_with_state(
+        state.config.metrics_token.clone(),
+        observe::require_metrics_token,
+    ))
 }
 
 fn cors_layer(origins: &[String]) -> CorsLayer {

@@ -118,6 +118,34 @@ pub async fn track_http(State(_metrics): State<Metrics>, request: Request, next:
     response
 }
 
+/// Refuses `/metrics` with 401 unless the request carries `Authorization: Bearer <token>` with the
+/// configured token (when one is configured).
+pub async fn require_metrics_token(
+    State(token): State<Option<super::MetricsToken>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(token) = token else {
+        return next.run(request).await;
+    };
+    let offered = request
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    if offered.is_some_and(|offered| token.matches(offered)) {
+        return next.run(request).await;
+    }
+    use axum::response::IntoResponse as _;
+    (
+        axum::http::StatusCode::UNAUTHORIZED,
+        [(axum::http::header::WWW_AUTHENTICATE, "Bearer")],
+        "/metrics needs the configured bearer token\n",
+    )
+        .into_response()
+}
+
 /// The tracing span of one HTTP request, carrying its request id.
 pub fn make_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
     let request_id = request

@@ -21,6 +21,8 @@ use tokio::task::JoinHandle;
 /// A running server. Dropping it drops the stop channel, which shuts the server down.
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// Where `/metrics` is served when `http.metrics_listen` gives it its own listener.
+    pub metrics_addr: Option<SocketAddr>,
     pub base: String,
     pub client: reqwest::Client,
     pub clock: ManualClock,
@@ -56,6 +58,10 @@ impl TestApp {
         config.database.url = test_db.url.clone();
         // Tests drive time themselves; the control loop's own scenarios call its tick directly.
         config.control.enabled = false;
+        // The key the test database's own handle seals with.
+        config.secrets.master_key = Some(resiflex::config::MasterKeys(
+            resiflex_store::testing::TEST_MASTER_KEY.to_owned(),
+        ));
         adjust(&mut config);
         let clock = ManualClock::new(start_instant());
         Self::start(test_db, config, clock).await
@@ -68,6 +74,7 @@ impl TestApp {
             .await
             .expect("server starts");
         let addr = server.local_addr().expect("bound");
+        let metrics_addr = server.metrics_addr();
         let sandbox = server.sandbox.clone();
         let ocpp = server.ocpp.clone();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -76,6 +83,7 @@ impl TestApp {
         }));
         TestApp {
             addr,
+            metrics_addr,
             base: format!("http://{addr}"),
             client: reqwest::Client::new(),
             clock,

@@ -103,6 +103,21 @@ pub async fn connect(
 }
 
 impl Charger {
+    /// Waits (at most 10 s) for the central system to close the connection and returns the close
+    /// code it sent; `None` when the connection ended without a close frame.
+    pub async fn close_code(&mut self) -> Option<u16> {
+        loop {
+            let message = tokio::time::timeout(std::time::Duration::from_secs(10), self.ws.next())
+                .await
+                .expect("the connection closes within 10 s")?;
+            match message {
+                Ok(Message::Close(frame)) => return frame.map(|f| u16::from(f.code)),
+                Ok(_) => continue,
+                Err(_) => return None,
+            }
+        }
+    }
+
     pub async fn send_text(&mut self, text: &str) {
         self.ws.send(Message::text(text)).await.expect("sent");
     }
