@@ -123,6 +123,8 @@ pub struct Config {
     pub limits: QueryLimits,
     pub control: resiflex_control::ControlConfig,
     pub ocpp: OcppSettings,
+    /// Sign-in throttling and the password pool (`[sign_in]`).
+    pub sign_in: resiflex_credentials::SignInSettings,
     /// How many times faster than real time the server's clock runs (`--clock-speed`; 1 is real
     /// time). The control loop ticks this many times more often in wall time, so the same clock time
     /// passes between ticks. Set on the command line only.
@@ -141,6 +143,7 @@ impl Default for Config {
             limits: QueryLimits::default(),
             control: resiflex_control::ControlConfig::default(),
             ocpp: OcppSettings::default(),
+            sign_in: resiflex_credentials::SignInSettings::default(),
             clock_speed: 1.0,
         }
     }
@@ -181,6 +184,7 @@ impl Config {
             config.clock_speed = resiflex_domain::clock::validate_speed(speed)?;
         }
         config.ocpp.validate()?;
+        config.sign_in.validate().map_err(anyhow::Error::msg)?;
         Ok(config)
     }
 }
