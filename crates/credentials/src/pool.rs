@@ -1,12 +1,13 @@
 //! The bounded pool password hashing runs in. Argon2id takes 19 MiB and tens of milliseconds per
 //! hash; run unbounded, a few hundred concurrent sign-ins would take gigabytes and every core. The
-//! pool runs at most `workers` hashes at once (on the blocking threads) and lets at most `queue`
-//! more wait; beyond that it answers [`PoolError::Busy`] at once, without hashing anything.
+//! pool has a fixed set of `workers` threads of its own (so at most that many hashes run at once,
+//! and the memory their allocator keeps is bounded by them too) and a queue of `queue` places;
+//! when both are full it answers [`PoolError::Busy`] at once, without hashing anything.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex, PoisonError};
 
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
 
 /// Why the pool did not run a job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -14,70 +15,83 @@ pub enum PoolError {
     /// Every worker is busy and the queue is full: try again later.
     #[error("too many password checks at once")]
     Busy,
-    /// The job failed (a hashing error, or the worker thread panicked).
+    /// The job failed (a hashing error, or the worker stopped).
     #[error("a password job failed")]
     Failed,
 }
 
-/// A bounded pool of password workers with a bounded wait queue.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A bounded pool of password workers with a bounded wait queue. Clones share the workers; they
+/// stop when the last clone is dropped.
 #[derive(Debug, Clone)]
 pub struct PasswordPool {
-    workers: Arc<Semaphore>,
-    /// Jobs admitted (running or waiting), at most `capacity`.
-    admitted: Arc<AtomicUsize>,
-    capacity: usize,
+    jobs: SyncSender<Job>,
+    workers: usize,
 }
 
-/// Counts one admitted job until it is dropped (finished, or abandoned while waiting).
-struct Admission(Arc<AtomicUsize>);
-
-impl Drop for Admission {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+fn work(jobs: Arc<Mutex<Receiver<Job>>>) {
+    loop {
+        let job = {
+            let receiver = jobs.lock().unwrap_or_else(PoisonError::into_inner);
+            receiver.recv()
+        };
+        match job {
+            Ok(job) => job(),
+            Err(_) => return, // every sender is gone
+        }
     }
 }
 
 impl PasswordPool {
-    /// A pool of `workers` (at least one) with `queue` places to wait.
+    /// A pool of `workers` threads (at least one) with `queue` places to wait. A job counts as
+    /// waiting from the moment it is accepted until a worker takes it.
     pub fn new(workers: usize, queue: usize) -> PasswordPool {
         let workers = workers.max(1);
+        // A zero-length channel would only hand jobs to workers already waiting; one place is the
+        // least the queue keeps.
+        let (jobs, receiver) = sync_channel::<Job>(queue.max(1));
+        let receiver = Arc::new(Mutex::new(receiver));
+        let mut started = 0;
+        for n in 0..workers {
+            let receiver = receiver.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("password-{n}"))
+                .spawn(move || work(receiver));
+            match spawned {
+                Ok(_) => started += 1,
+                Err(err) => tracing::error!(error = %err, "starting a password worker failed"),
+            }
+        }
         PasswordPool {
-            workers: Arc::new(Semaphore::new(workers)),
-            admitted: Arc::new(AtomicUsize::new(0)),
-            capacity: workers + queue,
+            jobs,
+            workers: started,
         }
     }
 
+    /// How many workers run.
+    pub fn workers(&self) -> usize {
+        self.workers
+    }
+
     /// Runs `job` on a worker once one is free, or answers [`PoolError::Busy`] at once when the
-    /// workers and the queue are full.
+    /// queue is full.
     pub async fn run<T, F>(&self, job: F) -> Result<T, PoolError>
     where
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,
     {
-        let admitted = self
-            .admitted
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < self.capacity).then_some(n + 1)
-            });
-        if admitted.is_err() {
-            return Err(PoolError::Busy);
+        let (done, result) = oneshot::channel();
+        let job: Job = Box::new(move || {
+            // The caller may have stopped waiting; the answer is then dropped.
+            let _ = done.send(job());
+        });
+        match self.jobs.try_send(job) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => return Err(PoolError::Busy),
+            Err(TrySendError::Disconnected(_)) => return Err(PoolError::Failed),
         }
-        let admission = Admission(self.admitted.clone());
-        let permit = self
-            .workers
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| PoolError::Failed)?;
-        // The permit and the admission go with the job, so a caller that stops waiting does not
-        // free the worker before the hash is done.
-        tokio::task::spawn_blocking(move || {
-            let _held = (permit, admission);
-            job()
-        })
-        .await
-        .map_err(|_| PoolError::Failed)
+        result.await.map_err(|_| PoolError::Failed)
     }
 
     /// Hashes a password (Argon2id, random salt).
@@ -102,36 +116,42 @@ impl PasswordPool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::mpsc::channel;
 
     #[tokio::test]
     async fn a_full_pool_answers_busy_and_recovers() {
         let pool = PasswordPool::new(1, 1);
-        let (release, wait) = std::sync::mpsc::channel::<()>();
-        let wait = Arc::new(std::sync::Mutex::new(wait));
-        let mut jobs = Vec::new();
-        for _ in 0..2 {
+        assert_eq!(pool.workers(), 1);
+        let (started, running) = channel::<()>();
+        let (release, wait) = channel::<()>();
+        let wait = Arc::new(Mutex::new(wait));
+        // One job runs (and waits to be released), one waits in the queue.
+        let first = {
             let pool = pool.clone();
             let wait = wait.clone();
-            jobs.push(tokio::spawn(async move {
+            tokio::spawn(async move {
                 pool.run(move || {
+                    let _ = started.send(());
                     let _ = wait.lock().map(|w| w.recv());
                 })
                 .await
-            }));
-        }
-        // Wait until both jobs are admitted (one running, one queued).
-        for _ in 0..200 {
-            if pool.admitted.load(Ordering::Acquire) == 2 {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        }
-        assert_eq!(pool.run(|| ()).await, Err(PoolError::Busy));
+            })
+        };
+        tokio::task::spawn_blocking(move || running.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        let second = {
+            let pool = pool.clone();
+            tokio::spawn(async move { pool.run(|| 2).await })
+        };
+        // On this single-threaded runtime the second job is accepted (its first poll) while
+        // the test sleeps; then the queue's one place is taken.
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        assert_eq!(pool.run(|| 3).await, Err(PoolError::Busy));
         release.send(()).unwrap();
-        release.send(()).unwrap();
-        for job in jobs {
-            assert_eq!(job.await.unwrap(), Ok(()));
-        }
+        assert_eq!(first.await.unwrap(), Ok(()));
+        assert_eq!(second.await.unwrap(), Ok(2));
         assert_eq!(pool.run(|| 7).await, Ok(7));
         let hash = pool.hash_password("pw".into()).await.unwrap();
         assert_eq!(
