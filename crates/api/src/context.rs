@@ -9,7 +9,7 @@ use resiflex_providers::ProviderRegistry;
 use resiflex_store::Db;
 use tokio::sync::OnceCell;
 
-use crate::auth::Caller;
+use crate::auth::access::Session;
 use crate::auth::tokens::TokenKeys;
 use crate::errors::KrakenError;
 
@@ -19,6 +19,8 @@ pub struct ApiContext {
     pub db: Db,
     pub clock: SharedClock,
     pub tokens: TokenKeys,
+    /// The password pool and the sign-in throttle, shared with the OCPP endpoint.
+    pub sign_in: Arc<resiflex_credentials::SignInGuard>,
     /// The device integrations, by `ProviderChoices` value.
     pub providers: Arc<ProviderRegistry>,
     /// The public base URL of this server (for redirect URIs), without a trailing slash.
@@ -35,6 +37,7 @@ pub struct RequestMeta {
     /// The client's address, for throttling.
     pub client_ip: Option<IpAddr>,
     pub request_id: Option<String>,
-    /// The caller, resolved from `authorization` the first time a resolver asks.
-    pub caller: Arc<OnceCell<Result<Caller, KrakenError>>>,
+    /// The caller and how they signed in, resolved from `authorization` the first time a resolver
+    /// asks.
+    pub caller: Arc<OnceCell<Result<Session, KrakenError>>>,
 }

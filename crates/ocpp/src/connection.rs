@@ -108,6 +108,7 @@ pub(crate) async fn upgrade(
     State(central): State<CentralSystem>,
     Path(charge_point_id): Path<String>,
     headers: HeaderMap,
+    extensions: axum::http::Extensions,
     ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Response {
     let inner = central.inner().clone();
@@ -127,20 +128,28 @@ pub(crate) async fn upgrade(
     else {
         return unauthorised();
     };
-    let row = match store::charge_point(&inner.db, &charge_point_id).await {
-        Ok(row) => row,
-        Err(err) => {
-            tracing::error!(error = %err, "reading a charge point failed");
+    let address = extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip());
+    let row = match auth::authenticate(&inner, &charge_point_id, &user, &password, address).await {
+        auth::Verdict::Accepted(row) => row,
+        auth::Verdict::Refused => {
+            tracing::info!(charge_point = %charge_point_id, "refused a charge point's credentials");
+            return unauthorised();
+        }
+        auth::Verdict::Throttled => {
+            tracing::info!(charge_point = %charge_point_id, "throttled a charge point's sign-in");
+            return refuse(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many failed sign-ins; try again later",
+            );
+        }
+        auth::Verdict::Busy => {
+            return refuse(StatusCode::SERVICE_UNAVAILABLE, "busy; try again later");
+        }
+        auth::Verdict::Unavailable => {
             return refuse(StatusCode::SERVICE_UNAVAILABLE, "try again later");
         }
-    };
-    let Some(row) = row.filter(|r| {
-        r.revoked_at.is_none()
-            && user == charge_point_id
-            && auth::password_matches(&password, &r.password_hash)
-    }) else {
-        tracing::info!(charge_point = %charge_point_id, "refused a charge point's credentials");
-        return unauthorised();
     };
     if !offers_subprotocol(&headers) {
         return refuse(

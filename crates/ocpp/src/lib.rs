@@ -137,6 +137,8 @@ pub(crate) struct Inner {
     db: Db,
     clock: SharedClock,
     config: OcppConfig,
+    /// The password pool and the sign-in throttle, shared with the API.
+    sign_in: Arc<resiflex_credentials::SignInGuard>,
     stations: Mutex<HashMap<String, Arc<station::Station>>>,
     generations: AtomicU64,
     shutdown: watch::Sender<bool>,
@@ -184,7 +186,12 @@ pub struct CentralSystem {
 }
 
 impl CentralSystem {
-    pub fn new(db: Db, clock: SharedClock, config: OcppConfig) -> CentralSystem {
+    pub fn new(
+        db: Db,
+        clock: SharedClock,
+        config: OcppConfig,
+        sign_in: Arc<resiflex_credentials::SignInGuard>,
+    ) -> CentralSystem {
         let (shutdown, _) = watch::channel(false);
         CentralSystem {
             handle: Arc::new(Handle {
@@ -192,6 +199,7 @@ impl CentralSystem {
                     db,
                     clock,
                     config,
+                    sign_in,
                     stations: Mutex::new(HashMap::new()),
                     generations: AtomicU64::new(1),
                     shutdown,

@@ -667,9 +667,16 @@ impl Enrolment for OcppProvider {
             return Ok(details(&row, None));
         }
         let password = auth::new_password();
+        let password_hash = self
+            .inner()
+            .sign_in
+            .pool
+            .hash_password(password.clone())
+            .await
+            .map_err(|_| ProviderError::Unreachable)?;
         let row = ChargePoint {
             id: auth::new_identity(),
-            password_hash: auth::hash_password(&password),
+            password_hash,
             provider: self.name.clone(),
             enrolment_key: Some(key.to_owned()),
             vendor: None,

@@ -876,6 +876,8 @@ pub async fn ocpp(args: OcppBenchArgs) -> anyhow::Result<OcppBenchResult> {
     config.control.enabled = false;
     // Every simulated charge point connects from loopback.
     config.http.max_connections_per_address = 0;
+    // Every charge point's handshake checks its password in the pool: let them all wait their turn.
+    config.sign_in.password_queue = 10_000;
     let db = crate::server::open_database(&config).await?;
     let clock = system_clock();
     let server = Server::with_database(&config, db.clone(), clock.clone()).await?;
@@ -897,14 +899,23 @@ pub async fn ocpp(args: OcppBenchArgs) -> anyhow::Result<OcppBenchResult> {
     let planned = capped_by_descriptors(args.connections, per_connection, limit);
     let now = clock.now();
     let mut logins = Vec::with_capacity(planned);
+    // One password for all (a salted Argon2id hash takes tens of milliseconds to make); each
+    // handshake still checks it in full.
+    let password = Alphanumeric.sample_string(&mut rand::rng(), PASSWORD_LENGTH);
+    let password_hash = {
+        let password = password.clone();
+        tokio::task::spawn_blocking(move || resiflex_ocpp::auth::hash_password(&password))
+            .await?
+            .map_err(|e| anyhow::anyhow!("hashing the password: {e}"))?
+    };
     for i in 0..planned {
         let login = Login {
             id: format!("BENCH-{i:05}"),
-            password: Alphanumeric.sample_string(&mut rand::rng(), PASSWORD_LENGTH),
+            password: password.clone(),
         };
         let row = resiflex_store::ocpp::ChargePoint {
             id: login.id.clone(),
-            password_hash: resiflex_ocpp::auth::hash_password(&login.password),
+            password_hash: password_hash.clone(),
             provider: "OCPP".to_owned(),
             enrolment_key: None,
             vendor: None,

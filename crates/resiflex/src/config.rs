@@ -156,6 +156,8 @@ pub struct Config {
     pub control: resiflex_control::ControlConfig,
     pub ocpp: OcppSettings,
     pub secrets: SecretsConfig,
+    /// Sign-in throttling and the password pool (`[sign_in]`).
+    pub sign_in: resiflex_credentials::SignInSettings,
     /// How many times faster than real time the server's clock runs (`--clock-speed`; 1 is real
     /// time). The control loop ticks this many times more often in wall time, so the same clock time
     /// passes between ticks. Set on the command line only.
@@ -175,6 +177,7 @@ impl Default for Config {
             control: resiflex_control::ControlConfig::default(),
             ocpp: OcppSettings::default(),
             secrets: SecretsConfig::default(),
+            sign_in: resiflex_credentials::SignInSettings::default(),
             clock_speed: 1.0,
         }
     }
@@ -229,6 +232,7 @@ impl Config {
             anyhow::bail!("{setting} must be above 0");
         }
         validate_http(&config.http)?;
+        config.sign_in.validate().map_err(anyhow::Error::msg)?;
         Ok(config)
     }
 }

@@ -82,6 +82,17 @@ impl Server {
         .await
         .context("loading the token-signing key")?;
         let tokens = TokenKeys::from_secret(signing_key.as_bytes());
+        let address_key = resiflex_store::secrets::get_or_create(
+            &db,
+            resiflex_credentials::ADDRESS_KEY_SECRET,
+            clock.now(),
+        )
+        .await
+        .context("loading the sign-in address key")?;
+        let sign_in = Arc::new(resiflex_credentials::SignInGuard::new(
+            &config.sign_in,
+            address_key.as_bytes(),
+        ));
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
@@ -104,6 +115,7 @@ impl Server {
             db.clone(),
             clock.clone(),
             config.ocpp.central_system(&public_url),
+            sign_in.clone(),
         );
         crate::providers::register_ocpp(&mut providers, &ocpp);
         let providers = Arc::new(providers);
@@ -121,6 +133,7 @@ impl Server {
                 db: db.clone(),
                 clock,
                 tokens,
+                sign_in,
                 providers,
                 public_url,
                 control: config.control,

@@ -42,6 +42,8 @@ struct World {
     /// Tokens.
     org_one: String,
     org_two: String,
+    /// The users' tokens, signed in with their passwords (so that replacing their API keys, which
+    /// ends the sessions the keys started, leaves these working).
     a: String,
     b: String,
     /// The users' personal API keys.
@@ -257,6 +259,16 @@ fn pre_signed_token_of(body: &Value) -> String {
         .to_owned()
 }
 
+/// Gives a user a password and signs in with it; returns the token.
+async fn password_session(app: &TestApp, email: &str) -> String {
+    let password = format!("the password of {email}");
+    resiflex::admin::set_password(&app.test_db.db, email, &password)
+        .await
+        .unwrap();
+    let body = try_sign_in(app, json!({"email": email, "password": password})).await;
+    token_of(&body, &format!("{email} signs in"))
+}
+
 /// Two organisations, account A (user a) for Org One and account B (user b) for Org Two, everyone
 /// signed in over HTTP, and a pre-signed key Org One minted for a.
 async fn world(app: &TestApp) -> World {
@@ -293,8 +305,8 @@ async fn world(app: &TestApp) -> World {
 
     let a_key = user_api_key(app, A_EMAIL).await;
     let b_key = user_api_key(app, B_EMAIL).await;
-    let a = token_of(&sign_in_with_api_key(app, &a_key).await, "user a sign-in");
-    let b = token_of(&sign_in_with_api_key(app, &b_key).await, "user b sign-in");
+    let a = password_session(app, A_EMAIL).await;
+    let b = password_session(app, B_EMAIL).await;
 
     let pre_signed = pre_signed_token_of(&generate_pre_signed(app, &org_one, A_EMAIL).await);
     let properties = app
@@ -1993,15 +2005,23 @@ const INVALIDATE: &str =
 const INVALIDATE_FOR_USER: &str = "mutation($e: String!) { invalidatePreSignedTokensForUser(input: {email: $e}) { invalidatedCount } }";
 
 async fn assert_pre_signed_signs_in_as_a(app: &TestApp, key: &str, what: &str) {
+    pre_signed_session_of_a(app, key, what).await;
+}
+
+/// Signs in with a pre-signed key, checks the session is user a's, and returns its token.
+async fn pre_signed_session_of_a(app: &TestApp, key: &str, what: &str) -> String {
     let body = sign_in_with_pre_signed_key(app, key).await;
     let token = token_of(&body, what);
     assert_eq!(
         body["data"]["obtainKrakenToken"]["payload"]["gty"], "PRE-SIGNED-KEY",
         "{what}: {body}"
     );
-    let body = app
-        .graphql_as(Some(&token), VIEWER_EMAIL, Value::Null)
-        .await;
+    assert_viewer_is_a(app, &token, what).await;
+    token
+}
+
+async fn assert_viewer_is_a(app: &TestApp, token: &str, what: &str) {
+    let body = app.graphql_as(Some(token), VIEWER_EMAIL, Value::Null).await;
     assert_eq!(body["data"]["viewer"]["email"], A_EMAIL, "{what}: {body}");
 }
 
@@ -2019,7 +2039,7 @@ async fn only_the_minting_organisation_can_invalidate_a_pre_signed_key() {
     let app = TestApp::spawn().await;
     let w = world(&app).await;
     let key = json!({"t": w.pre_signed});
-    assert_pre_signed_signs_in_as_a(&app, &w.pre_signed, "the fresh key").await;
+    let session = pre_signed_session_of_a(&app, &w.pre_signed, "the fresh key").await;
 
     let body = app.graphql(INVALIDATE, key.clone()).await;
     assert_eq!(error_codes(&body), [HEADER_MISSING], "anonymous: {body}");
@@ -2036,7 +2056,9 @@ async fn only_the_minting_organisation_can_invalidate_a_pre_signed_key() {
         .graphql_as(Some(&w.org_two), INVALIDATE, key.clone())
         .await;
     assert_eq!(error_codes(&body), [PRE_SIGNED_INVALID], "Org Two: {body}");
-    assert_pre_signed_signs_in_as_a(&app, &w.pre_signed, "after the refused attempts").await;
+    // A key signs in once; the refused attempts left its session alone.
+    assert_pre_signed_refused(&app, &w.pre_signed, "the key used again").await;
+    assert_viewer_is_a(&app, &session, "the session after the refused attempts").await;
 
     let body = app
         .graphql_as(Some(&format!("JWT {}", w.org_one)), INVALIDATE, key.clone())
@@ -2047,6 +2069,14 @@ async fn only_the_minting_organisation_can_invalidate_a_pre_signed_key() {
         true
     );
     assert_pre_signed_refused(&app, &w.pre_signed, "after Org One invalidated it").await;
+    let body = app
+        .graphql_as(Some(&session), VIEWER_EMAIL, Value::Null)
+        .await;
+    assert_eq!(
+        error_codes(&body).first().map(String::as_str),
+        Some(AUTHENTICATION_FAILED),
+        "the session ends with its key: {body}"
+    );
 
     // A key invalidated already, or one that never existed, is no live key.
     for token in [w.pre_signed.as_str(), "no-such-key"] {

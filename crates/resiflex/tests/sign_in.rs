@@ -749,9 +749,14 @@ async fn pre_signed_keys_sign_in_until_they_expire() {
             .unwrap();
     assert_eq!(expiry, harness::start_instant() + Duration::minutes(5));
 
-    let s = sign_in(app, json!({ "preSignedKey": key })).await;
-    assert_eq!(s.payload["gty"], "PRE-SIGNED-KEY");
-    assert_viewer_ok(app, &s.jwt()).await;
+    // A pre-signed key signs in once, and its session gets no refresh token.
+    let body = obtain(app, json!({ "preSignedKey": key })).await;
+    assert!(body["errors"].is_null(), "{body}");
+    let t = &body["data"]["obtainKrakenToken"];
+    assert_eq!(t["payload"]["gty"], "PRE-SIGNED-KEY");
+    assert!(t["refreshToken"].is_null(), "{body}");
+    assert_viewer_ok(app, &format!("JWT {}", t["token"].as_str().unwrap())).await;
+    refused(app, json!({ "preSignedKey": key }), "KT-CT-1139").await;
 
     // Only organisations mint keys, and only for their own customers.
     let user = format!(
@@ -767,10 +772,21 @@ async fn pre_signed_keys_sign_in_until_they_expire() {
         .await;
     assert_eq!(error_code(&body), "KT-CT-1128", "{body}");
 
+    let mint_key = || async {
+        let body = app
+            .graphql_as(Some(&org), mint, json!({"email": EMAIL_LOWER}))
+            .await;
+        body["data"]["generatePreSignedToken"]["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{body}"))
+            .to_owned()
+    };
+    let (early, late) = (mint_key().await, mint_key().await);
     app.clock.advance(Duration::minutes(4));
-    sign_in(app, json!({ "preSignedKey": key })).await;
+    let body = obtain(app, json!({ "preSignedKey": early })).await;
+    assert!(body["errors"].is_null(), "before expiry: {body}");
     app.clock.advance(Duration::minutes(2));
-    refused(app, json!({ "preSignedKey": key }), "KT-CT-1139").await;
+    refused(app, json!({ "preSignedKey": late }), "KT-CT-1139").await;
     // A fresh key minted now works again.
     let body = app
         .graphql_as(Some(&org), mint, json!({"email": EMAIL_LOWER}))
@@ -779,7 +795,8 @@ async fn pre_signed_keys_sign_in_until_they_expire() {
         .as_str()
         .unwrap_or_else(|| panic!("{body}"))
         .to_owned();
-    sign_in(app, json!({ "preSignedKey": fresh })).await;
+    let body = obtain(app, json!({ "preSignedKey": fresh })).await;
+    assert!(body["errors"].is_null(), "a fresh key: {body}");
 }
 
 #[tokio::test]

@@ -348,16 +348,15 @@ pub async fn user_belongs_to_organisation(
 }
 
 pub async fn users_of_account(db: &Db, account_id: i64) -> Result<Vec<AccountUser>, StoreError> {
-    Ok(on_db!(db, |pool| {
-        sqlx::query_as::<_, AccountUser>(
-        "SELECT u.id, u.email, u.given_name, u.family_name, u.preferred_name, u.mobile, u.password_hash, \
-         u.created_at, u.updated_at, u.deleted_at FROM account_users u JOIN account_memberships m ON m.user_id = u.id \
-         WHERE m.account_id = $1 AND u.deleted_at IS NULL ORDER BY u.id"
-    )
-    .bind(account_id)
-    .fetch_all(pool)
-    .await
-    })?)
+    let sql = format!(
+        "SELECT {} FROM account_users u JOIN account_memberships m ON m.user_id = u.id \
+         WHERE m.account_id = $1 AND u.deleted_at IS NULL ORDER BY u.id",
+        crate::identity::user_columns_of("u")
+    );
+    Ok(on_db!(db, |pool| sqlx::query_as::<_, AccountUser>(&sql)
+        .bind(account_id)
+        .fetch_all(pool)
+        .await)?)
 }
 
 pub async fn properties_of_account(db: &Db, account_id: i64) -> Result<Vec<Property>, StoreError> {

@@ -13,9 +13,11 @@ pub struct Organisation {
     pub brand_code: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Moves on when the secret key is rotated; tokens of an older generation are refused.
+    pub key_generation: i64,
 }
 
-const ORGANISATION_COLUMNS: &str = "id, name, brand_code, created_at, updated_at";
+const ORGANISATION_COLUMNS: &str = "id, name, brand_code, created_at, updated_at, key_generation";
 
 pub async fn create_organisation(
     db: &Db,
@@ -58,22 +60,25 @@ pub async fn organisation_by_id(db: &Db, id: i64) -> Result<Option<Organisation>
         .await)?)
 }
 
-/// Replaces an organisation's secret key; the old one stops working at once.
+/// Replaces an organisation's secret key; the old one, and every token signed in with it, stops
+/// working at once (the key's generation moves on).
 pub async fn rotate_organisation_key(
     db: &Db,
     id: i64,
     secret_key_hash: &str,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let changed = on_db!(db, |pool| sqlx::query(
-        "UPDATE organisations SET secret_key_hash = $1, updated_at = $2 WHERE id = $3"
+    let changed = on_db!(db, |pool| {
+        sqlx::query(
+        "UPDATE organisations SET secret_key_hash = $1, updated_at = $2, key_generation = key_generation + 1 WHERE id = $3"
     )
     .bind(secret_key_hash)
     .bind(now)
     .bind(id)
     .execute(pool)
     .await
-    .map(|done| done.rows_affected()))?;
+    .map(|done| done.rows_affected())
+    })?;
     if changed == 0 {
         Err(StoreError::NotFound)
     } else {
@@ -94,9 +99,22 @@ pub struct AccountUser {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub deleted_at: Option<DateTime<Utc>>,
+    /// Moves on with every password change; tokens of an older generation are refused.
+    pub password_generation: i64,
+    /// Moves on whenever the user's API key is replaced.
+    pub api_key_generation: i64,
 }
 
-const USER_COLUMNS: &str = "id, email, given_name, family_name, preferred_name, mobile, password_hash, created_at, updated_at, deleted_at";
+const USER_COLUMNS: &str = "id, email, given_name, family_name, preferred_name, mobile, password_hash, created_at, updated_at, deleted_at, password_generation, api_key_generation";
+
+/// The columns of [`AccountUser`], each prefixed with a table alias (`u.id, u.email, ...`).
+pub(crate) fn user_columns_of(alias: &str) -> String {
+    USER_COLUMNS
+        .split(", ")
+        .map(|c| format!("{alias}.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// What is needed to create a user.
 #[derive(Debug, Clone)]
@@ -170,6 +188,7 @@ pub(crate) async fn user_by_email_tx(
         .await)?)
 }
 
+/// Sets a user's password hash; tokens signed in with the previous password stop working.
 pub async fn set_password_hash(
     db: &Db,
     user_id: i64,
@@ -178,7 +197,8 @@ pub async fn set_password_hash(
 ) -> Result<(), StoreError> {
     let changed = on_db!(db, |pool| {
         sqlx::query(
-        "UPDATE account_users SET password_hash = $1, updated_at = $2 WHERE id = $3 AND deleted_at IS NULL"
+        "UPDATE account_users SET password_hash = $1, updated_at = $2, password_generation = password_generation + 1 \
+         WHERE id = $3 AND deleted_at IS NULL"
     )
     .bind(password_hash)
     .bind(now)
@@ -213,7 +233,8 @@ pub async fn delete_user(db: &Db, user_id: i64, now: DateTime<Utc>) -> Result<()
     }
 }
 
-/// Revokes the user's API keys and stores a new one, atomically.
+/// Revokes the user's API keys and stores a new one, atomically; tokens signed in with an earlier
+/// key stop working.
 pub async fn replace_api_key(
     db: &Db,
     user_id: i64,
@@ -221,6 +242,7 @@ pub async fn replace_api_key(
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
+    bump_api_key_generation(&mut tx, user_id).await?;
     on_tx!(&mut tx, |conn| sqlx::query(
         "UPDATE user_api_keys SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL"
     )
@@ -241,9 +263,21 @@ pub async fn replace_api_key(
     tx.commit().await
 }
 
+async fn bump_api_key_generation(tx: &mut Tx, user_id: i64) -> Result<(), StoreError> {
+    on_tx!(tx, |conn| sqlx::query(
+        "UPDATE account_users SET api_key_generation = api_key_generation + 1 WHERE id = $1"
+    )
+    .bind(user_id)
+    .execute(conn)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(())
+}
+
 /// Makes `key_hash` the user's one active API key, atomically: their other keys are revoked, and this
 /// one is stored, or reinstated if it was revoked (for a key the server keeps, such as the demo's).
-/// A key of another user is [`StoreError::Conflict`].
+/// When another key was revoked, the tokens signed in with it stop working. A key of another user is
+/// [`StoreError::Conflict`].
 pub async fn set_api_key(
     db: &Db,
     user_id: i64,
@@ -251,7 +285,7 @@ pub async fn set_api_key(
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
-    on_tx!(&mut tx, |conn| {
+    let revoked = on_tx!(&mut tx, |conn| {
         sqlx::query(
         "UPDATE user_api_keys SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL AND key_hash <> $3"
     )
@@ -277,6 +311,9 @@ pub async fn set_api_key(
     if kept == 0 {
         return Err(StoreError::Conflict);
     }
+    if revoked > 0 {
+        bump_api_key_generation(&mut tx, user_id).await?;
+    }
     tx.commit().await
 }
 
@@ -288,11 +325,7 @@ pub async fn user_by_api_key_hash(
     let sql = format!(
         "SELECT {} FROM account_users u JOIN user_api_keys k ON k.user_id = u.id \
          WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
-        USER_COLUMNS
-            .split(", ")
-            .map(|c| format!("u.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        user_columns_of("u")
     );
     Ok(on_db!(db, |pool| sqlx::query_as::<_, AccountUser>(&sql)
         .bind(key_hash)
@@ -312,7 +345,8 @@ pub async fn account_statuses_of_user(db: &Db, user_id: i64) -> Result<Vec<Strin
     })?)
 }
 
-/// A stored refresh token (its hash and what it grants).
+/// A stored refresh token (its hash and what it grants): the credential and generation it came
+/// from, which must still be current when it is used.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct RefreshToken {
     pub id: i64,
@@ -321,28 +355,38 @@ pub struct RefreshToken {
     pub original_iat: i64,
     pub expires_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+    pub credential: String,
+    pub generation: i64,
 }
 
-pub async fn insert_refresh_token(
-    db: &Db,
-    token_hash: &str,
-    subject: &str,
-    grant_type: &str,
-    original_iat: i64,
-    expires_at: DateTime<Utc>,
-) -> Result<(), StoreError> {
+/// What a new refresh token grants.
+#[derive(Debug, Clone)]
+pub struct NewRefreshToken<'a> {
+    pub token_hash: &'a str,
+    pub subject: &'a str,
+    pub grant_type: &'a str,
+    pub credential: &'a str,
+    pub generation: i64,
+    pub original_iat: i64,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub async fn insert_refresh_token(db: &Db, token: &NewRefreshToken<'_>) -> Result<(), StoreError> {
     on_db!(db, |pool| {
         sqlx::query(
-        "INSERT INTO refresh_tokens (token_hash, subject, grant_type, original_iat, expires_at) VALUES ($1, $2, $3, $4, $5)"
-    )
-    .bind(token_hash)
-    .bind(subject)
-    .bind(grant_type)
-    .bind(original_iat)
-    .bind(expires_at)
-    .execute(pool)
-    .await
-    .map(|done| done.rows_affected())
+            "INSERT INTO refresh_tokens (token_hash, subject, grant_type, credential, generation, original_iat, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(token.token_hash)
+        .bind(token.subject)
+        .bind(token.grant_type)
+        .bind(token.credential)
+        .bind(token.generation)
+        .bind(token.original_iat)
+        .bind(token.expires_at)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected())
     })?;
     Ok(())
 }
@@ -369,15 +413,16 @@ pub async fn refresh_token_by_hash(
 ) -> Result<Option<RefreshToken>, StoreError> {
     Ok(on_db!(db, |pool| {
         sqlx::query_as::<_, RefreshToken>(
-        "SELECT id, subject, grant_type, original_iat, expires_at, revoked_at FROM refresh_tokens WHERE token_hash = $1"
-    )
-    .bind(token_hash)
-    .fetch_optional(pool)
-    .await
+            "SELECT id, subject, grant_type, original_iat, expires_at, revoked_at, credential, generation \
+             FROM refresh_tokens WHERE token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(pool)
+        .await
     })?)
 }
 
-/// A short-lived key a partner minted so its app can sign one of its customers in.
+/// A short-lived key a partner minted so its app can sign one of its customers in, once.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct PreSignedKey {
     pub id: i64,
@@ -385,7 +430,11 @@ pub struct PreSignedKey {
     pub organisation_id: i64,
     pub expires_at: DateTime<Utc>,
     pub invalidated_at: Option<DateTime<Utc>>,
+    pub used_at: Option<DateTime<Utc>>,
 }
+
+const PRE_SIGNED_COLUMNS: &str =
+    "id, user_id, organisation_id, expires_at, invalidated_at, used_at";
 
 pub async fn insert_pre_signed_key(
     db: &Db,
@@ -415,17 +464,43 @@ pub async fn pre_signed_key_by_hash(
     db: &Db,
     key_hash: &str,
 ) -> Result<Option<PreSignedKey>, StoreError> {
-    Ok(on_db!(db, |pool| {
-        sqlx::query_as::<_, PreSignedKey>(
-        "SELECT id, user_id, organisation_id, expires_at, invalidated_at FROM pre_signed_keys WHERE key_hash = $1"
-    )
-    .bind(key_hash)
-    .fetch_optional(pool)
-    .await
-    })?)
+    let sql = format!("SELECT {PRE_SIGNED_COLUMNS} FROM pre_signed_keys WHERE key_hash = $1");
+    Ok(on_db!(db, |pool| sqlx::query_as::<_, PreSignedKey>(&sql)
+        .bind(key_hash)
+        .fetch_optional(pool)
+        .await)?)
 }
 
-/// Invalidates one pre-signed key; answers how many were invalidated (0 or 1).
+pub async fn pre_signed_key_by_id(db: &Db, id: i64) -> Result<Option<PreSignedKey>, StoreError> {
+    let sql = format!("SELECT {PRE_SIGNED_COLUMNS} FROM pre_signed_keys WHERE id = $1");
+    Ok(on_db!(db, |pool| sqlx::query_as::<_, PreSignedKey>(&sql)
+        .bind(id)
+        .fetch_optional(pool)
+        .await)?)
+}
+
+/// Uses a live pre-signed key, once: marks it used and answers it, in one statement, so two
+/// concurrent sign-ins with the same key cannot both succeed. `None` when it is unknown, used,
+/// invalidated or expired.
+pub async fn use_pre_signed_key(
+    db: &Db,
+    key_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<PreSignedKey>, StoreError> {
+    let sql = format!(
+        "UPDATE pre_signed_keys SET used_at = $1 \
+         WHERE key_hash = $2 AND used_at IS NULL AND invalidated_at IS NULL AND expires_at > $1 \
+         RETURNING {PRE_SIGNED_COLUMNS}"
+    );
+    Ok(on_db!(db, |pool| sqlx::query_as::<_, PreSignedKey>(&sql)
+        .bind(now)
+        .bind(key_hash)
+        .fetch_optional(pool)
+        .await)?)
+}
+
+/// Invalidates one pre-signed key (used or not: its session ends too); answers how many were
+/// invalidated (0 or 1).
 pub async fn invalidate_pre_signed_key(
     db: &Db,
     key_hash: &str,
@@ -445,7 +520,8 @@ pub async fn invalidate_pre_signed_key(
     })?)
 }
 
-/// Invalidates every live pre-signed key of a user minted by this organisation.
+/// Invalidates every live pre-signed key of a user minted by this organisation (and so their
+/// sessions).
 pub async fn invalidate_pre_signed_keys_for_user(
     db: &Db,
     user_id: i64,
@@ -465,61 +541,127 @@ pub async fn invalidate_pre_signed_keys_for_user(
     })?)
 }
 
-/// Records a failed sign-in under `scope` (`identity` or `address`) and `key`, and forgets failures
-/// older than `forget_before`.
-pub async fn record_sign_in_failure(
+/// Reserves one sign-in attempt under `scope` and `key`, in one statement that also tests the limit:
+/// the counter is created at 1, or started again at 1 when its window began before
+/// `window_cutoff`, or raised by one while it is below `limit`. Answers whether the attempt was
+/// reserved (`false`: the limit is reached). Concurrent callers cannot overshoot the limit, on
+/// SQLite (writes are serial) or PostgreSQL (the conflicting row is locked and the condition
+/// evaluated again).
+pub async fn reserve_sign_in_attempt(
     db: &Db,
     scope: &str,
     key: &str,
+    limit: i64,
     now: DateTime<Utc>,
-    forget_before: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    on_db!(db, |pool| sqlx::query(
-        "INSERT INTO sign_in_failures (scope, key, failed_at) VALUES ($1, $2, $3)"
+    window_cutoff: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let reserved = on_db!(db, |pool| {
+        sqlx::query_scalar::<_, i64>(
+            "INSERT INTO sign_in_attempts (scope, key, attempts, window_started_at) VALUES ($1, $2, 1, $3) \
+             ON CONFLICT (scope, key) DO UPDATE SET \
+               attempts = CASE WHEN sign_in_attempts.window_started_at < $4 THEN 1 ELSE sign_in_attempts.attempts + 1 END, \
+               window_started_at = CASE WHEN sign_in_attempts.window_started_at < $4 THEN $3 ELSE sign_in_attempts.window_started_at END \
+             WHERE sign_in_attempts.window_started_at < $4 OR sign_in_attempts.attempts < $5 \
+             RETURNING attempts",
+        )
+        .bind(scope)
+        .bind(key)
+        .bind(now)
+        .bind(window_cutoff)
+        .bind(limit)
+        .fetch_optional(pool)
+        .await
+    })?;
+    Ok(reserved.is_some())
+}
+
+/// Gives back an attempt that was reserved but did not count (it succeeded, or was never
+/// evaluated).
+pub async fn release_sign_in_attempt(db: &Db, scope: &str, key: &str) -> Result<(), StoreError> {
+    on_db!(db, |pool| {
+        sqlx::query(
+        "UPDATE sign_in_attempts SET attempts = attempts - 1 WHERE scope = $1 AND key = $2 AND attempts > 0"
     )
     .bind(scope)
     .bind(key)
-    .bind(now)
     .execute(pool)
     .await
-    .map(|done| done.rows_affected()))?;
+    .map(|done| done.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// Forgets a counter (after a successful sign-in), and every counter whose window began before
+/// `stale_before`.
+pub async fn clear_sign_in_attempts(
+    db: &Db,
+    scope: &str,
+    key: &str,
+    stale_before: DateTime<Utc>,
+) -> Result<(), StoreError> {
     on_db!(db, |pool| sqlx::query(
-        "DELETE FROM sign_in_failures WHERE failed_at < $1"
+        "DELETE FROM sign_in_attempts WHERE (scope = $1 AND key = $2) OR window_started_at < $3"
     )
-    .bind(forget_before)
+    .bind(scope)
+    .bind(key)
+    .bind(stale_before)
     .execute(pool)
     .await
     .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
-pub async fn count_sign_in_failures(
+/// The attempts counted under `scope` and `key` in a window that began at or after `since`.
+pub async fn sign_in_attempts(
     db: &Db,
     scope: &str,
     key: &str,
     since: DateTime<Utc>,
 ) -> Result<i64, StoreError> {
     Ok(on_db!(db, |pool| sqlx::query_scalar::<_, i64>(
-        "SELECT COUNT(*) FROM sign_in_failures WHERE scope = $1 AND key = $2 AND failed_at >= $3"
+        "SELECT attempts FROM sign_in_attempts WHERE scope = $1 AND key = $2 AND window_started_at >= $3"
     )
     .bind(scope)
     .bind(key)
     .bind(since)
-    .fetch_one(pool)
-    .await)?)
+    .fetch_optional(pool)
+    .await)?
+    .unwrap_or(0))
 }
 
-/// Forgets an identity's failures after it signs in successfully.
-pub async fn clear_sign_in_failures(db: &Db, scope: &str, key: &str) -> Result<(), StoreError> {
+/// Remembers that a client address signed in as an identity (`key_hash` is a keyed hash of the
+/// pair, computed by the caller).
+pub async fn remember_sign_in_address(
+    db: &Db,
+    key_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     on_db!(db, |pool| sqlx::query(
-        "DELETE FROM sign_in_failures WHERE scope = $1 AND key = $2"
+        "INSERT INTO known_sign_in_addresses (key_hash, last_seen_at) VALUES ($1, $2) \
+         ON CONFLICT (key_hash) DO UPDATE SET last_seen_at = excluded.last_seen_at"
     )
-    .bind(scope)
-    .bind(key)
+    .bind(key_hash)
+    .bind(now)
     .execute(pool)
     .await
     .map(|done| done.rows_affected()))?;
     Ok(())
+}
+
+/// Whether the pair behind `key_hash` signed in successfully at or after `since`.
+pub async fn is_known_sign_in_address(
+    db: &Db,
+    key_hash: &str,
+    since: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    Ok(on_db!(db, |pool| sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM known_sign_in_addresses WHERE key_hash = $1 AND last_seen_at >= $2"
+    )
+    .bind(key_hash)
+    .bind(since)
+    .fetch_one(pool)
+    .await)?
+        > 0)
 }
 
 #[cfg(test)]
@@ -660,11 +802,15 @@ mod tests {
             .unwrap();
         insert_refresh_token(
             &test.db,
-            "r1",
-            "kraken|account-user:1",
-            "API-KEY",
-            100,
-            now + Duration::days(7),
+            &NewRefreshToken {
+                token_hash: "r1",
+                subject: "kraken|account-user:1",
+                grant_type: "API-KEY",
+                credential: "api-key",
+                generation: 3,
+                original_iat: 100,
+                expires_at: now + Duration::days(7),
+            },
         )
         .await
         .unwrap();
@@ -673,8 +819,13 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(
-            (stored.original_iat, stored.grant_type.as_str()),
-            (100, "API-KEY")
+            (
+                stored.original_iat,
+                stored.grant_type.as_str(),
+                stored.credential.as_str(),
+                stored.generation
+            ),
+            (100, "API-KEY", "api-key", 3)
         );
 
         insert_pre_signed_key(
@@ -709,37 +860,108 @@ mod tests {
                 .is_some()
         );
 
-        for minutes in [20, 3, 2, 1] {
-            let at = now - Duration::minutes(minutes);
-            record_sign_in_failure(
-                &test.db,
-                "identity",
-                "email:ada",
-                at,
-                now - Duration::hours(1),
-            )
-            .await
-            .unwrap();
+        // A key used once is used up.
+        insert_pre_signed_key(
+            &test.db,
+            "p2",
+            ada.id,
+            org.id,
+            now + Duration::minutes(5),
+            now,
+        )
+        .await
+        .unwrap();
+        assert!(
+            use_pre_signed_key(&test.db, "p2", now)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            use_pre_signed_key(&test.db, "p2", now)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            use_pre_signed_key(&test.db, "p1", now)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[tokio::test]
+    async fn attempts_are_reserved_up_to_the_limit_and_windows_start_again() {
+        let test = TestDb::new().await;
+        let now = Utc::now();
+        let cutoff = now - Duration::minutes(15);
+        for _ in 0..3 {
+            assert!(
+                reserve_sign_in_attempt(&test.db, "identity", "ada", 3, now, cutoff)
+                    .await
+                    .unwrap()
+            );
         }
+        assert!(
+            !reserve_sign_in_attempt(&test.db, "identity", "ada", 3, now, cutoff)
+                .await
+                .unwrap()
+        );
         assert_eq!(
-            count_sign_in_failures(
-                &test.db,
-                "identity",
-                "email:ada",
-                now - Duration::minutes(15)
-            )
-            .await
-            .unwrap(),
+            sign_in_attempts(&test.db, "identity", "ada", cutoff)
+                .await
+                .unwrap(),
             3
         );
-        clear_sign_in_failures(&test.db, "identity", "email:ada")
+        release_sign_in_attempt(&test.db, "identity", "ada")
+            .await
+            .unwrap();
+        assert!(
+            reserve_sign_in_attempt(&test.db, "identity", "ada", 3, now, cutoff)
+                .await
+                .unwrap()
+        );
+        // Fifteen minutes later the window starts again.
+        let later = now + Duration::minutes(16);
+        assert!(
+            reserve_sign_in_attempt(
+                &test.db,
+                "identity",
+                "ada",
+                3,
+                later,
+                later - Duration::minutes(15)
+            )
+            .await
+            .unwrap()
+        );
+        assert_eq!(
+            sign_in_attempts(&test.db, "identity", "ada", now)
+                .await
+                .unwrap(),
+            1
+        );
+        clear_sign_in_attempts(&test.db, "identity", "ada", cutoff)
             .await
             .unwrap();
         assert_eq!(
-            count_sign_in_failures(&test.db, "identity", "email:ada", now - Duration::hours(2))
+            sign_in_attempts(&test.db, "identity", "ada", cutoff)
                 .await
                 .unwrap(),
             0
+        );
+        assert!(
+            !is_known_sign_in_address(&test.db, "k", cutoff)
+                .await
+                .unwrap()
+        );
+        remember_sign_in_address(&test.db, "k", now).await.unwrap();
+        remember_sign_in_address(&test.db, "k", now).await.unwrap();
+        assert!(
+            is_known_sign_in_address(&test.db, "k", cutoff)
+                .await
+                .unwrap()
         );
     }
 }

@@ -14,7 +14,8 @@ use crate::{Db, StoreError, on_db};
 pub struct ChargePoint {
     /// The charge point identity (the last segment of its WebSocket URL).
     pub id: String,
-    /// SHA-256 of its password, in hex.
+    /// Its password's salted Argon2id hash (PHC string); rows from before are an unsalted SHA-256
+    /// in hex, replaced on the charger's next successful sign-in.
     pub password_hash: String,
     /// The `ProviderChoices` value it was enrolled under (`OCPP`, `OCPP_WALLBOX`).
     pub provider: String,
@@ -182,6 +183,28 @@ pub async fn rating(db: &Db, id: &str) -> Result<Rating, StoreError> {
             phases,
         }),
     )
+}
+
+/// Replaces a charge point's password hash if it is still `old_hash` (a legacy hash upgraded after
+/// a successful sign-in; a concurrent change wins). Answers whether it was replaced.
+pub async fn upgrade_password_hash(
+    db: &Db,
+    id: &str,
+    old_hash: &str,
+    new_hash: &str,
+) -> Result<bool, StoreError> {
+    let done = on_db!(db, |pool| {
+        sqlx::query(
+            "UPDATE ocpp_charge_points SET password_hash = $1 WHERE id = $2 AND password_hash = $3",
+        )
+        .bind(new_hash)
+        .bind(id)
+        .bind(old_hash)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected())
+    })?;
+    Ok(done > 0)
 }
 
 /// Revokes a charge point: its password stops working.

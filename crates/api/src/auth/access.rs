@@ -5,7 +5,7 @@ use resiflex_domain::AccountStatus;
 use resiflex_store::accounts::{self, Account};
 use resiflex_store::identity::{self, AccountUser, Organisation};
 
-use super::tokens::{Subject, TokenError};
+use super::tokens::{Credential, Subject, TokenError};
 use crate::context::{ApiContext, RequestMeta};
 use crate::errors::{ErrorCode, KrakenError};
 
@@ -30,6 +30,38 @@ impl Caller {
             Caller::Organisation(_) => Err(KrakenError::new(ErrorCode::Unauthorized)),
         }
     }
+}
+
+/// A signed-in caller and the credential their session came from.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub caller: Caller,
+    pub credential: Credential,
+}
+
+impl Session {
+    /// Refuses (KT-CT-1111) a session that may not change credentials: one a pre-signed key
+    /// started.
+    pub fn require_credential_management(&self) -> Result<(), KrakenError> {
+        if self.credential.may_manage_credentials() {
+            Ok(())
+        } else {
+            Err(KrakenError::with_message(
+                ErrorCode::Unauthorized,
+                "A session signed in with a pre-signed key cannot change credentials.",
+            ))
+        }
+    }
+}
+
+/// Why a credential no longer signs its subject in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The credential moved on (a new password or key, an invalidated pre-signed key), or does not
+    /// belong to the subject.
+    Stale,
+    /// The subject is gone, or may not sign in (a deleted user, every account dormant or void).
+    Locked,
 }
 
 /// The token from an `Authorization` header: `JWT <token>`, `Bearer <token>` or the bare token.
@@ -59,47 +91,94 @@ fn store_error(err: resiflex_store::StoreError) -> KrakenError {
     KrakenError::internal("resolving the caller", &err)
 }
 
-async fn resolve(api: &ApiContext, meta: &RequestMeta) -> Result<Caller, KrakenError> {
+/// Whether an account user may sign in: not when deleted, nor when every account they belong to is
+/// dormant or void.
+pub async fn user_may_sign_in(api: &ApiContext, user: &AccountUser) -> Result<bool, KrakenError> {
+    if user.deleted_at.is_some() {
+        return Ok(false);
+    }
+    let statuses = identity::account_statuses_of_user(&api.db, user.id)
+        .await
+        .map_err(store_error)?;
+    Ok(statuses_allow_sign_in(&statuses))
+}
+
+/// The caller a credential of this generation signs in, if it is still current: the one check
+/// behind every token and every refresh token.
+pub async fn current_session(
+    api: &ApiContext,
+    subject: Subject,
+    credential: Credential,
+    generation: i64,
+) -> Result<Result<Session, Refusal>, KrakenError> {
+    let caller = match subject {
+        Subject::AccountUser(id) => {
+            let Some(user) = identity::user_by_id(&api.db, id)
+                .await
+                .map_err(store_error)?
+            else {
+                return Ok(Err(Refusal::Locked));
+            };
+            let current = match credential {
+                Credential::Password => user.password_generation == generation,
+                Credential::ApiKey => user.api_key_generation == generation,
+                Credential::PreSigned(key_id) => identity::pre_signed_key_by_id(&api.db, key_id)
+                    .await
+                    .map_err(store_error)?
+                    .is_some_and(|k| {
+                        k.user_id == user.id && k.invalidated_at.is_none() && generation == 0
+                    }),
+                Credential::OrganisationKey => false,
+            };
+            if !current {
+                return Ok(Err(Refusal::Stale));
+            }
+            if !user_may_sign_in(api, &user).await? {
+                return Ok(Err(Refusal::Locked));
+            }
+            Caller::AccountUser(user)
+        }
+        Subject::Organisation(id) => {
+            let Some(org) = identity::organisation_by_id(&api.db, id)
+                .await
+                .map_err(store_error)?
+            else {
+                return Ok(Err(Refusal::Locked));
+            };
+            if credential != Credential::OrganisationKey || org.key_generation != generation {
+                return Ok(Err(Refusal::Stale));
+            }
+            Caller::Organisation(org)
+        }
+    };
+    Ok(Ok(Session { caller, credential }))
+}
+
+async fn resolve(api: &ApiContext, meta: &RequestMeta) -> Result<Session, KrakenError> {
     let header = meta.authorization.as_deref().unwrap_or("");
     let Some(token) = token_from_header(header) else {
         return Err(KrakenError::new(ErrorCode::AuthorizationHeaderMissing));
     };
-    let subject = match api.tokens.verify(token, api.clock.now()) {
-        Ok((subject, _)) => subject,
+    let (subject, claims) = match api.tokens.verify(token, api.clock.now()) {
+        Ok(verified) => verified,
         Err(TokenError::Expired) => return Err(KrakenError::new(ErrorCode::TokenExpired)),
         Err(TokenError::Invalid) => return Err(KrakenError::new(ErrorCode::AuthenticationFailed)),
     };
     let rejected = || KrakenError::new(ErrorCode::AuthenticationFailed);
-    match subject {
-        Subject::AccountUser(id) => {
-            let user = identity::user_by_id(&api.db, id)
-                .await
-                .map_err(store_error)?
-                .ok_or_else(rejected)?;
-            if user.deleted_at.is_some() {
-                return Err(rejected());
-            }
-            let statuses = identity::account_statuses_of_user(&api.db, id)
-                .await
-                .map_err(store_error)?;
-            if !statuses_allow_sign_in(&statuses) {
-                return Err(rejected());
-            }
-            Ok(Caller::AccountUser(user))
-        }
-        Subject::Organisation(id) => {
-            let org = identity::organisation_by_id(&api.db, id)
-                .await
-                .map_err(store_error)?
-                .ok_or_else(rejected)?;
-            Ok(Caller::Organisation(org))
-        }
-    }
+    let credential = claims.credential().ok_or_else(rejected)?;
+    current_session(api, subject, credential, claims.generation)
+        .await?
+        .map_err(|_| rejected())
 }
 
 /// The signed-in caller, or the Kraken error that refuses the request (KT-CT-1112 without a header,
 /// KT-CT-1124 for an expired token, KT-CT-1139 for any other rejected token). Resolved once per request.
 pub async fn authorise(ctx: &Context<'_>) -> Result<Caller, KrakenError> {
+    Ok(authorise_session(ctx).await?.caller)
+}
+
+/// The signed-in caller with the credential of their session (see [`authorise`]).
+pub async fn authorise_session(ctx: &Context<'_>) -> Result<Session, KrakenError> {
     let api = ctx
         .data::<ApiContext>()
         .map_err(|_| KrakenError::new(ErrorCode::Internal))?;

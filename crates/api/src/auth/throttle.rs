@@ -1,93 +1,105 @@
-//! Throttling of failed sign-ins, per identity (an email address) and per client address. Failures
-//! are kept in the database, so every server sharing it counts them together and a restart does not
-//! reset them.
+//! Sign-in throttling and the password pool, as the API uses them (the rules live in
+//! `resiflex_credentials::throttle`, shared with the OCPP endpoint). An attempt is reserved in the
+//! database before any secret is checked, so concurrent guesses cannot exceed a limit:
+//!
+//! - an email from one client address: `sign_in.max_failures_per_identity_and_address` (5) failed
+//!   passwords per window;
+//! - an email from every address together: `sign_in.max_failures_per_identity` (20), except from
+//!   addresses that signed in as that email before, so the owner is not locked out by others;
+//! - a client address, whatever it presents (passwords, API keys, organisation keys, refresh tokens,
+//!   pre-signed keys): `sign_in.max_failures_per_address` (30).
+//!
+//! Past a limit, and when the password pool is full, the answer is KT-CT-1199.
 
-use std::net::IpAddr;
+use resiflex_credentials::throttle::Who;
+use resiflex_credentials::{Attempt, PoolError, ThrottleError};
 
-use chrono::{DateTime, Duration, Utc};
-use resiflex_store::{Db, identity as store};
-
+use crate::context::{ApiContext, RequestMeta};
 use crate::errors::{ErrorCode, KrakenError};
-
-/// How far back failures count.
-pub const WINDOW_MINUTES: i64 = 15;
-/// Failed sign-ins allowed per identity within the window.
-pub const MAX_PER_IDENTITY: i64 = 5;
-/// Failed sign-ins allowed per client address within the window.
-pub const MAX_PER_ADDRESS: i64 = 30;
-
-const IDENTITY: &str = "identity";
-const ADDRESS: &str = "address";
-
-fn window_start(now: DateTime<Utc>) -> DateTime<Utc> {
-    now - Duration::minutes(WINDOW_MINUTES)
-}
 
 fn internal(err: resiflex_store::StoreError) -> KrakenError {
     KrakenError::internal("sign-in throttle", &err)
 }
 
-/// Refuses with KT-CT-1199 when the identity or the address has failed too often lately.
-pub async fn check(
-    db: &Db,
-    identity: Option<&str>,
-    address: Option<IpAddr>,
-    now: DateTime<Utc>,
-) -> Result<(), KrakenError> {
-    let since = window_start(now);
-    if let Some(identity) = identity
-        && store::count_sign_in_failures(db, IDENTITY, identity, since)
-            .await
-            .map_err(internal)?
-            >= MAX_PER_IDENTITY
-    {
-        return Err(too_many());
-    }
-    if let Some(address) = address
-        && store::count_sign_in_failures(db, ADDRESS, &address.to_string(), since)
-            .await
-            .map_err(internal)?
-            >= MAX_PER_ADDRESS
-    {
-        return Err(too_many());
-    }
-    Ok(())
-}
-
-fn too_many() -> KrakenError {
+fn too_many(api: &ApiContext) -> KrakenError {
+    let minutes = api.sign_in.throttle.settings().window_minutes;
     KrakenError::with_message(
         ErrorCode::TooManyRequests,
-        format!("Too many failed sign-ins. Try again in {WINDOW_MINUTES} minutes."),
+        format!("Too many failed sign-ins. Try again in {minutes} minutes."),
     )
 }
 
-/// Records a failed sign-in against the identity and the address.
-pub async fn failed(
-    db: &Db,
-    identity: Option<&str>,
-    address: Option<IpAddr>,
-    now: DateTime<Utc>,
-) -> Result<(), KrakenError> {
-    let forget = window_start(now);
-    if let Some(identity) = identity {
-        store::record_sign_in_failure(db, IDENTITY, identity, now, forget)
-            .await
-            .map_err(internal)?;
-    }
-    if let Some(address) = address {
-        store::record_sign_in_failure(db, ADDRESS, &address.to_string(), now, forget)
-            .await
-            .map_err(internal)?;
-    }
-    Ok(())
+/// The answer when the password pool is full.
+pub fn busy() -> KrakenError {
+    KrakenError::with_message(
+        ErrorCode::TooManyRequests,
+        "The server is busy checking other sign-ins. Try again in a moment.",
+    )
 }
 
-/// Forgets an identity's failures once it signs in.
-pub async fn succeeded(db: &Db, identity: Option<&str>) -> Result<(), KrakenError> {
-    if let Some(identity) = identity {
-        store::clear_sign_in_failures(db, IDENTITY, identity)
-            .await
-            .map_err(internal)?;
+/// Reserves a sign-in attempt for `identity` (an email, `email:...`, or none for random secrets)
+/// from the request's address, or refuses with KT-CT-1199.
+pub async fn begin(
+    api: &ApiContext,
+    meta: &RequestMeta,
+    identity: Option<&str>,
+) -> Result<Attempt, KrakenError> {
+    let who = Who {
+        identity,
+        address: meta.client_ip,
+        count_address: true,
+    };
+    match api
+        .sign_in
+        .throttle
+        .begin(&api.db, who, api.clock.now())
+        .await
+    {
+        Ok(attempt) => Ok(attempt),
+        Err(ThrottleError::TooMany) => Err(too_many(api)),
+        Err(ThrottleError::Store(err)) => Err(internal(err)),
     }
-    Ok(())
+}
+
+/// The credential was right.
+pub async fn succeeded(api: &ApiContext, attempt: Attempt) -> Result<(), KrakenError> {
+    api.sign_in
+        .throttle
+        .succeeded(&api.db, attempt, api.clock.now())
+        .await
+        .map_err(internal)
+}
+
+/// The credential was wrong: the attempt stays counted.
+pub fn failed(api: &ApiContext, attempt: Attempt) {
+    api.sign_in.throttle.failed(attempt);
+}
+
+/// Checks a password in the bounded pool (against a dummy hash when `stored` is `None`). A full
+/// pool gives the attempt back and answers KT-CT-1199.
+pub async fn verify_password(
+    api: &ApiContext,
+    attempt: Attempt,
+    password: &str,
+    stored: Option<String>,
+) -> Result<(bool, Attempt), KrakenError> {
+    match api
+        .sign_in
+        .pool
+        .verify_password(password.to_owned(), stored)
+        .await
+    {
+        Ok(matches) => Ok((matches, attempt)),
+        Err(err) => {
+            api.sign_in
+                .throttle
+                .abandoned(&api.db, attempt)
+                .await
+                .map_err(internal)?;
+            Err(match err {
+                PoolError::Busy => busy(),
+                PoolError::Failed => KrakenError::new(ErrorCode::Internal),
+            })
+        }
+    }
 }

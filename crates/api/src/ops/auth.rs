@@ -6,8 +6,9 @@ use chrono::Duration;
 use resiflex_store::identity::{self, AccountUser};
 
 use super::{OperationErrors, OperationKind, api};
+use crate::auth::access::{self, Refusal};
 use crate::auth::credentials::{self, LIVE_KEY_PREFIX};
-use crate::auth::tokens::{REFRESH_LIFETIME_SECS, Subject};
+use crate::auth::tokens::{Credential, Grant, REFRESH_LIFETIME_SECS, Subject};
 use crate::auth::{Caller, authorise, throttle};
 use crate::context::{ApiContext, RequestMeta};
 use crate::errors::{ApiResult, ErrorCode, KrakenError};
@@ -87,7 +88,8 @@ pub struct ObtainKrakenJsonWebToken {
     pub token: String,
     /// The token's claims: `sub`, `gty`, `iat`, `exp`, `origIat`, ...
     pub payload: GenericScalar,
-    /// Obtains a new token without signing in again; valid for 7 days from the first sign-in.
+    /// Obtains a new token without signing in again; valid for 7 days from the first sign-in. None
+    /// for a pre-signed key, whose session ends with its token.
     pub refresh_token: Option<String>,
     /// When the refresh token expires, as a Unix timestamp in seconds.
     pub refresh_expires_in: Option<i64>,
@@ -188,36 +190,43 @@ fn method(input: &ObtainJsonWebTokenInput) -> ApiResult<Method<'_>> {
     Ok(methods.remove(0))
 }
 
-/// Refuses users who are deleted or whose every account is dormant or void.
 async fn user_may_sign_in(api: &ApiContext, user: &AccountUser) -> ApiResult<bool> {
-    if user.deleted_at.is_some() {
-        return Ok(false);
-    }
-    let statuses = identity::account_statuses_of_user(&api.db, user.id)
-        .await
-        .map_err(internal)?;
-    Ok(crate::auth::access::statuses_allow_sign_in(&statuses))
+    access::user_may_sign_in(api, user).await
 }
 
+/// Issues a token for a grant, and a refresh token naming the same credential and generation
+/// unless `with_refresh` is false (a pre-signed key's session cannot outlive its token).
 async fn issue(
     api: &ApiContext,
-    subject: Subject,
-    grant_type: &str,
+    grant: Grant<'_>,
+    with_refresh: bool,
 ) -> ApiResult<ObtainKrakenJsonWebToken> {
     let now = api.clock.now();
     let (token, claims) = api
         .tokens
-        .issue(subject, grant_type, now, None)
+        .issue(grant, now, None)
         .map_err(|e| KrakenError::internal("signing a token", &e))?;
+    if !with_refresh {
+        return Ok(ObtainKrakenJsonWebToken {
+            token,
+            payload: payload(&claims),
+            refresh_token: None,
+            refresh_expires_in: None,
+        });
+    }
     let refresh_token = credentials::generate("");
     let expires = now + Duration::seconds(REFRESH_LIFETIME_SECS);
     identity::insert_refresh_token(
         &api.db,
-        &credentials::hash_secret(&refresh_token),
-        &subject.claim(),
-        grant_type,
-        claims.iat,
-        expires,
+        &identity::NewRefreshToken {
+            token_hash: &credentials::hash_secret(&refresh_token),
+            subject: &grant.subject.claim(),
+            grant_type: grant.grant_type,
+            credential: &grant.credential.claim(),
+            generation: grant.generation,
+            original_iat: claims.iat,
+            expires_at: expires,
+        },
     )
     .await
     .map_err(internal)?;
@@ -233,16 +242,17 @@ fn payload(claims: &crate::auth::tokens::Claims) -> GenericScalar {
     GenericScalar(serde_json::to_value(claims).unwrap_or_default())
 }
 
+/// Email and password. The attempt is reserved before the password is checked, and the check runs
+/// in the bounded password pool.
 async fn with_password(
     api: &ApiContext,
     meta: &RequestMeta,
     email: &str,
     password: &str,
 ) -> ApiResult<ObtainKrakenJsonWebToken> {
-    let now = api.clock.now();
     let normalised = resiflex_domain::EmailAddress::parse(email).map(|e| e.to_string());
     let identity_key = normalised.as_deref().map(|e| format!("email:{e}"));
-    throttle::check(&api.db, identity_key.as_deref(), meta.client_ip, now).await?;
+    let attempt = throttle::begin(api, meta, identity_key.as_deref()).await?;
     let user = match &normalised {
         Some(email) => identity::user_by_email(&api.db, email)
             .await
@@ -250,26 +260,26 @@ async fn with_password(
         None => None,
     };
     let hash = user.as_ref().and_then(|u| u.password_hash.clone());
-    let candidate = password.to_owned();
-    // Argon2 is deliberately slow: keep it off the async workers.
-    let matches = tokio::task::spawn_blocking(move || {
-        credentials::verify_password(&candidate, hash.as_deref())
-    })
-    .await
-    .unwrap_or(false);
+    let (matches, attempt) = throttle::verify_password(api, attempt, password, hash).await?;
     match user {
         Some(user) if matches => {
+            throttle::succeeded(api, attempt).await?;
             if !user_may_sign_in(api, &user).await? {
                 return Err(KrakenError::with_message(
                     ErrorCode::AuthenticationFailed,
                     "This user can no longer sign in.",
                 ));
             }
-            throttle::succeeded(&api.db, identity_key.as_deref()).await?;
-            issue(api, Subject::AccountUser(user.id), grant::PASSWORD).await
+            let grant = Grant {
+                subject: Subject::AccountUser(user.id),
+                credential: Credential::Password,
+                generation: user.password_generation,
+                grant_type: grant::PASSWORD,
+            };
+            issue(api, grant, true).await
         }
         _ => {
-            throttle::failed(&api.db, identity_key.as_deref(), meta.client_ip, now).await?;
+            throttle::failed(api, attempt);
             Err(KrakenError::new(ErrorCode::InvalidCredentials))
         }
     }
@@ -280,17 +290,23 @@ async fn with_api_key(
     meta: &RequestMeta,
     key: &str,
 ) -> ApiResult<ObtainKrakenJsonWebToken> {
-    let now = api.clock.now();
-    throttle::check(&api.db, None, meta.client_ip, now).await?;
+    let attempt = throttle::begin(api, meta, None).await?;
     match identity::user_by_api_key_hash(&api.db, &credentials::hash_secret(key))
         .await
         .map_err(internal)?
     {
         Some(user) if user_may_sign_in(api, &user).await? => {
-            issue(api, Subject::AccountUser(user.id), grant::API_KEY).await
+            throttle::succeeded(api, attempt).await?;
+            let grant = Grant {
+                subject: Subject::AccountUser(user.id),
+                credential: Credential::ApiKey,
+                generation: user.api_key_generation,
+                grant_type: grant::API_KEY,
+            };
+            issue(api, grant, true).await
         }
         _ => {
-            throttle::failed(&api.db, None, meta.client_ip, now).await?;
+            throttle::failed(api, attempt);
             Err(KrakenError::new(ErrorCode::AuthenticationFailed))
         }
     }
@@ -301,85 +317,101 @@ async fn with_organisation_key(
     meta: &RequestMeta,
     key: &str,
 ) -> ApiResult<ObtainKrakenJsonWebToken> {
-    let now = api.clock.now();
-    throttle::check(&api.db, None, meta.client_ip, now).await?;
+    let attempt = throttle::begin(api, meta, None).await?;
     match identity::organisation_by_key_hash(&api.db, &credentials::hash_secret(key))
         .await
         .map_err(internal)?
     {
-        Some(org) => issue(api, Subject::Organisation(org.id), grant::ORGANISATION).await,
+        Some(org) => {
+            throttle::succeeded(api, attempt).await?;
+            let grant = Grant {
+                subject: Subject::Organisation(org.id),
+                credential: Credential::OrganisationKey,
+                generation: org.key_generation,
+                grant_type: grant::ORGANISATION,
+            };
+            issue(api, grant, true).await
+        }
         None => {
-            throttle::failed(&api.db, None, meta.client_ip, now).await?;
+            throttle::failed(api, attempt);
             Err(KrakenError::new(ErrorCode::AuthenticationFailed))
         }
     }
 }
 
+/// A pre-signed key signs in once (it is used up in the same statement that finds it), and its
+/// session gets no refresh token.
 async fn with_pre_signed_key(
     api: &ApiContext,
     meta: &RequestMeta,
     key: &str,
 ) -> ApiResult<ObtainKrakenJsonWebToken> {
     let now = api.clock.now();
-    throttle::check(&api.db, None, meta.client_ip, now).await?;
-    let stored = identity::pre_signed_key_by_hash(&api.db, &credentials::hash_secret(key))
+    let attempt = throttle::begin(api, meta, None).await?;
+    let used = identity::use_pre_signed_key(&api.db, &credentials::hash_secret(key), now)
         .await
         .map_err(internal)?;
-    let live = stored.filter(|k| k.invalidated_at.is_none() && k.expires_at > now);
-    if let Some(key) = live
+    if let Some(key) = used
         && let Some(user) = identity::user_by_id(&api.db, key.user_id)
             .await
             .map_err(internal)?
         && user_may_sign_in(api, &user).await?
     {
-        return issue(api, Subject::AccountUser(user.id), grant::PRE_SIGNED).await;
+        throttle::succeeded(api, attempt).await?;
+        let grant = Grant {
+            subject: Subject::AccountUser(user.id),
+            credential: Credential::PreSigned(key.id),
+            generation: 0,
+            grant_type: grant::PRE_SIGNED,
+        };
+        return issue(api, grant, false).await;
     }
-    throttle::failed(&api.db, None, meta.client_ip, now).await?;
+    throttle::failed(api, attempt);
     Err(KrakenError::new(ErrorCode::AuthenticationFailed))
 }
 
-/// A refresh gives a new token for the same subject; the refresh token itself and its expiry stay as
-/// they were, so one sign-in lasts at most seven days.
+/// A refresh gives a new token for the same subject and credential, while that credential's
+/// generation is current; the refresh token itself and its expiry stay as they were, so one
+/// sign-in lasts at most seven days.
 async fn with_refresh_token(
     api: &ApiContext,
     meta: &RequestMeta,
     token: &str,
 ) -> ApiResult<ObtainKrakenJsonWebToken> {
     let now = api.clock.now();
-    throttle::check(&api.db, None, meta.client_ip, now).await?;
+    let attempt = throttle::begin(api, meta, None).await?;
     let Some(stored) = identity::refresh_token_by_hash(&api.db, &credentials::hash_secret(token))
         .await
         .map_err(internal)?
     else {
-        throttle::failed(&api.db, None, meta.client_ip, now).await?;
+        throttle::failed(api, attempt);
         return Err(KrakenError::new(ErrorCode::RefreshTokenInvalid));
     };
+    throttle::succeeded(api, attempt).await?;
     if stored.revoked_at.is_some() {
         return Err(KrakenError::new(ErrorCode::RefreshTokenInvalid));
     }
     if stored.expires_at <= now {
         return Err(KrakenError::new(ErrorCode::RefreshTokenExpired));
     }
-    let subject = Subject::parse(&stored.subject)
-        .ok_or_else(|| KrakenError::new(ErrorCode::RefreshTokenInvalid))?;
-    let still_valid = match subject {
-        Subject::AccountUser(id) => {
-            match identity::user_by_id(&api.db, id).await.map_err(internal)? {
-                Some(user) => user_may_sign_in(api, &user).await?,
-                None => false,
-            }
-        }
-        Subject::Organisation(id) => identity::organisation_by_id(&api.db, id)
-            .await
-            .map_err(internal)?
-            .is_some(),
-    };
-    if !still_valid {
-        return Err(KrakenError::new(ErrorCode::AuthenticationFailed));
+    let invalid = || KrakenError::new(ErrorCode::RefreshTokenInvalid);
+    let subject = Subject::parse(&stored.subject).ok_or_else(invalid)?;
+    // Refresh tokens from before credentials had generations name none, and are refused.
+    let credential = Credential::parse(&stored.credential).ok_or_else(invalid)?;
+    match access::current_session(api, subject, credential, stored.generation).await? {
+        Ok(_) => {}
+        Err(Refusal::Stale) => return Err(invalid()),
+        Err(Refusal::Locked) => return Err(KrakenError::new(ErrorCode::AuthenticationFailed)),
     }
+    let grant = Grant {
+        subject,
+        credential,
+        generation: stored.generation,
+        grant_type: &stored.grant_type,
+    };
     let (new_token, claims) = api
         .tokens
-        .issue(subject, &stored.grant_type, now, Some(stored.original_iat))
+        .issue(grant, now, Some(stored.original_iat))
         .map_err(|e| KrakenError::internal("signing a token", &e))?;
     Ok(ObtainKrakenJsonWebToken {
         token: new_token,
@@ -416,12 +448,14 @@ impl AuthMutation {
         }
     }
 
-    /// Replaces the signed-in user's personal API key and returns the new one; the old one stops
-    /// working at once.
+    /// Replaces the signed-in user's personal API key and returns the new one; the old one, and
+    /// every token and refresh token signed in with it, stops working at once. Not from a session
+    /// a pre-signed key started (KT-CT-1111).
     async fn regenerate_secret_key(&self, ctx: &Context<'_>) -> ApiResult<RegenerateSecretKey> {
         let api = api(ctx)?;
-        let caller = authorise(ctx).await?;
-        let user = caller.as_user()?;
+        let session = access::authorise_session(ctx).await?;
+        let user = session.caller.as_user()?;
+        session.require_credential_management()?;
         let key = credentials::generate(LIVE_KEY_PREFIX);
         identity::replace_api_key(
             &api.db,
@@ -474,7 +508,8 @@ impl AuthMutation {
         })
     }
 
-    /// Invalidates one pre-signed key the organisation minted.
+    /// Invalidates one pre-signed key the organisation minted, used or not; the session it started
+    /// ends too.
     async fn invalidate_pre_signed_token(
         &self,
         ctx: &Context<'_>,
@@ -500,7 +535,8 @@ impl AuthMutation {
         Ok(InvalidatePreSignedToken { invalidated: true })
     }
 
-    /// Invalidates every live pre-signed key the organisation minted for a user.
+    /// Invalidates every pre-signed key the organisation minted for a user that is not yet
+    /// invalidated, and the sessions they started.
     async fn invalidate_pre_signed_tokens_for_user(
         &self,
         ctx: &Context<'_>,

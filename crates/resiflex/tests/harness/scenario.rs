@@ -138,3 +138,36 @@ pub async fn customer_of(
         token,
     }
 }
+
+/// An HTTP client whose connections come from `address` (any 127.x.y.z works on loopback), for
+/// tests that need callers at different client addresses.
+pub fn client_from(address: std::net::IpAddr) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(address)
+        .build()
+        .expect("client bound to a local address")
+}
+
+/// Sends a GraphQL request through `client` (see [`client_from`]) and returns the JSON body.
+pub async fn graphql_with(
+    app: &TestApp,
+    client: &reqwest::Client,
+    authorization: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> Value {
+    let mut request = client
+        .post(app.url("/v1/graphql/"))
+        .json(&json!({"query": query, "variables": variables}));
+    if let Some(value) = authorization {
+        request = request.header("Authorization", value);
+    }
+    let response = request.send().await.expect("request sent");
+    assert_eq!(response.status(), 200, "GraphQL answers are HTTP 200");
+    response.json().await.expect("JSON body")
+}
+
+/// Signs in through `client` (see [`client_from`]) and returns the whole answer.
+pub async fn try_sign_in_with(app: &TestApp, client: &reqwest::Client, input: Value) -> Value {
+    graphql_with(app, client, None, SIGN_IN, json!({ "input": input })).await
+}
