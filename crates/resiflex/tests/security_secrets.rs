@@ -32,6 +32,15 @@ async fn raw_secret(db: &Db, name: &str) -> String {
     .unwrap()
 }
 
+async fn all_raw_secrets(db: &Db) -> Vec<String> {
+    on_db!(db, |pool| resiflex_store::sqlx::query_scalar::<_, String>(
+        "SELECT value FROM server_secrets ORDER BY name"
+    )
+    .fetch_all(pool)
+    .await)
+    .unwrap()
+}
+
 async fn raw_grant(db: &Db, id: i64) -> String {
     on_db!(db, |pool| resiflex_store::sqlx::query_scalar::<_, String>(
         "SELECT secret FROM provider_grants WHERE id = $1"
@@ -239,8 +248,16 @@ async fn rotating_the_key_file_re_encrypts_every_secret() {
     let report = resiflex::secrets::rotate(&app.config, app.test_db.reopen().await)
         .await
         .unwrap();
-    assert_eq!(report["resealed"], 1, "{report}");
     let new_id = report["keyId"].as_str().unwrap();
+    let rows = all_raw_secrets(&app.test_db.db).await;
+    assert_eq!(
+        report["resealed"],
+        rows.len(),
+        "every server secret: {report}"
+    );
+    for raw in &rows {
+        assert!(raw.starts_with(&format!("rfx1:{new_id}:")), "{raw}");
+    }
     let text = std::fs::read_to_string(&key_file).unwrap();
     assert_eq!(
         text.lines().filter(|l| !l.starts_with('#')).count(),

@@ -186,9 +186,10 @@ async fn a_stalled_body_fails_before_the_request_timeout() {
         .unwrap_or(0);
     let text = String::from_utf8_lossy(&answer[..read]);
     assert!(
-        text.is_empty() || !text.starts_with("HTTP/1.1 200"),
-        "a body that never arrives is not served: {text}"
+        text.starts_with("HTTP/1.1 408"),
+        "a body that never arrives is answered 408: {text}"
     );
+    assert!(text.contains("KT-CT-"), "in the Kraken error shape: {text}");
     app.assert_alive().await;
 }
 

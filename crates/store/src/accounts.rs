@@ -645,17 +645,24 @@ mod tests {
             .unwrap()
             .remove(0);
         assert_eq!(accounts_of_user(&test.db, user.id).await.unwrap().len(), 2);
-        // Another organisation cannot take over the same person.
+        // Another organisation cannot take over the same person: its account is created without
+        // them, and nothing in the answer tells it the email is in use.
         let other = organisation(&test.db, "two").await;
-        assert!(matches!(
-            create_shell_account(
-                &test.db,
-                &shell(other, "ada@example.com", Some(("crm", "1"))),
-                Utc::now()
-            )
-            .await,
-            Err(StoreError::Conflict)
-        ));
+        let foreign = create_shell_account(
+            &test.db,
+            &shell(other, "ada@example.com", Some(("crm", "1"))),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+        assert!(foreign.created);
+        assert!(
+            users_of_account(&test.db, foreign.account.id)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(accounts_of_user(&test.db, user.id).await.unwrap().len(), 2);
         // Another organisation may use the same reference for its own account.
         let theirs = create_shell_account(
             &test.db,

@@ -98,6 +98,13 @@ pub async fn graphql(
     }
     let bytes = match to_bytes(body, limit).await {
         Ok(bytes) => bytes,
+        Err(err) if body_timed_out(&err) => {
+            return error_response(
+                StatusCode::REQUEST_TIMEOUT,
+                ErrorCode::InvalidInput,
+                "The request body did not arrive in time.",
+            );
+        }
         Err(_) => return too_large(limit),
     };
     let parsed = match kind {
@@ -223,6 +230,18 @@ fn client_ip(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> std::ne
         return ip;
     }
     peer.ip()
+}
+
+/// Whether reading the body failed because it did not arrive within the body read timeout.
+fn body_timed_out(err: &axum::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(error) = cause {
+        if error.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
 }
 
 fn bad_request(message: impl Into<String>) -> Response {

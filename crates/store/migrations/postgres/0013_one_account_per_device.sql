@@ -19,4 +19,4 @@ CREATE UNIQUE INDEX devices_one_registration ON devices (
 -- What a charge point is rated for, from the catalogue entry it was onboarded as: the most current
 -- per phase and the phases it can supply. No profile asks for more.
 ALTER TABLE ocpp_charge_points ADD COLUMN rated_amperes DOUBLE PRECISION;
-ALTER TABLE ocpp_charge_points ADD COLUMN rated_phases INTEGER;
+ALTER TABLE ocpp_charge_points ADD COLUMN rated_phases BIGINT;
