@@ -6,6 +6,8 @@
 
 mod harness;
 
+use harness::scenario::{organisation_auth as org_auth, user_auth};
+
 use harness::{TestApp, error_code};
 use serde_json::{Value, json};
 
@@ -77,40 +79,6 @@ impl Org {
         )
         .await
     }
-}
-
-/// Creates an organisation on the server and returns its `Authorization` header value.
-async fn org_auth(app: &TestApp, name: &str) -> String {
-    let org = resiflex::admin::create_organisation(&app.test_db.db, name, "RESIFLEX_LIVE")
-        .await
-        .unwrap();
-    let body = app
-        .graphql(
-            "mutation($key: String!) { obtainKrakenToken(input: {organizationSecretKey: $key}) { token } }",
-            json!({ "key": org["secretKey"] }),
-        )
-        .await;
-    let token = body["data"]["obtainKrakenToken"]["token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("organisation signs in: {body}"));
-    format!("JWT {token}")
-}
-
-/// Signs a user in with a fresh API key and returns the `Authorization` header value.
-async fn user_auth(app: &TestApp, email: &str) -> String {
-    let key = resiflex::admin::user_api_key(&app.test_db.db, email)
-        .await
-        .unwrap();
-    let body = app
-        .graphql(
-            "mutation($apiKey: String!) { obtainKrakenToken(input: {APIKey: $apiKey}) { token } }",
-            json!({ "apiKey": key["apiKey"] }),
-        )
-        .await;
-    let token = body["data"]["obtainKrakenToken"]["token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("user signs in: {body}"));
-    format!("JWT {token}")
 }
 
 /// The account numbers in a list of `{ account { number } }` under `data.<field>`.

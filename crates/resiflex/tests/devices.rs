@@ -10,6 +10,8 @@
 
 mod harness;
 
+use harness::scenario::{organisation_auth as organisation, user_auth as user};
+
 use chrono::{DateTime, Duration, Utc};
 use harness::{TestApp, error_code, start_instant};
 use resiflex_domain::Clock;
@@ -44,26 +46,6 @@ struct World {
     account_c: Account,
 }
 
-async fn sign_in(app: &TestApp, input: Value) -> String {
-    let body = app
-        .graphql(
-            "mutation($input: ObtainJSONWebTokenInput!) { obtainKrakenToken(input: $input) { token } }",
-            json!({ "input": input }),
-        )
-        .await;
-    let token = body["data"]["obtainKrakenToken"]["token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("signs in: {body}"));
-    format!("JWT {token}")
-}
-
-async fn organisation(app: &TestApp, name: &str) -> String {
-    let org = resiflex::admin::create_organisation(&app.test_db.db, name, BRAND)
-        .await
-        .unwrap();
-    sign_in(app, json!({ "organizationSecretKey": org["secretKey"] })).await
-}
-
 async fn account(app: &TestApp, org: &str, email: &str) -> Account {
     let body = app
         .graphql_as(
@@ -92,13 +74,6 @@ async fn account(app: &TestApp, org: &str, email: &str) -> Account {
         id: row.id,
         property_id: property.id,
     }
-}
-
-async fn user(app: &TestApp, email: &str) -> String {
-    let key = resiflex::admin::user_api_key(&app.test_db.db, email)
-        .await
-        .unwrap();
-    sign_in(app, json!({ "APIKey": key["apiKey"] })).await
 }
 
 async fn world() -> World {

@@ -14,6 +14,8 @@
 mod charger;
 mod harness;
 
+use harness::scenario::authorization as token_of;
+
 use std::time::Duration as StdDuration;
 
 use charger::{Charger, connect};
@@ -34,19 +36,6 @@ struct Customer {
     api_key: Value,
     account: String,
     property: i64,
-}
-
-async fn token_of(app: &TestApp, input: Value) -> String {
-    let body = app
-        .graphql(
-            "mutation($i: ObtainJSONWebTokenInput!) { obtainKrakenToken(input: $i) { token } }",
-            json!({"i": input}),
-        )
-        .await;
-    format!(
-        "JWT {}",
-        body["data"]["obtainKrakenToken"]["token"].as_str().unwrap()
-    )
 }
 
 async fn customer(app: &TestApp) -> Customer {

@@ -5,6 +5,8 @@
 
 mod harness;
 
+use harness::scenario::authorization as token_of;
+
 use chrono::Duration;
 use harness::{TestApp, error_code};
 use resiflex_domain::Clock as _;
@@ -35,21 +37,6 @@ struct Customer {
     token: String,
     account: String,
     property: i64,
-}
-
-async fn token_of(app: &TestApp, input: Value) -> String {
-    let body = app
-        .graphql(
-            "mutation($i: ObtainJSONWebTokenInput!) { obtainKrakenToken(input: $i) { token } }",
-            json!({"i": input}),
-        )
-        .await;
-    format!(
-        "JWT {}",
-        body["data"]["obtainKrakenToken"]["token"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{body}"))
-    )
 }
 
 impl Customer {

@@ -6,6 +6,8 @@
 
 mod harness;
 
+use harness::scenario::authorization as sign_in;
+
 use std::sync::Arc;
 
 use chrono::Duration;
@@ -19,19 +21,6 @@ use resiflex_store::devices::{self as store, Device};
 use serde_json::{Value, json};
 
 const BRAND: &str = "RESIFLEX_LIVE";
-
-async fn sign_in(app: &TestApp, input: Value) -> String {
-    let body = app
-        .graphql(
-            "mutation($input: ObtainJSONWebTokenInput!) { obtainKrakenToken(input: $input) { token } }",
-            json!({ "input": input }),
-        )
-        .await;
-    format!(
-        "JWT {}",
-        body["data"]["obtainKrakenToken"]["token"].as_str().unwrap()
-    )
-}
 
 /// An account of a new organisation: its number, id and property id, and its user's token.
 async fn customer(app: &TestApp, org_name: &str, email: &str) -> (String, i64, i64, String) {

@@ -6,6 +6,8 @@
 
 mod harness;
 
+use harness::scenario::authorization as sign_in;
+
 use chrono::{DateTime, Duration, Utc};
 use harness::{TestApp, error_code, start_instant};
 use resiflex_store::devices::{self as store, Device};
@@ -14,19 +16,6 @@ use resiflex_store::sqlx::types::Json;
 use serde_json::{Value, json};
 
 const BRAND: &str = "RESIFLEX_LIVE";
-
-async fn sign_in(app: &TestApp, input: Value) -> String {
-    let body = app
-        .graphql(
-            "mutation($input: ObtainJSONWebTokenInput!) { obtainKrakenToken(input: $input) { token } }",
-            json!({ "input": input }),
-        )
-        .await;
-    let token = body["data"]["obtainKrakenToken"]["token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("signs in: {body}"));
-    format!("JWT {token}")
-}
 
 struct World {
     app: TestApp,

@@ -6,6 +6,8 @@
 
 mod harness;
 
+use harness::scenario::{organisation_auth as org_auth, user_auth};
+
 use chrono::{NaiveDate, Timelike};
 use harness::{TestApp, error_code, start_instant};
 use resiflex::prices::{self, TariffOptions};
@@ -19,38 +21,6 @@ const ASSIGN: &str = "mutation($n: String!, $code: String!) { assignTariff(input
     { accountNumber tariff { code } propertyCount } }";
 const PROPERTY_TARIFF: &str = "query($n: String!, $p: ID!) { propertyTariff(accountNumber: $n, propertyId: $p) \
     { tariff { code } validFrom } }";
-
-async fn org_auth(app: &TestApp, name: &str) -> String {
-    let org = resiflex::admin::create_organisation(&app.test_db.db, name, "RESIFLEX_LIVE")
-        .await
-        .unwrap();
-    let body = app
-        .graphql(
-            "mutation($key: String!) { obtainKrakenToken(input: {organizationSecretKey: $key}) { token } }",
-            json!({ "key": org["secretKey"] }),
-        )
-        .await;
-    format!(
-        "JWT {}",
-        body["data"]["obtainKrakenToken"]["token"].as_str().unwrap()
-    )
-}
-
-async fn user_auth(app: &TestApp, email: &str) -> String {
-    let key = resiflex::admin::user_api_key(&app.test_db.db, email)
-        .await
-        .unwrap();
-    let body = app
-        .graphql(
-            "mutation($apiKey: String!) { obtainKrakenToken(input: {APIKey: $apiKey}) { token } }",
-            json!({ "apiKey": key["apiKey"] }),
-        )
-        .await;
-    format!(
-        "JWT {}",
-        body["data"]["obtainKrakenToken"]["token"].as_str().unwrap()
-    )
-}
 
 /// Creates an account for the organisation; returns its number and its property's id.
 async fn account(app: &TestApp, auth: &str, email: &str) -> (String, String) {

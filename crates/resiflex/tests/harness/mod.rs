@@ -14,7 +14,7 @@ use resiflex::config::Config;
 use resiflex::server::Server;
 use resiflex_domain::{ManualClock, SharedClock};
 use resiflex_store::testing::TestDb;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -133,16 +133,7 @@ impl TestApp {
         query: &str,
         variables: Value,
     ) -> Value {
-        let mut request = self
-            .client
-            .post(self.url("/v1/graphql/"))
-            .json(&json!({"query": query, "variables": variables}));
-        if let Some(value) = authorization {
-            request = request.header("Authorization", value);
-        }
-        let response = request.send().await.expect("request sent");
-        assert_eq!(response.status(), 200, "GraphQL answers are HTTP 200");
-        response.json().await.expect("JSON body")
+        scenario::graphql_with(self, &self.client, authorization, query, variables).await
     }
 
     /// Sends raw bytes with a content type and returns the status and body text.

@@ -171,3 +171,23 @@ pub async fn graphql_with(
 pub async fn try_sign_in_with(app: &TestApp, client: &reqwest::Client, input: Value) -> Value {
     graphql_with(app, client, None, SIGN_IN, json!({ "input": input })).await
 }
+
+/// Signs in with `input` and returns the `Authorization` header value (`JWT <token>`).
+pub async fn authorization(app: &TestApp, input: Value) -> String {
+    let body = try_sign_in(app, input).await;
+    format!("JWT {}", token_of(&body, "signing in"))
+}
+
+/// Creates an organisation and returns the `Authorization` header value of its signed-in session.
+pub async fn organisation_auth(app: &TestApp, name: &str) -> String {
+    let key = create_organisation(app, name).await;
+    authorization(app, json!({ "organizationSecretKey": key })).await
+}
+
+/// Issues a user a fresh API key, signs in with it, and returns the `Authorization` header value.
+pub async fn user_auth(app: &TestApp, email: &str) -> String {
+    let issued = resiflex::admin::user_api_key(&app.test_db.db, email)
+        .await
+        .expect("API key issued");
+    authorization(app, json!({ "APIKey": issued["apiKey"] })).await
+}
