@@ -8,7 +8,7 @@ use resiflex_domain::catalogue::{Catalogue, CatalogueEntry};
 use resiflex_domain::device::{DeviceKind, DeviceState, DeviceTransitionError, Lifecycle};
 use resiflex_domain::preferences::Preferences;
 use resiflex_domain::wizard::FoundDevice;
-use resiflex_providers::{Connection, DeviceProvider, Grant, Telemetry};
+use resiflex_providers::{DeviceProvider, Grant, Telemetry};
 use resiflex_store::Db;
 use resiflex_store::devices::{self as store, Device};
 use resiflex_store::sqlx::types::Json;
@@ -125,13 +125,7 @@ pub fn settled_state(
     kind: DeviceKind,
     suspended: bool,
 ) -> DeviceState {
-    DeviceState::settled(
-        kind,
-        suspended,
-        telemetry.map(|t| t.connection == Connection::Online),
-        telemetry.and_then(|t| t.plugged_in),
-        telemetry.and_then(|t| t.at_home),
-    )
+    Telemetry::settled_state(telemetry, kind, suspended)
 }
 
 /// The registration step: a device still in onboarding becomes PENDING_LIVE and SETUP_COMPLETE, then

@@ -23,7 +23,7 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Duration, Utc};
 use resiflex_domain::SharedClock;
 use resiflex_domain::device::{DeviceKind, DeviceState, Lifecycle};
-use resiflex_providers::{Connection, ProviderError, ProviderRegistry, Telemetry};
+use resiflex_providers::{ProviderError, ProviderRegistry, Telemetry};
 use resiflex_store::devices::{self as store, Device};
 use resiflex_store::{Db, StoreError};
 use serde::Deserialize;
@@ -151,13 +151,7 @@ pub fn next_state(
     if silent_too_long {
         return DeviceState::LostConnection;
     }
-    let settled = DeviceState::settled(
-        kind,
-        suspended,
-        reading.map(|t| t.connection == Connection::Online),
-        reading.and_then(|t| t.plugged_in),
-        reading.and_then(|t| t.at_home),
-    );
+    let settled = Telemetry::settled_state(reading, kind, suspended);
     // Work in progress keeps its state while the device can still do it.
     match (current, settled) {
         (
@@ -394,6 +388,7 @@ impl ControlLoop {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use resiflex_providers::Connection;
 
     fn reading(online: bool, plugged: bool, home: bool) -> Telemetry {
         Telemetry {

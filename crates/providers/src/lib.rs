@@ -13,7 +13,7 @@ pub mod simulator;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use resiflex_domain::device::DeviceKind;
+use resiflex_domain::device::{DeviceKind, DeviceState};
 use serde::{Deserialize, Serialize};
 
 /// Why a provider call failed.
@@ -101,6 +101,25 @@ pub struct Telemetry {
     pub site_consumption_w: Option<i64>,
     /// Whether the device is charging (or heating) now.
     pub active: bool,
+}
+
+impl Telemetry {
+    /// The state a set-up device settles in given this reading (or none: `reading` may be absent),
+    /// by the domain's rule ([`DeviceState::settled`]): off when suspended, lost when offline, not
+    /// available when a vehicle is unplugged or away, capable otherwise.
+    pub fn settled_state(
+        reading: Option<&Telemetry>,
+        kind: DeviceKind,
+        suspended: bool,
+    ) -> DeviceState {
+        DeviceState::settled(
+            kind,
+            suspended,
+            reading.map(|t| t.connection == Connection::Online),
+            reading.and_then(|t| t.plugged_in),
+            reading.and_then(|t| t.at_home),
+        )
+    }
 }
 
 /// A command to a device.

@@ -79,13 +79,7 @@ pub const ERRORS: &[OperationErrors] = &[
 /// connection when offline, not available when a vehicle is unplugged or away, capable otherwise
 /// (also when there is no reading yet: the control loop corrects it with the next one).
 pub(crate) fn settled_state(kind: DeviceKind, telemetry: Option<&Telemetry>) -> DeviceState {
-    DeviceState::settled(
-        kind,
-        false,
-        telemetry.map(|t| t.connection == Connection::Online),
-        telemetry.and_then(|t| t.plugged_in),
-        telemetry.and_then(|t| t.at_home),
-    )
+    Telemetry::settled_state(telemetry, kind, false)
 }
 
 /// Why a boost cannot start, as clients compare it (`extensions.boostChargeRefusalReasons`).
