@@ -277,8 +277,9 @@ async fn start_server(database: Option<String>) -> anyhow::Result<BenchServer> {
         },
         ..Config::default()
     };
-    let db = crate::server::open_database(&config).await?;
-    let server = Server::with_database(&config, db.clone(), system_clock()).await?;
+    let db = crate::server::connect_database(&config).await?;
+    let server = Server::with_database(&config, db, system_clock()).await?;
+    let db = server.db().clone();
     let base = format!("http://{}", server.local_addr()?);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let serving = tokio::spawn(server.run(async move {

@@ -878,9 +878,10 @@ pub async fn ocpp(args: OcppBenchArgs) -> anyhow::Result<OcppBenchResult> {
     config.http.max_connections_per_address = 0;
     // Every charge point's handshake checks its password in the pool: let them all wait their turn.
     config.sign_in.password_queue = 10_000;
-    let db = crate::server::open_database(&config).await?;
+    let db = crate::server::connect_database(&config).await?;
     let clock = system_clock();
-    let server = Server::with_database(&config, db.clone(), clock.clone()).await?;
+    let server = Server::with_database(&config, db, clock.clone()).await?;
+    let db = server.db().clone();
     let addr = server.local_addr()?;
     anyhow::ensure!(
         addr.ip().is_loopback(),

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use resiflex::config::{Config, LogFormat, Overrides};
-use resiflex::server::{Server, open_database, server_clock, shutdown_signal, system_clock};
+use resiflex::server::{
+    Server, connect_database, open_database, server_clock, shutdown_signal, system_clock,
+};
 use resiflex::{admin, bench, prices, telemetry};
 
 #[derive(Debug, Parser)]
@@ -323,7 +325,7 @@ async fn main() -> anyhow::Result<()> {
                 },
             )?;
             telemetry::init(&config.log);
-            let db = open_database(&config).await?;
+            let db = connect_database(&config).await?;
             let clock =
                 server_clock(&db, &config, clock_speed, clock_start, system_clock()).await?;
             let server = Server::with_database(&config, db, clock.clone()).await?;

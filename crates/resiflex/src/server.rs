@@ -15,8 +15,19 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 
-/// Opens the database named in the configuration and brings its schema up to date.
+/// Opens the database named in the configuration, brings its schema up to date, and gives it the
+/// master key with every stored secret sealed under it: the database of the operator commands.
 pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
+    let db = connect_database(config).await?;
+    let db = db.with_secret_keys(crate::secrets::key_ring(config)?);
+    crate::secrets::prepare(&db).await?;
+    Ok(db)
+}
+
+/// Opens the database named in the configuration and brings its schema up to date, without the
+/// master key: for a database handed to [`Server::with_database`], which adds the key and seals the
+/// stored secrets itself, once.
+pub async fn connect_database(config: &Config) -> anyhow::Result<Db> {
     let options = DbOptions {
         max_connections: config.database.max_connections,
         ..DbOptions::default()
@@ -30,8 +41,6 @@ pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
             )
         })?;
     db.migrate().await.context("migrating the database")?;
-    let db = db.with_secret_keys(crate::secrets::key_ring(config)?);
-    crate::secrets::prepare(&db).await?;
     Ok(db)
 }
 
@@ -63,7 +72,7 @@ pub fn control_period(tick_seconds: u64, speed: f64) -> Duration {
 impl Server {
     /// Opens everything the server needs and binds the listening socket.
     pub async fn build(config: &Config, clock: SharedClock) -> anyhow::Result<Server> {
-        let db = open_database(config).await?;
+        let db = connect_database(config).await?;
         Self::with_database(config, db, clock).await
     }
 
