@@ -12,10 +12,14 @@ mod harness;
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, Utc};
+use harness::scenario::{
+    BRAND, NewAccount, account_number_of, create_account_as, create_organisation,
+    generate_pre_signed, password_session, pre_signed_token_of, property_id_of,
+    sign_in_organisation, sign_in_pre_signed_key, token_of, try_sign_in, user_api_key,
+};
 use harness::{TestApp, error_codes};
 use serde_json::{Value, json};
 
-const BRAND: &str = "RESIFLEX_LIVE";
 const A_EMAIL: &str = "a@example.com";
 const B_EMAIL: &str = "b@example.com";
 /// Org One's CRM reference of account A.
@@ -122,6 +126,11 @@ impl Caller {
 /// The valid forms of the `Authorization` header; the matrix rotates through them.
 const HEADER_FORMS: [&str; 3] = ["JWT", "Bearer", "bare"];
 
+/// The `Authorization` header value `Bearer <token>`.
+fn bearer(token: &str) -> String {
+    header("Bearer", token)
+}
+
 fn header(form: &str, token: &str) -> String {
     match form {
         "JWT" => format!("JWT {token}"),
@@ -154,121 +163,6 @@ impl World {
     }
 }
 
-async fn create_organisation(app: &TestApp, name: &str) -> String {
-    let created = resiflex::admin::create_organisation(&app.test_db.db, name, BRAND)
-        .await
-        .unwrap();
-    assert!(created["organisationId"].is_i64(), "{created}");
-    created["secretKey"].as_str().unwrap().to_owned()
-}
-
-/// Signs in with `obtainKrakenToken` and returns the whole answer.
-async fn try_sign_in(app: &TestApp, input: Value) -> Value {
-    app.graphql(
-        "mutation SignIn($input: ObtainJSONWebTokenInput!) { obtainKrakenToken(input: $input) { token payload } }",
-        json!({"input": input}),
-    )
-    .await
-}
-
-async fn sign_in_with_api_key(app: &TestApp, key: &str) -> Value {
-    app.graphql(
-        "mutation($key: String!) { obtainKrakenToken(input: {APIKey: $key}) { token payload } }",
-        json!({"key": key}),
-    )
-    .await
-}
-
-async fn sign_in_with_pre_signed_key(app: &TestApp, key: &str) -> Value {
-    try_sign_in(app, json!({"preSignedKey": key})).await
-}
-
-fn token_of(body: &Value, what: &str) -> String {
-    assert!(body["errors"].is_null(), "{what}: {body}");
-    body["data"]["obtainKrakenToken"]["token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{what}: no token in {body}"))
-        .to_owned()
-}
-
-async fn sign_in_organisation(app: &TestApp, secret_key: &str) -> String {
-    let body = app
-        .graphql(
-            &format!(
-                r#"mutation {{ obtainKrakenToken(input: {{organizationSecretKey: "{secret_key}"}}) {{ token }} }}"#
-            ),
-            Value::Null,
-        )
-        .await;
-    token_of(&body, "organisation sign-in")
-}
-
-async fn create_account(
-    app: &TestApp,
-    org_token: &str,
-    email: &str,
-    given_name: &str,
-    street: &str,
-    postcode: &str,
-    reference: &str,
-) -> Value {
-    app.graphql_as(
-        Some(&format!("JWT {org_token}")),
-        "mutation($input: CreateFlexShellAccountInput!) { createFlexShellAccount(input: $input) { account { number } } }",
-        json!({"input": {
-            "brandCode": BRAND,
-            "email": email,
-            "givenName": given_name,
-            "familyName": "Tester",
-            "address": {"streetAddress": street, "postalCode": postcode, "country": "GB"},
-            "accountReference": {"namespace": "crm", "value": reference},
-        }}),
-    )
-    .await
-}
-
-fn account_number_of(body: &Value) -> String {
-    assert!(body["errors"].is_null(), "creating an account: {body}");
-    body["data"]["createFlexShellAccount"]["account"]["number"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no account number in {body}"))
-        .to_owned()
-}
-
-async fn user_api_key(app: &TestApp, email: &str) -> String {
-    let issued = resiflex::admin::user_api_key(&app.test_db.db, email)
-        .await
-        .unwrap();
-    issued["apiKey"].as_str().unwrap().to_owned()
-}
-
-async fn generate_pre_signed(app: &TestApp, org_token: &str, email: &str) -> Value {
-    app.graphql_as(
-        Some(&format!("Bearer {org_token}")),
-        "mutation($email: String!) { generatePreSignedToken(email: $email) { token tokenExpiryDatetime } }",
-        json!({"email": email}),
-    )
-    .await
-}
-
-fn pre_signed_token_of(body: &Value) -> String {
-    assert!(body["errors"].is_null(), "minting a pre-signed key: {body}");
-    body["data"]["generatePreSignedToken"]["token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-/// Gives a user a password and signs in with it; returns the token.
-async fn password_session(app: &TestApp, email: &str) -> String {
-    let password = format!("the password of {email}");
-    resiflex::admin::set_password(&app.test_db.db, email, &password)
-        .await
-        .unwrap();
-    let body = try_sign_in(app, json!({"email": email, "password": password})).await;
-    token_of(&body, &format!("{email} signs in"))
-}
-
 /// Two organisations, account A (user a) for Org One and account B (user b) for Org Two, everyone
 /// signed in over HTTP, and a pre-signed key Org One minted for a.
 async fn world(app: &TestApp) -> World {
@@ -277,27 +171,28 @@ async fn world(app: &TestApp) -> World {
     let org_one = sign_in_organisation(app, &org_one_key).await;
     let org_two = sign_in_organisation(app, &org_two_key).await;
 
-    let a_number = account_number_of(
-        &create_account(
-            app,
-            &org_one,
-            A_EMAIL,
-            "Ada",
-            "10 Downing Street",
-            A_POSTCODE,
-            A_REF,
-        )
-        .await,
-    );
+    let a_created = create_account_as(
+        app,
+        &format!("JWT {org_one}"),
+        &NewAccount {
+            crm_reference: Some(A_REF),
+            postcode: A_POSTCODE,
+            ..NewAccount::new(A_EMAIL)
+        },
+    )
+    .await;
+    let (a_number, a_property) = (account_number_of(&a_created), property_id_of(&a_created));
     let b_number = account_number_of(
-        &create_account(
+        &create_account_as(
             app,
-            &org_two,
-            B_EMAIL,
-            "Bea",
-            "1 Piccadilly",
-            B_POSTCODE,
-            B_REF,
+            &format!("JWT {org_two}"),
+            &NewAccount {
+                given_name: "Bea",
+                street: "1 Piccadilly",
+                postcode: B_POSTCODE,
+                crm_reference: Some(B_REF),
+                ..NewAccount::new(B_EMAIL)
+            },
         )
         .await,
     );
@@ -308,19 +203,8 @@ async fn world(app: &TestApp) -> World {
     let a = password_session(app, A_EMAIL).await;
     let b = password_session(app, B_EMAIL).await;
 
-    let pre_signed = pre_signed_token_of(&generate_pre_signed(app, &org_one, A_EMAIL).await);
-    let properties = app
-        .graphql_as(
-            Some(&org_one),
-            "query($n: String!) { properties(accountNumber: $n) { id } }",
-            json!({"n": a_number}),
-        )
-        .await;
-    let a_property = properties["data"]["properties"][0]["id"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let pre_signed =
+        pre_signed_token_of(&generate_pre_signed(app, &bearer(&org_one), A_EMAIL).await);
 
     World {
         org_one_key,
@@ -1939,7 +1823,7 @@ fn regenerated_key(body: &Value, what: &str) -> String {
 }
 
 async fn assert_key_signs_in_as(app: &TestApp, key: &str, email: &str, what: &str) {
-    let token = token_of(&sign_in_with_api_key(app, key).await, what);
+    let token = token_of(&try_sign_in(app, json!({ "APIKey": key })).await, what);
     let body = app
         .graphql_as(Some(&token), VIEWER_EMAIL, Value::Null)
         .await;
@@ -1947,7 +1831,7 @@ async fn assert_key_signs_in_as(app: &TestApp, key: &str, email: &str, what: &st
 }
 
 async fn assert_key_refused(app: &TestApp, key: &str, what: &str) {
-    let body = sign_in_with_api_key(app, key).await;
+    let body = try_sign_in(app, json!({ "APIKey": key })).await;
     assert_eq!(
         error_codes(&body).first().map(String::as_str),
         Some(AUTHENTICATION_FAILED),
@@ -2010,7 +1894,7 @@ async fn assert_pre_signed_signs_in_as_a(app: &TestApp, key: &str, what: &str) {
 
 /// Signs in with a pre-signed key, checks the session is user a's, and returns its token.
 async fn pre_signed_session_of_a(app: &TestApp, key: &str, what: &str) -> String {
-    let body = sign_in_with_pre_signed_key(app, key).await;
+    let body = sign_in_pre_signed_key(app, key).await;
     let token = token_of(&body, what);
     assert_eq!(
         body["data"]["obtainKrakenToken"]["payload"]["gty"], "PRE-SIGNED-KEY",
@@ -2026,7 +1910,7 @@ async fn assert_viewer_is_a(app: &TestApp, token: &str, what: &str) {
 }
 
 async fn assert_pre_signed_refused(app: &TestApp, key: &str, what: &str) {
-    let body = sign_in_with_pre_signed_key(app, key).await;
+    let body = sign_in_pre_signed_key(app, key).await;
     assert_eq!(
         error_codes(&body).first().map(String::as_str),
         Some(AUTHENTICATION_FAILED),
@@ -2120,7 +2004,7 @@ async fn only_the_users_organisation_manages_their_pre_signed_keys() {
             PRE_SIGNED_ADMIN_UNAUTHORIZED,
         ),
     ] {
-        let body = generate_pre_signed(&app, token, email).await;
+        let body = generate_pre_signed(&app, &bearer(token), email).await;
         assert_eq!(
             error_codes(&body),
             [code],
@@ -2134,11 +2018,12 @@ async fn only_the_users_organisation_manages_their_pre_signed_keys() {
         )
         .await;
     assert_eq!(error_codes(&body), [HEADER_MISSING], "anonymous: {body}");
-    let for_b = pre_signed_token_of(&generate_pre_signed(&app, &w.org_two, B_EMAIL).await);
+    let for_b = pre_signed_token_of(&generate_pre_signed(&app, &bearer(&w.org_two), B_EMAIL).await);
 
     // Two more keys for a, so a has three live ones (with the world's).
-    let first = pre_signed_token_of(&generate_pre_signed(&app, &w.org_one, A_EMAIL).await);
-    let second = pre_signed_token_of(&generate_pre_signed(&app, &w.org_one, A_EMAIL).await);
+    let first = pre_signed_token_of(&generate_pre_signed(&app, &bearer(&w.org_one), A_EMAIL).await);
+    let second =
+        pre_signed_token_of(&generate_pre_signed(&app, &bearer(&w.org_one), A_EMAIL).await);
 
     let body = app.graphql(INVALIDATE_FOR_USER, for_a.clone()).await;
     assert_eq!(error_codes(&body), [HEADER_MISSING], "anonymous: {body}");
@@ -2196,7 +2081,7 @@ async fn only_the_users_organisation_manages_their_pre_signed_keys() {
     );
 
     // Org Two's key for its own user was not touched.
-    let body = sign_in_with_pre_signed_key(&app, &for_b).await;
+    let body = sign_in_pre_signed_key(&app, &for_b).await;
     let token = token_of(&body, "b's pre-signed key");
     let body = app
         .graphql_as(Some(&token), VIEWER_EMAIL, Value::Null)
@@ -2232,19 +2117,21 @@ async fn another_organisation_cannot_reach_account_a_by_reusing_its_users_email(
     let w = world(&app).await;
     // Org Two cannot take Org One's customer as its own (its account is created without them, so
     // the answer does not reveal that the email is taken) ...
-    let created = create_account(
+    let created = create_account_as(
         &app,
-        &w.org_two,
-        A_EMAIL,
-        "Mallory",
-        "1 Elsewhere",
-        B_POSTCODE,
-        "hijack-1",
+        &format!("JWT {}", w.org_two),
+        &NewAccount {
+            given_name: "Mallory",
+            street: "1 Elsewhere",
+            postcode: B_POSTCODE,
+            crm_reference: Some("hijack-1"),
+            ..NewAccount::new(A_EMAIL)
+        },
     )
     .await;
     assert!(error_codes(&created).is_empty(), "{created}");
     // ... and so cannot mint a key that signs them in.
-    let body = generate_pre_signed(&app, &w.org_two, A_EMAIL).await;
+    let body = generate_pre_signed(&app, &bearer(&w.org_two), A_EMAIL).await;
     assert_eq!(
         error_codes(&body),
         ["KT-CT-1128"],

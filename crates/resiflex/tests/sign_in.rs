@@ -8,6 +8,10 @@
 mod harness;
 
 use chrono::Duration;
+use harness::scenario::{
+    NewAccount, SIGN_IN, account_number_of, create_account_as, create_organisation_with_id,
+    pre_signed_token_of, sign_in_organisation, sign_in_pre_signed_key, try_sign_in, user_api_key,
+};
 use harness::{TestApp, error_code};
 use resiflex_domain::Clock as _;
 use serde_json::{Value, json};
@@ -17,8 +21,6 @@ const EMAIL_LOWER: &str = "customer@example.com";
 const PASSWORD: &str = "a long password";
 const SEVEN_DAYS: i64 = 7 * 24 * 60 * 60;
 
-const OBTAIN: &str = "mutation ObtainKrakenToken($input: ObtainJSONWebTokenInput!) { \
-    obtainKrakenToken(input: $input) { token refreshToken refreshExpiresIn payload __typename } }";
 const VIEWER: &str = "query { viewer { id email } }";
 
 /// An organisation with one account whose user has an API key (and, on request, a password).
@@ -58,18 +60,13 @@ fn session(body: &Value) -> Session {
     }
 }
 
-/// Signs in with a whole-input variable and returns the response body.
-async fn obtain(app: &TestApp, input: Value) -> Value {
-    app.graphql(OBTAIN, json!({ "input": input })).await
-}
-
 async fn sign_in(app: &TestApp, input: Value) -> Session {
-    session(&obtain(app, input).await)
+    session(&try_sign_in(app, input).await)
 }
 
 /// Asserts that a sign-in is refused with `code`, and returns the body.
 async fn refused(app: &TestApp, input: Value, code: &str) -> Value {
-    let body = obtain(app, input.clone()).await;
+    let body = try_sign_in(app, input.clone()).await;
     assert_eq!(error_code(&body), code, "{input}: {body}");
     assert!(
         body["data"].is_null() || body["data"]["obtainKrakenToken"].is_null(),
@@ -91,6 +88,22 @@ async fn assert_viewer_ok(app: &TestApp, authorization: &str) {
     );
 }
 
+/// Asserts that an organisation's `authorization` reaches the world's account.
+async fn assert_reaches_account(w: &World, authorization: &str, what: &str) {
+    let body = w
+        .app
+        .graphql_as(
+            Some(authorization),
+            "query($n: String!) { account(accountNumber: $n) { number } }",
+            json!({"n": w.number}),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["account"]["number"], w.number,
+        "{what}: {body}"
+    );
+}
+
 async fn assert_viewer_refused(app: &TestApp, authorization: &str, code: &str) {
     let body = viewer(app, Some(authorization)).await;
     assert_eq!(error_code(&body), code, "{authorization}: {body}");
@@ -101,38 +114,23 @@ async fn world() -> World {
 }
 
 async fn world_on(app: TestApp) -> World {
-    let db = &app.test_db.db;
-    let org = resiflex::admin::create_organisation(db, "Org", "RESIFLEX_LIVE")
-        .await
-        .unwrap();
-    let org_id = org["organisationId"].as_i64().unwrap();
-    let org_key = org["secretKey"].as_str().unwrap().to_owned();
-    let org_token = sign_in(&app, json!({ "organizationSecretKey": org_key }))
-        .await
-        .token;
-    let created = app
-        .graphql_as(
-            Some(&format!("JWT {org_token}")),
-            "mutation($input: CreateFlexShellAccountInput!) { \
-             createFlexShellAccount(input: $input) { account { number } } }",
-            json!({"input": {
-                "brandCode": "RESIFLEX_LIVE",
-                "email": EMAIL,
-                "givenName": "Casey",
-                "familyName": "Customer",
-                "address": {"streetAddress": "1 High Street", "postalCode": "SW1A 1AA", "country": "GB"},
-                "accountReference": {"namespace": "crm", "value": "CRM-1"}
-            }}),
-        )
-        .await;
-    let number = created["data"]["createFlexShellAccount"]["account"]["number"]
-        .as_str()
-        .unwrap_or_else(|| panic!("account created: {created}"))
-        .to_owned();
-    let api_key = resiflex::admin::user_api_key(db, EMAIL).await.unwrap()["apiKey"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (org_id, org_key) = create_organisation_with_id(&app, "Org").await;
+    let org_token = sign_in_organisation(&app, &org_key).await;
+    let created = create_account_as(
+        &app,
+        &format!("JWT {org_token}"),
+        &NewAccount {
+            given_name: "Casey",
+            family_name: "Customer",
+            street: "1 High Street",
+            postcode: "SW1A 1AA",
+            crm_reference: Some("CRM-1"),
+            ..NewAccount::new(EMAIL)
+        },
+    )
+    .await;
+    let number = account_number_of(&created);
+    let api_key = user_api_key(&app, EMAIL).await;
     World {
         app,
         org_id,
@@ -248,19 +246,19 @@ async fn every_input_form_signs_in() {
         ),
         (
             "whole $input with APIKey",
-            OBTAIN.to_owned(),
+            SIGN_IN.to_owned(),
             json!({"input": {"APIKey": key}}),
             "API-KEY",
         ),
         (
             "whole $input with email and password",
-            OBTAIN.to_owned(),
+            SIGN_IN.to_owned(),
             json!({"input": {"email": EMAIL_LOWER, "password": PASSWORD}}),
             "EMAIL-AND-PASSWORD",
         ),
         (
             "whole $input with refreshToken",
-            OBTAIN.to_owned(),
+            SIGN_IN.to_owned(),
             json!({"input": {"refreshToken": first.refresh_token}}),
             "API-KEY",
         ),
@@ -299,17 +297,7 @@ async fn every_input_form_signs_in() {
         assert!(!s.refresh_token.is_empty(), "{name}: {body}");
         if grant == "ORGANIZATION-SECRET-KEY" {
             // An organisation is not a user: it reaches its accounts, not `viewer`.
-            let seen = app
-                .graphql_as(
-                    Some(&s.jwt()),
-                    "query($n: String!) { account(accountNumber: $n) { number } }",
-                    json!({"n": w.number}),
-                )
-                .await;
-            assert_eq!(
-                seen["data"]["account"]["number"], w.number,
-                "{name}: {seen}"
-            );
+            assert_reaches_account(&w, &s.jwt(), name).await;
             assert_eq!(error_code(&viewer(app, Some(&s.jwt())).await), "KT-CT-1111");
         } else {
             assert_viewer_ok(app, &s.jwt()).await;
@@ -667,21 +655,14 @@ async fn thirty_failures_from_one_address_lock_it_for_fifteen_minutes() {
         .client
         .post(app.url("/v1/graphql/"))
         .header("x-forwarded-for", "203.0.113.9")
-        .json(&json!({"query": OBTAIN, "variables": {"input": {"APIKey": w.api_key}}}))
+        .json(&json!({"query": SIGN_IN, "variables": {"input": {"APIKey": w.api_key}}}))
         .send()
         .await
         .unwrap();
     let body: Value = response.json().await.unwrap();
     assert_eq!(error_code(&body), "KT-CT-1199", "{body}");
     // Tokens already issued are not affected.
-    let body = app
-        .graphql_as(
-            Some(&format!("JWT {}", w.org_token)),
-            "query($n: String!) { account(accountNumber: $n) { number } }",
-            json!({"n": w.number}),
-        )
-        .await;
-    assert_eq!(body["data"]["account"]["number"], w.number, "{body}");
+    assert_reaches_account(&w, &format!("JWT {}", w.org_token), "the issued token").await;
 
     app.clock.advance(Duration::minutes(16));
     let s = sign_in(app, json!({ "APIKey": w.api_key })).await;
@@ -750,7 +731,7 @@ async fn pre_signed_keys_sign_in_until_they_expire() {
     assert_eq!(expiry, harness::start_instant() + Duration::minutes(5));
 
     // A pre-signed key signs in once, and its session gets no refresh token.
-    let body = obtain(app, json!({ "preSignedKey": key })).await;
+    let body = sign_in_pre_signed_key(app, &key).await;
     assert!(body["errors"].is_null(), "{body}");
     let t = &body["data"]["obtainKrakenToken"];
     assert_eq!(t["payload"]["gty"], "PRE-SIGNED-KEY");
@@ -776,14 +757,11 @@ async fn pre_signed_keys_sign_in_until_they_expire() {
         let body = app
             .graphql_as(Some(&org), mint, json!({"email": EMAIL_LOWER}))
             .await;
-        body["data"]["generatePreSignedToken"]["token"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{body}"))
-            .to_owned()
+        pre_signed_token_of(&body)
     };
     let (early, late) = (mint_key().await, mint_key().await);
     app.clock.advance(Duration::minutes(4));
-    let body = obtain(app, json!({ "preSignedKey": early })).await;
+    let body = sign_in_pre_signed_key(app, &early).await;
     assert!(body["errors"].is_null(), "before expiry: {body}");
     app.clock.advance(Duration::minutes(2));
     refused(app, json!({ "preSignedKey": late }), "KT-CT-1139").await;
@@ -791,11 +769,8 @@ async fn pre_signed_keys_sign_in_until_they_expire() {
     let body = app
         .graphql_as(Some(&org), mint, json!({"email": EMAIL_LOWER}))
         .await;
-    let fresh = body["data"]["generatePreSignedToken"]["token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{body}"))
-        .to_owned();
-    let body = obtain(app, json!({ "preSignedKey": fresh })).await;
+    let fresh = pre_signed_token_of(&body);
+    let body = sign_in_pre_signed_key(app, &fresh).await;
     assert!(body["errors"].is_null(), "a fresh key: {body}");
 }
 
@@ -820,14 +795,7 @@ async fn a_rotated_organisation_key_replaces_the_old_one() {
         s.payload["sub"],
         format!("kraken|organisation:{}", w.org_id)
     );
-    let body = app
-        .graphql_as(
-            Some(&s.jwt()),
-            "query($n: String!) { account(accountNumber: $n) { number } }",
-            json!({"n": w.number}),
-        )
-        .await;
-    assert_eq!(body["data"]["account"]["number"], w.number, "{body}");
+    assert_reaches_account(&w, &s.jwt(), "the new key's session").await;
     assert!(
         resiflex::admin::rotate_organisation_key(&app.test_db.db, w.org_id + 1000)
             .await

@@ -9,17 +9,26 @@ use super::TestApp;
 pub const BRAND: &str = "RESIFLEX_LIVE";
 
 /// The `obtainKrakenToken` document taking its whole input as one variable.
-pub const SIGN_IN: &str = "mutation SignIn($input: ObtainJSONWebTokenInput!) { obtainKrakenToken(input: $input) { token refreshToken refreshExpiresIn payload } }";
+pub const SIGN_IN: &str = "mutation SignIn($input: ObtainJSONWebTokenInput!) { obtainKrakenToken(input: $input) { token refreshToken refreshExpiresIn payload __typename } }";
 
-/// Creates an organisation as an operator would and returns its secret key.
-pub async fn create_organisation(app: &TestApp, name: &str) -> String {
+/// Creates an organisation as an operator would and returns its id and secret key.
+pub async fn create_organisation_with_id(app: &TestApp, name: &str) -> (i64, String) {
     let created = resiflex::admin::create_organisation(&app.test_db.db, name, BRAND)
         .await
         .expect("organisation created");
-    created["secretKey"]
+    let id = created["organisationId"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("organisation id printed: {created}"));
+    let key = created["secretKey"]
         .as_str()
         .expect("secret key printed")
-        .to_owned()
+        .to_owned();
+    (id, key)
+}
+
+/// Creates an organisation as an operator would and returns its secret key.
+pub async fn create_organisation(app: &TestApp, name: &str) -> String {
+    create_organisation_with_id(app, name).await.1
 }
 
 /// Signs in with `obtainKrakenToken` and returns the whole answer.
@@ -62,12 +71,64 @@ pub async fn sign_in_password(app: &TestApp, email: &str, password: &str) -> Val
     try_sign_in(app, json!({ "email": email, "password": password })).await
 }
 
+/// Signs in with a pre-signed key and returns the whole answer.
+pub async fn sign_in_pre_signed_key(app: &TestApp, key: &str) -> Value {
+    try_sign_in(app, json!({ "preSignedKey": key })).await
+}
+
+/// Issues a user a fresh personal API key as an operator would and returns it.
+pub async fn user_api_key(app: &TestApp, email: &str) -> String {
+    resiflex::admin::user_api_key(&app.test_db.db, email)
+        .await
+        .expect("API key issued")["apiKey"]
+        .as_str()
+        .expect("API key printed")
+        .to_owned()
+}
+
+/// Gives a user a password (`the password of <email>`), signs in with it and returns the token.
+pub async fn password_session(app: &TestApp, email: &str) -> String {
+    let password = format!("the password of {email}");
+    resiflex::admin::set_password(&app.test_db.db, email, &password)
+        .await
+        .expect("password set");
+    let body = sign_in_password(app, email, &password).await;
+    token_of(&body, &format!("{email} signs in"))
+}
+
+/// Mints a pre-signed key for `email` as the organisation whose `Authorization` header value is
+/// given; returns the whole answer.
+pub async fn generate_pre_signed(app: &TestApp, authorization: &str, email: &str) -> Value {
+    app.graphql_as(
+        Some(authorization),
+        "mutation($email: String!) { generatePreSignedToken(email: $email) { token tokenExpiryDatetime } }",
+        json!({ "email": email }),
+    )
+    .await
+}
+
+/// The key of a successful `generatePreSignedToken`; panics with the body otherwise.
+pub fn pre_signed_token_of(body: &Value) -> String {
+    assert!(body["errors"].is_null(), "minting a pre-signed key: {body}");
+    body["data"]["generatePreSignedToken"]["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no pre-signed key in {body}"))
+        .to_owned()
+}
+
+/// Mints a pre-signed key for `email` (see [`generate_pre_signed`]) and returns it.
+pub async fn mint_pre_signed(app: &TestApp, authorization: &str, email: &str) -> String {
+    pre_signed_token_of(&generate_pre_signed(app, authorization, email).await)
+}
+
 /// An organisation and one of its customers, everyone signed in.
 pub struct Customer {
     /// The organisation's secret key and a token signed in with it.
     pub org_key: String,
     pub org_token: String,
     pub account_number: String,
+    /// The id of the account's property.
+    pub property_id: i64,
     pub email: String,
     /// The customer's password (set by an operator) and personal API key.
     pub password: String,
@@ -76,21 +137,76 @@ pub struct Customer {
     pub token: String,
 }
 
+/// The details of a new shell account; [`NewAccount::new`] gives the usual test customer's.
+#[derive(Debug, Clone, Copy)]
+pub struct NewAccount<'a> {
+    pub email: &'a str,
+    pub given_name: &'a str,
+    pub family_name: &'a str,
+    pub street: &'a str,
+    pub postcode: &'a str,
+    /// The value of a `crm` reference to create the account with.
+    pub crm_reference: Option<&'a str>,
+}
+
+impl<'a> NewAccount<'a> {
+    pub fn new(email: &'a str) -> NewAccount<'a> {
+        NewAccount {
+            email,
+            given_name: "Ada",
+            family_name: "Tester",
+            street: "10 Downing Street",
+            postcode: "SW1A 2AA",
+            crm_reference: None,
+        }
+    }
+}
+
 /// Creates a shell account for `email` under the organisation signed in as `org_token`; returns
-/// the whole answer.
+/// the whole answer, which holds the account's number only (so that two answers compare alike).
 pub async fn create_account(app: &TestApp, org_token: &str, email: &str) -> Value {
+    let authorization = format!("JWT {org_token}");
+    create_shell_account(app, &authorization, &NewAccount::new(email), "number").await
+}
+
+/// Creates the shell account `account` as the caller whose `Authorization` header value is given;
+/// returns the whole answer (the account's number and its properties' ids).
+pub async fn create_account_as(
+    app: &TestApp,
+    authorization: &str,
+    account: &NewAccount<'_>,
+) -> Value {
+    create_shell_account(app, authorization, account, "number properties { id }").await
+}
+
+async fn create_shell_account(
+    app: &TestApp,
+    authorization: &str,
+    account: &NewAccount<'_>,
+    fields: &str,
+) -> Value {
+    let mut input = json!({
+        "brandCode": BRAND,
+        "email": account.email,
+        "givenName": account.given_name,
+        "familyName": account.family_name,
+        "address": {"streetAddress": account.street, "postalCode": account.postcode, "country": "GB"},
+    });
+    if let Some(value) = account.crm_reference {
+        input["accountReference"] = json!({"namespace": "crm", "value": value});
+    }
     app.graphql_as(
-        Some(&format!("JWT {org_token}")),
-        "mutation($input: CreateFlexShellAccountInput!) { createFlexShellAccount(input: $input) { account { number } } }",
-        json!({"input": {
-            "brandCode": BRAND,
-            "email": email,
-            "givenName": "Ada",
-            "familyName": "Tester",
-            "address": {"streetAddress": "10 Downing Street", "postalCode": "SW1A 2AA", "country": "GB"},
-        }}),
+        Some(authorization),
+        &format!("mutation($input: CreateFlexShellAccountInput!) {{ createFlexShellAccount(input: $input) {{ account {{ {fields} }} }} }}"),
+        json!({ "input": input }),
     )
     .await
+}
+
+/// Creates the usual test customer's account for `email` as the organisation whose
+/// `Authorization` header value is given (see [`organisation_auth`]); returns its number.
+pub async fn open_account(app: &TestApp, authorization: &str, email: &str) -> String {
+    account_number_of(&create_account_as(app, authorization, &NewAccount::new(email)).await)
 }
 
 /// The account number of a successful `createFlexShellAccount`; panics with the body otherwise.
@@ -100,6 +216,15 @@ pub fn account_number_of(body: &Value) -> String {
         .as_str()
         .unwrap_or_else(|| panic!("no account number in {body}"))
         .to_owned()
+}
+
+/// The id of the first property of a successful `createFlexShellAccount`; panics otherwise.
+pub fn property_id_of(body: &Value) -> i64 {
+    assert!(body["errors"].is_null(), "creating an account: {body}");
+    body["data"]["createFlexShellAccount"]["account"]["properties"][0]["id"]
+        .as_str()
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("no property id in {body}"))
 }
 
 /// A new organisation called `org` with one customer, `email`, who has a password and an API key.
@@ -116,22 +241,21 @@ pub async fn customer_of(
     org_token: String,
     email: &str,
 ) -> Customer {
-    let account_number = account_number_of(&create_account(app, &org_token, email).await);
+    let authorization = format!("JWT {org_token}");
+    let created = create_account_as(app, &authorization, &NewAccount::new(email)).await;
+    let account_number = account_number_of(&created);
+    let property_id = property_id_of(&created);
     let password = format!("correct horse {email}");
     resiflex::admin::set_password(&app.test_db.db, email, &password)
         .await
         .expect("password set");
-    let api_key = resiflex::admin::user_api_key(&app.test_db.db, email)
-        .await
-        .expect("API key issued")["apiKey"]
-        .as_str()
-        .expect("API key printed")
-        .to_owned();
+    let api_key = user_api_key(app, email).await;
     let token = sign_in_api_key(app, &api_key).await;
     Customer {
         org_key,
         org_token,
         account_number,
+        property_id,
         email: email.to_owned(),
         password,
         api_key,
@@ -186,8 +310,6 @@ pub async fn organisation_auth(app: &TestApp, name: &str) -> String {
 
 /// Issues a user a fresh API key, signs in with it, and returns the `Authorization` header value.
 pub async fn user_auth(app: &TestApp, email: &str) -> String {
-    let issued = resiflex::admin::user_api_key(&app.test_db.db, email)
-        .await
-        .expect("API key issued");
-    authorization(app, json!({ "APIKey": issued["apiKey"] })).await
+    let key = user_api_key(app, email).await;
+    authorization(app, json!({ "APIKey": key })).await
 }
