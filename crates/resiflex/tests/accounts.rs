@@ -6,7 +6,10 @@
 
 mod harness;
 
-use harness::scenario::{organisation_auth as org_auth, user_auth};
+use harness::scenario::{
+    generate_pre_signed, mint_pre_signed, organisation_auth as org_auth, sign_in_pre_signed_key,
+    token_of, user_auth,
+};
 
 use harness::{TestApp, error_code};
 use serde_json::{Value, json};
@@ -700,39 +703,12 @@ async fn another_organisation_cannot_reach_a_customer_through_a_pre_signed_key()
         body["errors"].is_null(),
         "answered as for any new email: {body}"
     );
-    let body = org
-        .app
-        .graphql_as(
-            Some(&attacker),
-            "mutation { generatePreSignedToken(email: \"victim@example.com\") { token } }",
-            json!({}),
-        )
-        .await;
+    let body = generate_pre_signed(&org.app, &attacker, "victim@example.com").await;
     assert_eq!(error_code(&body), "KT-CT-1128", "{body}");
     // The owning organisation still can, and its key reaches its own account only.
-    let body = org
-        .app
-        .graphql_as(
-            Some(&org.auth),
-            "mutation { generatePreSignedToken(email: \"victim@example.com\") { token } }",
-            json!({}),
-        )
-        .await;
-    let key = body["data"]["generatePreSignedToken"]["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let body = org
-        .app
-        .graphql(
-            "mutation($k: String!) { obtainKrakenToken(input: {preSignedKey: $k}) { token } }",
-            json!({ "k": key }),
-        )
-        .await;
-    let token = body["data"]["obtainKrakenToken"]["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let key = mint_pre_signed(&org.app, &org.auth, "victim@example.com").await;
+    let body = sign_in_pre_signed_key(&org.app, &key).await;
+    let token = token_of(&body, "the owner's pre-signed key");
     let body = org
         .app
         .graphql_as(

@@ -14,12 +14,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use harness::TestApp;
+use harness::scenario::{SIGN_IN, try_sign_in};
 use resiflex_domain::Clock as _;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt as _, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
 
-const SIGN_IN: &str = "mutation($input: ObtainJSONWebTokenInput!) { obtainKrakenToken(input: $input) { token payload } }";
 const DEVICES: &str = "query($n: String!) { devices(accountNumber: $n) { __typename id name deviceType status { current currentState } } }";
 const RATES: &str = "query($code: String!, $from: DateTime!, $to: DateTime!) { \
     tariffRates(tariffCode: $code, from: $from, to: $to) { validFrom validTo unitRate } }";
@@ -461,26 +461,16 @@ async fn preparing_the_demo_twice_creates_nothing_new() {
         .await
         .unwrap();
     assert_eq!(restored.credentials, demo.credentials);
-    let auth = app
-        .graphql(
-            SIGN_IN,
-            json!({"input": {"APIKey": demo.credentials.api_key}}),
-        )
-        .await;
-    assert!(
-        auth["data"]["obtainKrakenToken"]["token"].is_string(),
-        "{auth}"
-    );
-    let auth = app
-        .graphql(
-            SIGN_IN,
-            json!({"input": {"organizationSecretKey": demo.credentials.organisation_secret_key}}),
-        )
-        .await;
-    assert!(
-        auth["data"]["obtainKrakenToken"]["token"].is_string(),
-        "{auth}"
-    );
+    for input in [
+        json!({"APIKey": demo.credentials.api_key}),
+        json!({"organizationSecretKey": demo.credentials.organisation_secret_key}),
+    ] {
+        let auth = try_sign_in(&app, input).await;
+        assert!(
+            auth["data"]["obtainKrakenToken"]["token"].is_string(),
+            "{auth}"
+        );
+    }
     let ahead = resiflex_store::tariffs::rates_between(
         db,
         on.tariff.id,

@@ -66,6 +66,16 @@ async fn assert_viewer_ok(app: &TestApp, token: &str, email: &str) {
     assert_eq!(body["data"]["viewer"]["email"], email, "{body}");
 }
 
+/// Signs in with an email and password through `client` (see `scenario::client_from`).
+async fn password_from(
+    app: &TestApp,
+    client: &reqwest::Client,
+    email: &str,
+    password: &str,
+) -> Value {
+    scenario::try_sign_in_with(app, client, json!({"email": email, "password": password})).await
+}
+
 async fn refresh(app: &TestApp, refresh_token: &str) -> Value {
     scenario::try_sign_in(app, json!({ "refreshToken": refresh_token })).await
 }
@@ -116,41 +126,21 @@ async fn the_owner_signs_in_from_home_while_an_attacker_is_throttled_elsewhere()
     let app = TestApp::spawn().await;
     let c = scenario::customer(&app, "Acme", "ada@example.com").await;
     let home = scenario::client_from(loopback(1));
-    let owner = scenario::try_sign_in_with(
-        &app,
-        &home,
-        json!({"email": c.email, "password": c.password}),
-    )
-    .await;
+    let owner = password_from(&app, &home, &c.email, &c.password).await;
     assert!(succeeded(&owner), "{owner}");
 
     // An attacker guesses from one address until refused there, even with the right password.
     let attacker = scenario::client_from(loopback(2));
     let per_pair = app.config.sign_in.max_failures_per_identity_and_address;
     for i in 0..per_pair {
-        let body = scenario::try_sign_in_with(
-            &app,
-            &attacker,
-            json!({"email": c.email, "password": format!("guess {i}")}),
-        )
-        .await;
+        let body = password_from(&app, &attacker, &c.email, &format!("guess {i}")).await;
         assert_eq!(error_code(&body), "KT-CT-1138", "{body}");
     }
-    let body = scenario::try_sign_in_with(
-        &app,
-        &attacker,
-        json!({"email": c.email, "password": c.password}),
-    )
-    .await;
+    let body = password_from(&app, &attacker, &c.email, &c.password).await;
     assert_eq!(error_code(&body), "KT-CT-1199", "{body}");
 
     // The owner, at home, is not locked out.
-    let body = scenario::try_sign_in_with(
-        &app,
-        &home,
-        json!({"email": c.email, "password": c.password}),
-    )
-    .await;
+    let body = password_from(&app, &home, &c.email, &c.password).await;
     assert!(succeeded(&body), "the owner is locked out: {body}");
 
     // Guessing from many addresses reaches the email's ceiling: new addresses are refused...
@@ -160,32 +150,17 @@ async fn the_owner_signs_in_from_home_while_an_attacker_is_throttled_elsewhere()
     while failures < ceiling {
         let from = scenario::client_from(loopback(last));
         for i in 0..per_pair.min(ceiling - failures) {
-            let body = scenario::try_sign_in_with(
-                &app,
-                &from,
-                json!({"email": c.email, "password": format!("guess {last} {i}")}),
-            )
-            .await;
+            let body = password_from(&app, &from, &c.email, &format!("guess {last} {i}")).await;
             assert_eq!(error_code(&body), "KT-CT-1138", "{body}");
             failures += 1;
         }
         last += 1;
     }
     let stranger = scenario::client_from(loopback(last));
-    let body = scenario::try_sign_in_with(
-        &app,
-        &stranger,
-        json!({"email": c.email, "password": c.password}),
-    )
-    .await;
+    let body = password_from(&app, &stranger, &c.email, &c.password).await;
     assert_eq!(error_code(&body), "KT-CT-1199", "{body}");
     // ...but the owner's own address still signs in.
-    let body = scenario::try_sign_in_with(
-        &app,
-        &home,
-        json!({"email": c.email, "password": c.password}),
-    )
-    .await;
+    let body = password_from(&app, &home, &c.email, &c.password).await;
     assert!(succeeded(&body), "the owner is locked out: {body}");
 }
 
@@ -412,25 +387,11 @@ async fn a_password_change_ends_the_old_passwords_sessions() {
     assert_viewer_ok(&app, &c.token, &c.email).await;
 }
 
-async fn mint_pre_signed(app: &TestApp, c: &Customer) -> String {
-    let body = app
-        .graphql_as(
-            Some(&jwt(&c.org_token)),
-            "mutation($email: String!) { generatePreSignedToken(email: $email) { token } }",
-            json!({"email": c.email}),
-        )
-        .await;
-    body["data"]["generatePreSignedToken"]["token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{body}"))
-        .to_owned()
-}
-
 #[tokio::test]
 async fn a_pre_signed_key_signs_in_once_without_a_refresh_token_and_cannot_change_credentials() {
     let app = TestApp::spawn().await;
     let c = scenario::customer(&app, "Acme", "ada@example.com").await;
-    let key = mint_pre_signed(&app, &c).await;
+    let key = scenario::mint_pre_signed(&app, &jwt(&c.org_token), &c.email).await;
 
     let body = scenario::try_sign_in(&app, json!({ "preSignedKey": key })).await;
     let signed_in = answer(&body);
@@ -459,7 +420,7 @@ async fn a_pre_signed_key_signs_in_once_without_a_refresh_token_and_cannot_chang
 async fn invalidating_a_pre_signed_key_ends_its_session() {
     let app = TestApp::spawn().await;
     let c = scenario::customer(&app, "Acme", "ada@example.com").await;
-    let key = mint_pre_signed(&app, &c).await;
+    let key = scenario::mint_pre_signed(&app, &jwt(&c.org_token), &c.email).await;
     let body = scenario::try_sign_in(&app, json!({ "preSignedKey": key })).await;
     let token = scenario::token_of(&body, "pre-signed sign-in");
     assert_viewer_ok(&app, &token, &c.email).await;
@@ -481,7 +442,7 @@ async fn invalidating_a_pre_signed_key_ends_its_session() {
     );
 
     // invalidatePreSignedTokensForUser ends a session the same way.
-    let key = mint_pre_signed(&app, &c).await;
+    let key = scenario::mint_pre_signed(&app, &jwt(&c.org_token), &c.email).await;
     let body = scenario::try_sign_in(&app, json!({ "preSignedKey": key })).await;
     let token = scenario::token_of(&body, "pre-signed sign-in");
     let body = app
