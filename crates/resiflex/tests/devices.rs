@@ -10,7 +10,7 @@
 
 mod harness;
 
-use harness::scenario::{organisation_auth as organisation, user_auth as user};
+use harness::scenario::{open_account, organisation_auth as organisation, user_auth as user};
 
 use chrono::{DateTime, Duration, Utc};
 use harness::{TestApp, error_code, start_instant};
@@ -21,7 +21,6 @@ use resiflex_providers::{Connection, DeviceProvider, Grant, ProviderError, Telem
 use resiflex_store::devices::{self as store, Device};
 use serde_json::{Value, json};
 
-const BRAND: &str = "RESIFLEX_LIVE";
 const NOT_FOUND: &str = "KT-CT-4301";
 const UNAUTHORIZED: &str = "KT-CT-1111";
 const HEADER_MISSING: &str = "KT-CT-1112";
@@ -47,20 +46,7 @@ struct World {
 }
 
 async fn account(app: &TestApp, org: &str, email: &str) -> Account {
-    let body = app
-        .graphql_as(
-            Some(org),
-            "mutation($input: CreateFlexShellAccountInput!) { createFlexShellAccount(input: $input) { account { number } } }",
-            json!({ "input": {
-                "brandCode": BRAND, "email": email, "givenName": "Test", "familyName": "Customer",
-                "address": { "streetAddress": "1 High Street", "postalCode": "SW1A 1AA", "country": "GB" },
-            }}),
-        )
-        .await;
-    let number = body["data"]["createFlexShellAccount"]["account"]["number"]
-        .as_str()
-        .unwrap_or_else(|| panic!("account created: {body}"))
-        .to_owned();
+    let number = open_account(app, org, email).await;
     let row = resiflex_store::accounts::account_by_number(&app.test_db.db, &number)
         .await
         .unwrap()

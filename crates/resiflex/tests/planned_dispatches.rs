@@ -6,7 +6,7 @@
 
 mod harness;
 
-use harness::scenario::authorization as sign_in;
+use harness::scenario::{open_account, organisation_auth, user_auth};
 
 use std::sync::Arc;
 
@@ -20,28 +20,10 @@ use resiflex_providers::{DeviceProvider, ProviderRegistry};
 use resiflex_store::devices::{self as store, Device};
 use serde_json::{Value, json};
 
-const BRAND: &str = "RESIFLEX_LIVE";
-
 /// An account of a new organisation: its number, id and property id, and its user's token.
 async fn customer(app: &TestApp, org_name: &str, email: &str) -> (String, i64, i64, String) {
-    let org = resiflex::admin::create_organisation(&app.test_db.db, org_name, BRAND)
-        .await
-        .unwrap();
-    let org = sign_in(app, json!({ "organizationSecretKey": org["secretKey"] })).await;
-    let body = app
-        .graphql_as(
-            Some(&org),
-            "mutation($input: CreateFlexShellAccountInput!) { createFlexShellAccount(input: $input) { account { number } } }",
-            json!({ "input": {
-                "brandCode": BRAND, "email": email, "givenName": "Ada", "familyName": "Lovelace",
-                "address": { "streetAddress": "1 High Street", "postalCode": "SW1A 1AA", "country": "GB" },
-            }}),
-        )
-        .await;
-    let number = body["data"]["createFlexShellAccount"]["account"]["number"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let org = organisation_auth(app, org_name).await;
+    let number = open_account(app, &org, email).await;
     let account = resiflex_store::accounts::account_by_number(&app.test_db.db, &number)
         .await
         .unwrap()
@@ -50,10 +32,7 @@ async fn customer(app: &TestApp, org_name: &str, email: &str) -> (String, i64, i
         .await
         .unwrap()
         .remove(0);
-    let key = resiflex::admin::user_api_key(&app.test_db.db, email)
-        .await
-        .unwrap();
-    let user = sign_in(app, json!({ "APIKey": key["apiKey"] })).await;
+    let user = user_auth(app, email).await;
     (number, account.id, property.id, user)
 }
 

@@ -6,7 +6,7 @@
 
 mod harness;
 
-use harness::scenario::authorization as sign_in;
+use harness::scenario::{open_account, organisation_auth, user_auth};
 
 use chrono::{DateTime, Duration, Utc};
 use harness::{TestApp, error_code, start_instant};
@@ -14,8 +14,6 @@ use resiflex_store::devices::{self as store, Device};
 use resiflex_store::sessions::{self, ChargingSessionRecord, CompletedDispatch};
 use resiflex_store::sqlx::types::Json;
 use serde_json::{Value, json};
-
-const BRAND: &str = "RESIFLEX_LIVE";
 
 struct World {
     app: TestApp,
@@ -27,43 +25,13 @@ struct World {
 
 async fn world() -> World {
     let app = TestApp::spawn().await;
-    let org = resiflex::admin::create_organisation(&app.test_db.db, "Org", BRAND)
-        .await
-        .unwrap();
-    let org = sign_in(&app, json!({ "organizationSecretKey": org["secretKey"] })).await;
+    let org = organisation_auth(&app, "Org").await;
     let mut numbers = Vec::new();
     for email in ["a@example.com", "b@example.com"] {
-        let body = app
-            .graphql_as(
-                Some(&org),
-                "mutation($input: CreateFlexShellAccountInput!) { createFlexShellAccount(input: $input) { account { number } } }",
-                json!({ "input": {
-                    "brandCode": BRAND, "email": email, "givenName": "Test", "familyName": "Customer",
-                    "address": { "streetAddress": "1 High Street", "postalCode": "SW1A 1AA", "country": "GB" },
-                }}),
-            )
-            .await;
-        numbers.push(
-            body["data"]["createFlexShellAccount"]["account"]["number"]
-                .as_str()
-                .unwrap_or_else(|| panic!("account created: {body}"))
-                .to_owned(),
-        );
+        numbers.push(open_account(&app, &org, email).await);
     }
-    let key = |email: &'static str| {
-        let db = app.test_db.db.clone();
-        async move { resiflex::admin::user_api_key(&db, email).await.unwrap() }
-    };
-    let user = sign_in(
-        &app,
-        json!({ "APIKey": key("a@example.com").await["apiKey"] }),
-    )
-    .await;
-    let stranger = sign_in(
-        &app,
-        json!({ "APIKey": key("b@example.com").await["apiKey"] }),
-    )
-    .await;
+    let user = user_auth(&app, "a@example.com").await;
+    let stranger = user_auth(&app, "b@example.com").await;
     let account = resiflex_store::accounts::account_by_number(&app.test_db.db, &numbers[0])
         .await
         .unwrap()

@@ -6,7 +6,10 @@
 
 mod harness;
 
-use harness::scenario::{organisation_auth as org_auth, user_auth};
+use harness::scenario::{
+    NewAccount, account_number_of, create_account_as, organisation_auth as org_auth,
+    property_id_of, user_auth,
+};
 
 use chrono::{NaiveDate, Timelike};
 use harness::{TestApp, error_code, start_instant};
@@ -24,25 +27,8 @@ const PROPERTY_TARIFF: &str = "query($n: String!, $p: ID!) { propertyTariff(acco
 
 /// Creates an account for the organisation; returns its number and its property's id.
 async fn account(app: &TestApp, auth: &str, email: &str) -> (String, String) {
-    let body = app
-        .graphql_as(
-            Some(auth),
-            "mutation($input: CreateFlexShellAccountInput!) { createFlexShellAccount(input: $input) \
-             { account { number properties { id } } } }",
-            json!({"input": {
-                "brandCode": "RESIFLEX_LIVE", "email": email, "givenName": "Ada", "familyName": "Lovelace",
-                "address": {"streetAddress": "1 Main Street", "postalCode": "SW1A 1AA", "country": "GB"},
-            }}),
-        )
-        .await;
-    let account = &body["data"]["createFlexShellAccount"]["account"];
-    (
-        account["number"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{body}"))
-            .to_owned(),
-        account["properties"][0]["id"].as_str().unwrap().to_owned(),
-    )
+    let body = create_account_as(app, auth, &NewAccount::new(email)).await;
+    (account_number_of(&body), property_id_of(&body).to_string())
 }
 
 /// `count` consecutive half-hours from `start` (RFC 3339), priced `first`, `first + 1`, ...
@@ -442,22 +428,7 @@ async fn generated_prices_have_a_realistic_dst_correct_shape() {
 #[tokio::test]
 async fn an_organisation_cannot_touch_another_organisations_tariff() {
     let app = TestApp::spawn().await;
-    let mut tokens = Vec::new();
-    for name in ["One", "Two"] {
-        let org = resiflex::admin::create_organisation(&app.test_db.db, name, "RESIFLEX_LIVE")
-            .await
-            .unwrap();
-        let body = app
-            .graphql(
-                "mutation($k: String!) { obtainKrakenToken(input: {organizationSecretKey: $k}) { token } }",
-                serde_json::json!({"k": org["secretKey"]}),
-            )
-            .await;
-        tokens.push(format!(
-            "JWT {}",
-            body["data"]["obtainKrakenToken"]["token"].as_str().unwrap()
-        ));
-    }
+    let tokens = [org_auth(&app, "One").await, org_auth(&app, "Two").await];
     let import =
         "mutation($i: ImportTariffRatesInput!) { importTariffRates(input: $i) { importedCount } }";
     let rates = |price: &str| {
