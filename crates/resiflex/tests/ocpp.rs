@@ -14,7 +14,8 @@
 mod charger;
 mod harness;
 
-use harness::scenario::authorization as token_of;
+use harness::onboarding::current;
+use harness::scenario::{self, authorization as token_of};
 
 use std::time::Duration as StdDuration;
 
@@ -33,37 +34,18 @@ const STEP_FIELDS: &str = "id isComplete deviceId currentStep { __typename id \
 /// A signed-in customer with an account and a property.
 struct Customer {
     token: String,
-    api_key: Value,
+    api_key: String,
     account: String,
     property: i64,
 }
 
 async fn customer(app: &TestApp) -> Customer {
-    let org = resiflex::admin::create_organisation(&app.test_db.db, "Org", "RESIFLEX_LIVE")
-        .await
-        .unwrap();
-    let org_token = token_of(app, json!({"organizationSecretKey": org["secretKey"]})).await;
-    let body = app
-        .graphql_as(
-            Some(&org_token),
-            "mutation($i: CreateFlexShellAccountInput!) { createFlexShellAccount(input: $i) { account { number properties { id } } } }",
-            json!({"i": {"brandCode": "RESIFLEX_LIVE", "email": "cp@example.com", "givenName": "Cee", "familyName": "Pee",
-                "address": {"streetAddress": "2 Socket Road", "postalCode": "AB1 2CD", "country": "GB"}}}),
-        )
-        .await;
-    let account = body["data"]["createFlexShellAccount"]["account"].clone();
-    let key = resiflex::admin::user_api_key(&app.test_db.db, "cp@example.com")
-        .await
-        .unwrap();
+    let c = scenario::customer(app, "Org", "cp@example.com").await;
     Customer {
-        token: token_of(app, json!({"APIKey": key["apiKey"]})).await,
-        api_key: key["apiKey"].clone(),
-        account: account["number"].as_str().unwrap().to_owned(),
-        property: account["properties"][0]["id"]
-            .as_str()
-            .unwrap()
-            .parse()
-            .unwrap(),
+        token: format!("JWT {}", c.token),
+        api_key: c.api_key,
+        account: c.account_number,
+        property: c.property_id,
     }
 }
 
@@ -111,12 +93,6 @@ impl Customer {
             .await;
         body["data"]["smartFlexOnboardingWizard"].clone()
     }
-}
-
-fn current(wizard: &Value) -> &str {
-    wizard["currentStep"]["__typename"]
-        .as_str()
-        .unwrap_or("none")
 }
 
 /// Takes a wizard to the OCPP connection details of a Wallbox charger (controlled, not the car).

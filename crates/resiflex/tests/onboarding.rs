@@ -5,7 +5,8 @@
 
 mod harness;
 
-use harness::scenario::authorization as token_of;
+use harness::onboarding::current;
+use harness::scenario;
 
 use chrono::Duration;
 use harness::{TestApp, error_code};
@@ -45,32 +46,12 @@ impl Customer {
     }
 
     async fn on(app: TestApp) -> Customer {
-        let org = resiflex::admin::create_organisation(&app.test_db.db, "Org", "RESIFLEX_LIVE")
-            .await
-            .unwrap();
-        let org_token = token_of(&app, json!({"organizationSecretKey": org["secretKey"]})).await;
-        let body = app
-            .graphql_as(
-                Some(&org_token),
-                "mutation($i: CreateFlexShellAccountInput!) { createFlexShellAccount(input: $i) { account { number properties { id } } } }",
-                json!({"i": {"brandCode": "RESIFLEX_LIVE", "email": "ev@example.com", "givenName": "Eve", "familyName": "Volt",
-                    "address": {"streetAddress": "1 Plug Lane", "postalCode": "AB1 2CD", "country": "GB"}}}),
-            )
-            .await;
-        let account = body["data"]["createFlexShellAccount"]["account"].clone();
-        let key = resiflex::admin::user_api_key(&app.test_db.db, "ev@example.com")
-            .await
-            .unwrap();
-        let token = token_of(&app, json!({"APIKey": key["apiKey"]})).await;
+        let c = scenario::customer(&app, "Org", "ev@example.com").await;
         Customer {
             app,
-            token,
-            account: account["number"].as_str().unwrap().to_owned(),
-            property: account["properties"][0]["id"]
-                .as_str()
-                .unwrap()
-                .parse()
-                .unwrap(),
+            token: format!("JWT {}", c.token),
+            account: c.account_number,
+            property: c.property_id,
         }
     }
 
@@ -142,12 +123,6 @@ fn input_type(mutation: &str) -> &'static str {
         "cancelSmartFlexOnboarding" => "WizardInput!",
         _ => "StepInput!",
     }
-}
-
-fn current(wizard: &Value) -> &str {
-    wizard["currentStep"]["__typename"]
-        .as_str()
-        .unwrap_or("none")
 }
 
 /// Follows the vendor's consent page like a browser: open it, press a button, read the redirect.
