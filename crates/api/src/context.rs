@@ -27,6 +27,8 @@ pub struct ApiContext {
     pub public_url: String,
     /// Planning settings, for re-planning a device right after a customer's command.
     pub control: resiflex_control::ControlConfig,
+    /// The device use cases (customers' commands, registration), re-planning after each change.
+    pub devices: resiflex_devices::Devices,
 }
 
 /// Facts about one HTTP request, handed to the resolvers.

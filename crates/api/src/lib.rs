@@ -12,7 +12,6 @@ pub mod errors;
 pub mod http;
 pub mod limits;
 pub mod ops;
-pub mod registration;
 pub mod sandbox;
 pub mod scalars;
 pub mod schema;

@@ -11,7 +11,7 @@ use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use resiflex_domain::catalogue::{Catalogue, CatalogueEntry};
 use resiflex_domain::device::DeviceKind;
-use resiflex_domain::wizard::Wizard;
+
 use resiflex_providers::ProviderError;
 use resiflex_providers::simulator::SimDeviceSpec;
 
@@ -95,13 +95,11 @@ pub fn encode(text: &str) -> String {
 /// `state`), so the vendor account holds what they said they own.
 async fn devices_for(state: &AppState, oauth_state: &str) -> Vec<SimDeviceSpec> {
     let Ok(Some(row)) =
-        resiflex_store::devices::wizard_by_oauth_state(&state.db, oauth_state).await
+        resiflex_store::wizards::wizard_by_oauth_state(&state.db, oauth_state).await
     else {
         return Vec::new();
     };
-    let Ok(wizard) = serde_json::from_value::<Wizard>(row.state.0) else {
-        return Vec::new();
-    };
+    let wizard = row.state;
     let Ok(catalogue) = Catalogue::get() else {
         return Vec::new();
     };
@@ -222,7 +220,7 @@ pub async fn consent_decision(
     // Only authorisations ResiFlex started are answered, so the page cannot be used to send codes
     // to arbitrary addresses.
     if !matches!(
-        resiflex_store::devices::wizard_by_oauth_state(&state.db, oauth_state).await,
+        resiflex_store::wizards::wizard_by_oauth_state(&state.db, oauth_state).await,
         Ok(Some(_))
     ) {
         return page(

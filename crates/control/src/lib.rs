@@ -129,15 +129,31 @@ pub async fn react(
     let Some(device) = store::device_by_id(db, device_id).await? else {
         return Ok(());
     };
-    if device.lifecycle == Lifecycle::Live.as_str() {
-        let reading = store::latest_telemetry(db, device_id)
-            .await?
-            .and_then(|(_, json)| serde_json::from_value::<Telemetry>(json).ok());
+    if device.lifecycle == Lifecycle::Live {
+        let reading = resiflex_store::telemetry::latest(db, device_id).await?;
         dispatch::execute(db, providers, &device, plan, reading.as_ref(), now, config).await?;
     }
     // A retired device's open session closes now; the loop no longer looks at it.
     sessions::track(db, &device, now).await?;
     Ok(())
+}
+
+/// Re-plans a device as soon as a customer's command or a preference change saved it, so its
+/// planned dispatches show the change without waiting for the next tick (see [`react`]).
+#[derive(Debug, Clone)]
+pub struct Replanner {
+    pub db: Db,
+    pub providers: Arc<ProviderRegistry>,
+    pub config: ControlConfig,
+}
+
+#[async_trait::async_trait]
+impl resiflex_devices::AfterChange for Replanner {
+    async fn changed(&self, device_id: &str, now: DateTime<Utc>) {
+        if let Err(err) = react(&self.db, &self.providers, device_id, now, &self.config).await {
+            tracing::warn!(device = %device_id, error = %err, "re-planning after a change failed; the next tick retries");
+        }
+    }
 }
 
 /// The state a live device should be in, given its current state and latest reading.
@@ -185,7 +201,7 @@ impl ControlLoop {
         // The live devices as they are after their readings, for the rest of the pass.
         let mut live: Vec<Device> = Vec::new();
         for device in store::active_devices(&self.db).await? {
-            if device.lifecycle != Lifecycle::Live.as_str() {
+            if device.lifecycle != Lifecycle::Live {
                 continue;
             }
             report.devices += 1;
@@ -200,7 +216,7 @@ impl ControlLoop {
                     // Someone changed the device meanwhile (a customer's command): carry on with
                     // what they saved; the next tick reads it again.
                     if let Some(saved) = store::device_by_id(&self.db, &device.id).await?
-                        && saved.lifecycle == Lifecycle::Live.as_str()
+                        && saved.lifecycle == Lifecycle::Live
                     {
                         live.push(saved);
                     }
@@ -243,7 +259,7 @@ impl ControlLoop {
             }
         }
         let forget = now - Duration::days(self.config.telemetry_retention_days.max(1));
-        store::prune_telemetry(&self.db, forget).await?;
+        resiflex_store::telemetry::prune(&self.db, forget).await?;
         Ok(report)
     }
 
@@ -253,35 +269,26 @@ impl ControlLoop {
         now: DateTime<Utc>,
         report: &mut TickReport,
     ) -> Result<(Device, Option<Telemetry>), ControlError> {
-        let (Some(kind), Some(current)) = (
-            DeviceKind::parse(&device.kind),
-            DeviceState::parse(&device.state),
-        ) else {
-            tracing::error!(device = %device.id, "stored device kind or state is unknown");
-            return Ok((device.clone(), None));
-        };
+        let (kind, current) = (device.kind, device.state);
         let reading = self.read(device, now).await?;
-        let previous = store::latest_telemetry(&self.db, &device.id).await?;
+        let previous = resiflex_store::telemetry::latest(&self.db, &device.id).await?;
+        let last_heard = reading
+            .as_ref()
+            .or(previous.as_ref())
+            .map(|t| t.at)
+            .unwrap_or(device.updated_at);
         let reading = match reading {
             Some(reading) => {
                 report.readings += 1;
-                let json = serde_json::to_value(&reading).unwrap_or_default();
-                store::save_latest_telemetry(&self.db, &device.id, reading.at, &json).await?;
-                store::append_telemetry(&self.db, &device.id, reading.at, &json).await?;
+                resiflex_store::telemetry::save_latest(&self.db, &device.id, &reading).await?;
+                resiflex_store::telemetry::append(&self.db, &device.id, &reading).await?;
                 Some(reading)
             }
             None => {
                 report.unreachable += 1;
                 previous
-                    .as_ref()
-                    .and_then(|(_, json)| serde_json::from_value::<Telemetry>(json.clone()).ok())
             }
         };
-        let last_heard = reading
-            .as_ref()
-            .map(|t| t.at)
-            .or(previous.map(|(at, _)| at))
-            .unwrap_or(device.updated_at);
         let silent_too_long = now - last_heard >= Duration::minutes(self.config.lost_after_minutes);
         let next = next_state(
             kind,
@@ -295,7 +302,7 @@ impl ControlLoop {
             match current.transition(next) {
                 Ok(_) => {
                     let mut changed = device.clone();
-                    changed.state = next.as_str().to_owned();
+                    changed.state = next;
                     changed.updated_at = now;
                     seen = store::update_device(&self.db, &changed).await?;
                     report.state_changes += 1;
@@ -315,29 +322,28 @@ impl ControlLoop {
         device: &Device,
         now: DateTime<Utc>,
     ) -> Result<Option<Telemetry>, ControlError> {
-        let Some(provider) = self.providers.get(&device.provider) else {
+        let Ok(link) = resiflex_devices::grants::link(&self.db, &self.providers, device).await?
+        else {
             return Ok(None);
         };
-        let Some(grant) = dispatch::grant_of(&self.db, device).await? else {
-            return Ok(None);
-        };
-        match provider
-            .telemetry(&grant, &device.integration_device_id, now)
+        match link
+            .provider
+            .telemetry(&link.grant, &device.integration_device_id, now)
             .await
         {
             Ok(reading) => Ok(Some(reading)),
             Err(ProviderError::AuthorisationExpired) => {
                 // Recorded once an hour at most: the customer must authorise the device again.
-                let recent = resiflex_store::plans::events_between(
+                let recent = resiflex_store::events::between(
                     &self.db,
                     &device.id,
                     now - Duration::hours(1),
                     now + Duration::seconds(1),
                 )
                 .await?;
-                let kind = resiflex_domain::plan::DeviceEventKind::AuthorisationExpired.as_str();
+                let kind = resiflex_domain::plan::DeviceEventKind::AuthorisationExpired;
                 if !recent.iter().any(|event| event.kind == kind) {
-                    resiflex_store::plans::add_event(
+                    resiflex_store::events::add(
                         &self.db,
                         &device.id,
                         now,

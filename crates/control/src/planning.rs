@@ -41,7 +41,6 @@ use resiflex_planner::{EvPlan, EvPlanRequest, PlanReason, PlanScratch, PlannedSl
 use resiflex_providers::{Connection, Telemetry};
 use resiflex_store::devices::Device;
 use resiflex_store::plans::PlanRecord;
-use resiflex_store::sqlx::types::Json;
 use resiflex_store::tariffs::StoredTariff;
 use resiflex_store::{Db, StoreError};
 use serde::{Deserialize, Serialize};
@@ -121,15 +120,17 @@ impl DeviceView<'_> {
             (None, Some(true)) => None,
         });
         PlanInputs {
-            live: device.lifecycle == Lifecycle::Live.as_str(),
+            live: device.lifecycle == Lifecycle::Live,
             state: state.as_str().to_owned(),
             suspended: device.is_suspended,
             online: reading.map(|t| t.connection == Connection::Online),
             plugged_in,
+            // The digest of the document as it is stored, so it stays the same across versions.
             preferences: device
                 .preferences
                 .as_ref()
-                .map(|p| digest(&p.0.to_string())),
+                .and_then(|p| serde_json::to_value(p).ok())
+                .map(|p| digest(&p.to_string())),
             tariff_id: self.tariff.map(|t| t.id),
             prices_updated_at: self.tariff.map(|t| t.updated_at),
             soc_limit_pct: reading.and_then(|t| t.soc_limit_pct).map(tidy),
@@ -151,11 +152,7 @@ fn tidy(value: f64) -> f64 {
 }
 
 fn previous_inputs(plan: &PlanRecord) -> Option<PlanInputs> {
-    serde_json::from_value(plan.inputs.0.clone()).ok()
-}
-
-pub fn dispatches_of(plan: &PlanRecord) -> Vec<PlanDispatch> {
-    serde_json::from_value(plan.dispatches.0.clone()).unwrap_or_default()
+    serde_json::from_value(plan.inputs.clone()).ok()
 }
 
 /// Whether the device needs a new plan, and why.
@@ -210,11 +207,11 @@ pub fn trigger(
     {
         return Some(PlanTrigger::StateChanged);
     }
-    let kind = PlanKind::parse(&plan.kind);
-    if kind == Some(PlanKind::Smart) && plan.ready_by.is_some_and(|at| at <= now) {
+    let kind = plan.kind;
+    if kind == PlanKind::Smart && plan.ready_by.is_some_and(|at| at <= now) {
         return Some(PlanTrigger::ReadyByPassed);
     }
-    if kind != Some(PlanKind::Idle)
+    if kind != PlanKind::Idle
         && let (Some(expected), Some(actual)) = (
             expected_soc(plan, now, config),
             view.reading.and_then(|t| t.state_of_charge_pct),
@@ -231,7 +228,7 @@ pub fn expected_soc(plan: &PlanRecord, now: DateTime<Utc>, config: &ControlConfi
     let start = plan.start_soc_pct?;
     let capacity = plan_capacity(plan)? as f64;
     let mut delivered = 0.0;
-    for dispatch in dispatches_of(plan) {
+    for dispatch in &plan.dispatches {
         let from = dispatch.start.max(plan.created_at);
         let to = dispatch.end.min(now);
         let length = (dispatch.end - dispatch.start).num_milliseconds();
@@ -283,8 +280,8 @@ pub fn make_plan(
         device_id: view.device.id.clone(),
         version,
         created_at: now,
-        trigger_name: trigger.as_str().to_owned(),
-        kind: PlanKind::Idle.as_str().to_owned(),
+        trigger,
+        kind: PlanKind::Idle,
         tariff_id: view.tariff.map(|t| t.id),
         ready_by: None,
         start_soc_pct: soc,
@@ -294,20 +291,15 @@ pub fn make_plan(
         outcome: String::new(),
         locked_goal: false,
         cost_micros: 0,
-        inputs: Json(serde_json::to_value(inputs).unwrap_or_default()),
+        inputs: serde_json::to_value(inputs).unwrap_or_default(),
         rate_set_id: view.rate_set_id,
-        dispatches: Json(serde_json::Value::Array(Vec::new())),
+        dispatches: Vec::new(),
     };
     if let Some(reason) = idle_reason(view, inputs) {
         record.outcome = reason.to_owned();
         return record;
     }
-    let Some(preferences) = view
-        .device
-        .preferences
-        .as_ref()
-        .and_then(|p| serde_json::from_value::<Preferences>(p.0.clone()).ok())
-    else {
+    let Some(preferences) = view.device.preferences.as_ref() else {
         record.outcome = "NO_PREFERENCES".into();
         return record;
     };
@@ -347,13 +339,13 @@ pub fn make_plan(
             config,
             DispatchKind::Boost,
         );
-        record.kind = PlanKind::Boost.as_str().to_owned();
+        record.kind = PlanKind::Boost;
         return record;
     }
 
     // Overrun: the ready-by time has passed and the target is not reached.
     if let Some(previous) = view.previous
-        && PlanKind::parse(&previous.kind) == Some(PlanKind::Smart)
+        && previous.kind == PlanKind::Smart
         && let (Some(ready_by), Some(target)) = (previous.ready_by, previous.target_soc_pct)
         && ready_by <= now
         && current + 0.5 < target.min(limit)
@@ -372,7 +364,7 @@ pub fn make_plan(
             config,
             DispatchKind::Smart,
         );
-        record.kind = PlanKind::Smart.as_str().to_owned();
+        record.kind = PlanKind::Smart;
         record.ready_by = Some(until);
         record.outcome = format!("OVERRUN_{}", record.outcome);
         return record;
@@ -380,8 +372,8 @@ pub fn make_plan(
 
     // The goal: locked from the previous plan, or the next one of the preferences.
     let locked = view.previous.filter(|previous| {
-        (previous.locked_goal || dispatches_of(previous).iter().any(|d| d.start <= now))
-            && PlanKind::parse(&previous.kind) == Some(PlanKind::Smart)
+        (previous.locked_goal || previous.dispatches.iter().any(|d| d.start <= now))
+            && previous.kind == PlanKind::Smart
             && previous.ready_by.is_some_and(|at| at > now)
             && matches!(
                 trigger,
@@ -425,16 +417,13 @@ pub fn make_plan(
     };
     let mut plan = EvPlan::default();
     resiflex_planner::plan_with(&request, scratch, &mut plan);
-    record.kind = PlanKind::Smart.as_str().to_owned();
+    record.kind = PlanKind::Smart;
     record.achievable_soc_pct = Some(plan.expected_final_soc_pct);
     record.target_reached = plan.target_reached;
     record.outcome = reason_name(plan.reason).to_owned();
     record.locked_goal = locked.is_some();
     record.cost_micros = (plan.total_cost * 1_000_000.0).round() as i64;
-    record.dispatches = Json(
-        serde_json::to_value(merge(plan.dispatches.iter().copied(), DispatchKind::Smart))
-            .unwrap_or_default(),
-    );
+    record.dispatches = merge(plan.dispatches.iter().copied(), DispatchKind::Smart);
     record
 }
 
@@ -499,7 +488,7 @@ fn full_power(
         power_w: power,
         energy_wh: energy.round() as i64,
     };
-    record.dispatches = Json(serde_json::to_value([dispatch]).unwrap_or_default());
+    record.dispatches = vec![dispatch];
 }
 
 /// The planner's slots between `now` and `until`: the tariff's rates, or one flat price where
@@ -612,7 +601,7 @@ fn share_zone(
                 false,
             ),
         };
-        if PlanKind::parse(&record.kind) == Some(PlanKind::Smart)
+        if record.kind == PlanKind::Smart
             && record.ready_by.is_some()
             && !record.outcome.starts_with("OVERRUN")
         {
@@ -713,13 +702,12 @@ fn share_zone(
             shared.dispatches.iter().map(|d| d.to_planned_slot()),
             DispatchKind::Smart,
         );
-        let json = serde_json::to_value(&dispatches).unwrap_or_default();
         record.achievable_soc_pct = Some(shared.expected_final_soc_pct);
         record.target_reached = shared.target_reached;
         record.outcome = reason_name(shared.reason).to_owned();
         record.cost_micros = (shared.total_cost * 1_000_000.0).round() as i64;
         if due {
-            record.dispatches = Json(json);
+            record.dispatches = dispatches;
             if let Some(slot) = new_plans
                 .iter_mut()
                 .find(|p| p.device_id == record.device_id)
@@ -731,10 +719,10 @@ fn share_zone(
                 .iter()
                 .find_map(|(v, _)| (v.device.id == record.device_id).then_some(v.previous))
                 .flatten();
-            if previous.is_some_and(|p| p.dispatches.0 == json) {
+            if previous.is_some_and(|p| p.dispatches == dispatches) {
                 continue;
             }
-            record.dispatches = Json(json);
+            record.dispatches = dispatches;
             new_plans.push(record);
         }
     }
@@ -838,19 +826,19 @@ async fn replan_once(
     };
     let devices: Vec<Device> = devices
         .into_iter()
-        .filter(|d| DeviceKind::parse(&d.kind).is_some_and(|k| k.charges_vehicle()))
+        .filter(|d| d.kind.charges_vehicle())
         .collect();
     phases.push(("devices", clock.elapsed()));
     let (readings, mut current, zones, tariffs_now) = match scope {
         Scope::All => (
-            store_devices::all_latest_telemetry(db).await?,
+            resiflex_store::telemetry::all_latest(db).await?,
             plans::current_plans(db).await?,
             accounts::property_time_zones(db).await?,
             tariffs::property_tariffs_at(db, now).await?,
         ),
         Scope::Device(id) => {
             let mut readings = HashMap::new();
-            if let Some(reading) = store_devices::latest_telemetry(db, id).await? {
+            if let Some(reading) = resiflex_store::telemetry::latest(db, id).await? {
                 readings.insert(id.to_owned(), reading);
             }
             let mut current = HashMap::new();
@@ -887,13 +875,9 @@ async fn replan_once(
         }
     }
     phases.push(("readings, plans, zones, tariffs", clock.elapsed()));
-    let parsed: HashMap<&str, Telemetry> = readings
+    let parsed: HashMap<&str, &Telemetry> = readings
         .iter()
-        .filter_map(|(id, (_, json))| {
-            serde_json::from_value::<Telemetry>(json.clone())
-                .ok()
-                .map(|t| (id.as_str(), t))
-        })
+        .map(|(id, reading)| (id.as_str(), reading))
         .collect();
 
     phases.push(("rates, parse", clock.elapsed()));
@@ -903,12 +887,7 @@ async fn replan_once(
     let zone_of = zones::property_zones(db).await?;
     let mut zoned: HashMap<i64, Vec<(DeviceView<'_>, PlanInputs)>> = HashMap::new();
     for device in &devices {
-        let (Some(kind), Some(state)) = (
-            DeviceKind::parse(&device.kind),
-            DeviceState::parse(&device.state),
-        ) else {
-            continue;
-        };
+        let (kind, state) = (device.kind, device.state);
         let time_zone = zones
             .get(&device.property_id)
             .and_then(|name| name.parse::<chrono_tz::Tz>().ok())
@@ -918,7 +897,7 @@ async fn replan_once(
             device,
             kind,
             state,
-            reading: parsed.get(device.id.as_str()),
+            reading: parsed.get(device.id.as_str()).copied(),
             time_zone,
             tariff,
             rates: tariff.and_then(|t| rates.get(&t.id)).unwrap_or(&empty),
@@ -974,11 +953,11 @@ async fn replan_once(
             (
                 plan.device_id.clone(),
                 now,
-                DeviceEventKind::PlanCreated.as_str().to_owned(),
+                DeviceEventKind::PlanCreated,
                 serde_json::json!({
                     "version": plan.version,
-                    "trigger": plan.trigger_name,
-                    "kind": plan.kind,
+                    "trigger": plan.trigger.as_str(),
+                    "kind": plan.kind.as_str(),
                     "achievableSocPct": plan.achievable_soc_pct,
                     "targetSocPct": plan.target_soc_pct,
                     "readyBy": plan.ready_by,
@@ -987,7 +966,7 @@ async fn replan_once(
         })
         .collect();
     phases.push(("store plans", clock.elapsed()));
-    plans::add_events(db, &events).await?;
+    resiflex_store::events::add_many(db, &events).await?;
     phases.push(("store events", clock.elapsed()));
     if new_plans.len() >= 1000 {
         tracing::info!(devices = devices.len(), replanned = new_plans.len(), phases = ?phases, "re-planned");
@@ -1038,8 +1017,8 @@ mod tests {
             id: "car".into(),
             account_id: 1,
             property_id: 1,
-            kind: "ELECTRIC_VEHICLE".into(),
-            provider: "TESLA".into(),
+            kind: resiflex_domain::device::DeviceKind::ElectricVehicle,
+            provider: resiflex_domain::device::Provider::Tesla,
             grant_id: None,
             integration_device_id: "r".into(),
             name: "Car".into(),
@@ -1049,12 +1028,12 @@ mod tests {
             vin: None,
             battery_capacity_wh: Some(60_000),
             max_power_w: Some(7_000),
-            lifecycle: "LIVE".into(),
-            state: "SMART_CONTROL_CAPABLE".into(),
+            lifecycle: resiflex_domain::device::Lifecycle::Live,
+            state: resiflex_domain::device::DeviceState::SmartControlCapable,
             is_suspended: false,
-            grid_export: "NOT_APPLICABLE".into(),
-            charging_duration_capped: "DISABLED".into(),
-            preferences: Some(Json(serde_json::to_value(preferences).unwrap())),
+            grid_export: resiflex_domain::device::FlexSetting::NotApplicable,
+            charging_duration_capped: resiflex_domain::device::FlexSetting::Disabled,
+            preferences: Some(preferences.clone()),
             test_charge: None,
             created_at: t,
             updated_at: t,
@@ -1091,7 +1070,7 @@ mod tests {
         DeviceView {
             device,
             kind: DeviceKind::ElectricVehicle,
-            state: DeviceState::parse(&device.state).unwrap(),
+            state: device.state,
             reading: Some(reading),
             time_zone: chrono_tz::Europe::London,
             tariff: None,
@@ -1152,7 +1131,7 @@ mod tests {
             &config,
             &mut PlanScratch::default(),
         );
-        assert_eq!(plan.kind, "SMART");
+        assert_eq!(plan.kind, PlanKind::Smart);
         assert!(plan.target_reached);
 
         // Before any dispatch the state of charge should still be 40 %.
@@ -1203,7 +1182,7 @@ mod tests {
             &config,
             &mut PlanScratch::default(),
         );
-        let start = dispatches_of(&first)[0].start;
+        let start = first.dispatches[0].start;
 
         // Charging has started; the customer's schedule now says 90 % by 06:00 (say the stored
         // preferences were changed behind the plan's back): a re-plan for new prices keeps the goal.
@@ -1291,7 +1270,7 @@ mod tests {
             "{}",
             overrun.outcome
         );
-        let d = dispatches_of(&overrun);
+        let d = overrun.dispatches.clone();
         assert_eq!((d.len(), d[0].start, d[0].power_w), (1, after, 7_000));
         config.overrun = OverrunPolicy::Stop;
         let waits = make_plan(

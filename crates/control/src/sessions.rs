@@ -80,14 +80,10 @@
 pub mod rules;
 
 use chrono::{DateTime, Duration, Utc};
-use resiflex_domain::device::{DeviceKind, Lifecycle};
-use resiflex_domain::plan::PlanDispatch;
-use resiflex_domain::preferences::Preferences;
-use resiflex_providers::Telemetry;
-use resiflex_store::devices::{self as store, Device};
+use resiflex_domain::device::Lifecycle;
+use resiflex_store::devices::Device;
 use resiflex_store::plans::{self, PlanRecord};
 use resiflex_store::sessions::{self, ChargingSessionRecord, CompletedDispatch, problem_kind};
-use resiflex_store::sqlx::types::Json;
 use resiflex_store::{Db, StoreError, accounts, tariffs};
 
 use rules::{Event, Facts, PlanView, Problem, Reading};
@@ -105,14 +101,13 @@ fn plan_view(plan: &PlanRecord) -> PlanView {
     PlanView {
         version: plan.version,
         created_at: plan.created_at,
-        trigger: plan.trigger_name.clone(),
-        kind: plan.kind.clone(),
+        trigger: plan.trigger.as_str().to_owned(),
+        kind: plan.kind.as_str().to_owned(),
         ready_by: plan.ready_by,
         start_soc_pct: plan.start_soc_pct,
         target_soc_pct: plan.target_soc_pct,
         achievable_soc_pct: plan.achievable_soc_pct,
-        dispatches: serde_json::from_value::<Vec<PlanDispatch>>(plan.dispatches.0.clone())
-            .unwrap_or_default(),
+        dispatches: plan.dispatches.clone(),
     }
 }
 
@@ -120,8 +115,8 @@ fn plan_view(plan: &PlanRecord) -> PlanView {
 pub async fn track(db: &Db, device: &Device, now: DateTime<Utc>) -> Result<(), StoreError> {
     let lookback = now - Duration::days(LOOKBACK_DAYS);
     let after_now = now + Duration::milliseconds(1);
-    let charges = DeviceKind::parse(&device.kind).is_some_and(|k| k.charges_vehicle());
-    let retired_at = if device.lifecycle == Lifecycle::Retired.as_str() {
+    let charges = device.kind.charges_vehicle();
+    let retired_at = if device.lifecycle == Lifecycle::Retired {
         Some(device.retired_at.unwrap_or(device.updated_at))
     } else {
         None
@@ -143,7 +138,7 @@ pub async fn track(db: &Db, device: &Device, now: DateTime<Utc>) -> Result<(), S
 
     let plans_from = session_from.min(dispatch_after) - Duration::hours(DISPATCH_REACH_HOURS);
     let mut plan_records = plans::plans_between(db, &device.id, plans_from, after_now).await?;
-    if let Some(before) = sessions::plan_in_force_at(db, &device.id, plans_from).await?
+    if let Some(before) = plans::plan_in_force_at(db, &device.id, plans_from).await?
         && !plan_records.iter().any(|p| p.version == before.version)
     {
         plan_records.insert(0, before);
@@ -158,12 +153,12 @@ pub async fn track(db: &Db, device: &Device, now: DateTime<Utc>) -> Result<(), S
         .min()
         .unwrap_or(now);
     let readings_from = session_from.min(earliest_piece) - Duration::hours(READING_MARGIN_HOURS);
-    let readings: Vec<Reading> = store::telemetry_between(db, &device.id, readings_from, after_now)
-        .await?
-        .into_iter()
-        .filter_map(|(_, json)| serde_json::from_value::<Telemetry>(json).ok())
-        .map(|t| Reading::of(&t))
-        .collect();
+    let readings: Vec<Reading> =
+        resiflex_store::telemetry::between(db, &device.id, readings_from, after_now)
+            .await?
+            .iter()
+            .map(Reading::of)
+            .collect();
 
     let completed = rules::completed(&pieces, &readings, Some(dispatch_after), now);
     let rows: Vec<CompletedDispatch> = completed
@@ -193,23 +188,19 @@ pub async fn track(db: &Db, device: &Device, now: DateTime<Utc>) -> Result<(), S
     if spans.is_empty() {
         return Ok(());
     }
-    let events: Vec<Event> = plans::events_between(db, &device.id, plans_from, after_now)
+    let events: Vec<Event> = resiflex_store::events::between(db, &device.id, plans_from, after_now)
         .await?
         .into_iter()
         .map(|e| Event {
             at: e.at,
             seen_power_w: e
                 .detail
-                .0
                 .get("seenPowerW")
                 .and_then(serde_json::Value::as_i64),
-            kind: e.kind,
+            kind: e.kind.as_str().to_owned(),
         })
         .collect();
-    let preferences = device
-        .preferences
-        .as_ref()
-        .and_then(|p| serde_json::from_value::<Preferences>(p.0.clone()).ok());
+    let preferences = device.preferences.as_ref();
     let time_zone = accounts::property_by_id(db, device.property_id)
         .await?
         .and_then(|p| p.time_zone.parse::<chrono_tz::Tz>().ok())
@@ -230,7 +221,7 @@ pub async fn track(db: &Db, device: &Device, now: DateTime<Utc>) -> Result<(), S
             plans: &plan_views,
             events: &events,
             rates: rates.as_deref(),
-            preferences: preferences.as_ref(),
+            preferences,
             time_zone,
             now,
         });
@@ -259,7 +250,7 @@ pub async fn track(db: &Db, device: &Device, now: DateTime<Utc>) -> Result<(), S
             achievable_soc_pct: outcome.achievable_soc_pct,
             problem_kind: kind.map(str::to_owned),
             problem_cause: cause.map(str::to_owned),
-            dispatches: Json(serde_json::to_value(&outcome.dispatches).unwrap_or_default()),
+            dispatches: serde_json::to_value(&outcome.dispatches).unwrap_or_default(),
             updated_at: now,
         };
         sessions::upsert_session(db, &record).await?;

@@ -14,7 +14,6 @@ use resiflex_domain::{Clock as _, ManualClock};
 use resiflex_providers::simulator::{SimDeviceSpec, SimulatorProvider};
 use resiflex_providers::{DeviceProvider, ProviderRegistry};
 use resiflex_store::devices as store;
-use resiflex_store::sqlx::types::Json;
 use resiflex_store::testing::TestDb;
 use resiflex_store::{StoreError, plans, tariffs};
 
@@ -35,7 +34,7 @@ async fn set_target(db: &resiflex_store::Db, device_id: &str, max: f64) {
             entry.max = max;
             entry.time = chrono::NaiveTime::from_hms_opt(7, 30, 0).unwrap();
         }
-        device.preferences = Some(Json(serde_json::to_value(&preferences).unwrap()));
+        device.preferences = Some(preferences.clone());
         match store::update_device(db, &device).await {
             Ok(_) => return,
             Err(StoreError::Conflict) => continue,
@@ -68,14 +67,14 @@ async fn commands_during_ticks_never_fail_and_versions_stay_consecutive() {
             &db,
             &format!("{login}@example.com"),
             &format!("car-{n}"),
-            "TESLA",
+            resiflex_domain::device::Provider::Tesla,
             &remote.remote_id,
         )
         .await;
         let stored = store::insert_grant(
             &db,
             fixture.account_id,
-            "TESLA",
+            resiflex_domain::device::Provider::Tesla,
             &grant.subject,
             &grant.secret,
             now,
@@ -119,7 +118,7 @@ async fn commands_during_ticks_never_fail_and_versions_stay_consecutive() {
         cars.push(fixture.id);
     }
     let mut registry = ProviderRegistry::default();
-    registry.register("TESLA", simulator.clone());
+    registry.register(resiflex_domain::device::Provider::Tesla, simulator.clone());
     let registry = Arc::new(registry);
     let config = ControlConfig {
         enabled: false,

@@ -14,9 +14,7 @@ use resiflex_domain::{Clock as _, ManualClock};
 use resiflex_providers::simulator::{Fault, SimDeviceSpec, SimulatorProvider};
 use resiflex_providers::{Command, DeviceProvider, Grant, ProviderRegistry};
 use resiflex_store::devices::{self as store, Device};
-use resiflex_store::plans;
 use resiflex_store::sessions::{self as stored, ChargingSessionRecord};
-use resiflex_store::sqlx::types::Json;
 use resiflex_store::testing::TestDb;
 
 const LOGIN: &str = "eve";
@@ -31,7 +29,7 @@ struct World {
     car: String,
 }
 
-fn preferences(hour: u32, target: f64) -> serde_json::Value {
+fn preferences(hour: u32, target: f64) -> Preferences {
     use chrono::Weekday::*;
     let schedules = [Mon, Tue, Wed, Thu, Fri, Sat, Sun]
         .into_iter()
@@ -42,12 +40,11 @@ fn preferences(hour: u32, target: f64) -> serde_json::Value {
             max: target,
         })
         .collect();
-    serde_json::to_value(Preferences {
+    Preferences {
         mode: PreferenceMode::Charge,
         unit: PreferenceUnit::Percentage,
         schedules,
-    })
-    .unwrap()
+    }
 }
 
 /// A plugged-in car at 50 % (unless `spec` says otherwise), at home in London at 20:00 UTC, whose
@@ -65,7 +62,7 @@ async fn world_with(spec: SimDeviceSpec, hour: u32, target: f64, config: Control
     let stored_grant = store::insert_grant(
         &test.db,
         home.account_id,
-        "TESLA",
+        resiflex_domain::device::Provider::Tesla,
         &grant.subject,
         &grant.secret,
         now,
@@ -73,19 +70,25 @@ async fn world_with(spec: SimDeviceSpec, hour: u32, target: f64, config: Control
     .await
     .unwrap();
     let device = Device {
-        kind: kind.as_str().into(),
+        kind,
         grant_id: Some(stored_grant.id),
         name: "Car".into(),
         make: remote.make.clone(),
         model: remote.model.clone(),
         battery_capacity_wh: remote.battery_capacity_wh,
         max_power_w: remote.max_power_w,
-        preferences: Some(Json(preferences(hour, target))),
-        ..resiflex_store::testing::vehicle(&home, "device-1", "TESLA", &remote.remote_id, now)
+        preferences: Some(preferences(hour, target)),
+        ..resiflex_store::testing::vehicle(
+            &home,
+            "device-1",
+            resiflex_domain::device::Provider::Tesla,
+            &remote.remote_id,
+            now,
+        )
     };
     store::insert_device(&test.db, &device).await.unwrap();
     let mut registry = ProviderRegistry::default();
-    registry.register("TESLA", simulator.clone());
+    registry.register(resiflex_domain::device::Provider::Tesla, simulator.clone());
     let control = ControlLoop::new(
         test.db.clone(),
         Arc::new(registry),
@@ -167,11 +170,11 @@ impl World {
     }
 
     async fn event(&self, kind: &str) {
-        plans::add_event(
+        resiflex_store::events::add(
             &self.test.db,
             &self.device_id,
             self.now(),
-            kind,
+            resiflex_domain::plan::DeviceEventKind::parse(kind).unwrap(),
             &serde_json::json!({}),
         )
         .await
@@ -524,7 +527,7 @@ async fn suspending_mid_plan_is_suspended() {
     w.run_until(21, 30).await;
     w.customer("SUSPENDED", Some(Command::Stop), |d| {
         d.is_suspended = true;
-        d.state = "SMART_CONTROL_OFF".into();
+        d.state = resiflex_domain::device::DeviceState::SmartControlOff;
     })
     .await;
     w.run_until(23, 15).await;
@@ -546,7 +549,7 @@ async fn a_boost_that_replaced_the_smart_plan_is_boost_charging() {
         Some(Command::Start {
             power_limit_w: None,
         }),
-        |d| d.state = "BOOSTING".into(),
+        |d| d.state = resiflex_domain::device::DeviceState::Boosting,
     )
     .await;
     w.run_until(21, 45).await;
@@ -565,7 +568,7 @@ async fn a_lower_target_is_a_new_charging_optimisation() {
     let w = world(1, 80.0).await;
     w.run_until(21, 0).await;
     w.customer("PREFERENCES_CHANGED", None, |d| {
-        d.preferences = Some(Json(preferences(1, 60.0)));
+        d.preferences = Some(preferences(1, 60.0));
     })
     .await;
     w.run_until(1, 15).await;
@@ -584,8 +587,8 @@ async fn de_authenticating_mid_plan_is_deauth_success() {
     w.run_until(21, 30).await;
     let now = w.now();
     w.customer("DEAUTHENTICATED", Some(Command::Stop), |d| {
-        d.lifecycle = "RETIRED".into();
-        d.state = "RETIRED".into();
+        d.lifecycle = resiflex_domain::device::Lifecycle::Retired;
+        d.state = resiflex_domain::device::DeviceState::Retired;
         d.retired_at = Some(now);
     })
     .await;

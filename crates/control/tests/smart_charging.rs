@@ -8,8 +8,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use resiflex_control::dispatch::{command_key, wanted};
-use resiflex_control::planning::dispatches_of;
+use resiflex_control::dispatch::wanted;
 use resiflex_control::{ControlConfig, ControlLoop};
 use resiflex_domain::plan::PlanDispatch;
 use resiflex_domain::preferences::Preferences;
@@ -17,9 +16,9 @@ use resiflex_domain::tariff::{Micros, Rate, Tariff};
 use resiflex_domain::{Clock as _, ManualClock};
 use resiflex_providers::simulator::{Fault, SimDeviceSpec, SimulatorProvider};
 use resiflex_providers::{DeviceProvider, ProviderRegistry, Telemetry};
+use resiflex_store::commands::CommandRecord;
 use resiflex_store::devices::{self as store, Device};
-use resiflex_store::plans::{self, CommandRecord, command_status};
-use resiflex_store::sqlx::types::Json;
+use resiflex_store::plans;
 use resiflex_store::tariffs;
 use resiflex_store::testing::TestDb;
 
@@ -79,14 +78,14 @@ async fn world() -> World {
         &test.db,
         "ada@example.com",
         "car-1",
-        "TESLA",
+        resiflex_domain::device::Provider::Tesla,
         &car,
     )
     .await;
     let stored = store::insert_grant(
         &test.db,
         fixture.account_id,
-        "TESLA",
+        resiflex_domain::device::Provider::Tesla,
         &grant.subject,
         &grant.secret,
         now,
@@ -106,7 +105,7 @@ async fn world() -> World {
         entry.max = 80.0;
         entry.time = chrono::NaiveTime::from_hms_opt(7, 30, 0).unwrap();
     }
-    device.preferences = Some(Json(serde_json::to_value(&preferences).unwrap()));
+    device.preferences = Some(preferences.clone());
     store::update_device(&test.db, &device).await.unwrap();
 
     // Half-hourly rates for the night, assigned to the property.
@@ -143,7 +142,7 @@ async fn world() -> World {
     .unwrap();
 
     let mut registry = ProviderRegistry::default();
-    registry.register("TESLA", simulator.clone());
+    registry.register(resiflex_domain::device::Provider::Tesla, simulator.clone());
     let control = ControlLoop::new(
         test.db.clone(),
         Arc::new(registry),
@@ -172,11 +171,10 @@ impl World {
     }
 
     async fn reading(&self) -> Telemetry {
-        let (_, json) = store::latest_telemetry(&self.test.db, &self.device_id)
+        resiflex_store::telemetry::latest(&self.test.db, &self.device_id)
             .await
             .unwrap()
-            .unwrap();
-        serde_json::from_value(json).unwrap()
+            .unwrap()
     }
 
     async fn plan(&self) -> plans::PlanRecord {
@@ -202,11 +200,11 @@ impl World {
     }
 
     async fn sent_rows(&self) -> Vec<CommandRecord> {
-        plans::commands_between(&self.test.db, &self.device_id, at(1, 0, 0), at(30, 0, 0))
+        resiflex_store::commands::between(&self.test.db, &self.device_id, at(1, 0, 0), at(30, 0, 0))
             .await
             .unwrap()
             .into_iter()
-            .filter(|c| c.status == command_status::SENT)
+            .filter(|c| c.status == resiflex_domain::command::CommandStatus::Sent)
             .collect()
     }
 }
@@ -233,11 +231,11 @@ async fn an_ev_at_forty_percent_reaches_eighty_by_half_past_seven_in_the_cheapes
     w.control.tick().await.unwrap();
     let first = w.plan().await;
     assert_eq!(first.version, 1);
-    assert_eq!(first.kind, "SMART");
-    assert_eq!(first.trigger_name, "FIRST_PLAN");
+    assert_eq!(first.kind, resiflex_domain::plan::PlanKind::Smart);
+    assert_eq!(first.trigger.as_str(), "FIRST_PLAN");
     assert!(first.target_reached, "{first:?}");
     assert_eq!(first.ready_by, Some(at(28, 7, 30)));
-    let dispatches = dispatches_of(&first);
+    let dispatches = first.dispatches.clone();
     // 40 % → 80 % of 57.5 kWh at 90 % efficiency is 25.6 kWh from the grid: 3 h 27 min at 7.4 kW.
     let energy: i64 = dispatches.iter().map(|d| d.energy_wh).sum();
     assert!((energy - 25_556).abs() < 20, "{energy}");
@@ -283,21 +281,23 @@ async fn an_ev_at_forty_percent_reaches_eighty_by_half_past_seven_in_the_cheapes
     );
 
     // Charging happened only inside planned dispatches.
-    let series = store::telemetry_between(&w.test.db, &w.device_id, at(27, 0, 0), at(29, 0, 0))
-        .await
-        .unwrap();
+    let series =
+        resiflex_store::telemetry::between(&w.test.db, &w.device_id, at(27, 0, 0), at(29, 0, 0))
+            .await
+            .unwrap();
     let final_plan = w.plan().await;
     let mut planned: Vec<PlanDispatch> = Vec::new();
     for version in 1..=final_plan.version {
-        planned.extend(dispatches_of(
-            &plans::plan_version(&w.test.db, &w.device_id, version)
+        planned.extend(
+            plans::plan_version(&w.test.db, &w.device_id, version)
                 .await
                 .unwrap()
-                .unwrap(),
-        ));
+                .unwrap()
+                .dispatches,
+        );
     }
-    for (t, json) in &series {
-        let r: Telemetry = serde_json::from_value(json.clone()).unwrap();
+    for r in &series {
+        let t = &r.at;
         if r.power_w > 0 {
             assert!(
                 planned
@@ -320,22 +320,31 @@ async fn an_ev_at_forty_percent_reaches_eighty_by_half_past_seven_in_the_cheapes
 async fn the_state_shows_smart_charging_while_a_dispatch_runs() {
     let w = world().await;
     w.control.tick().await.unwrap();
-    let first = dispatches_of(&w.plan().await)[0];
+    let first = w.plan().await.dispatches[0];
     w.run_until(first.start + Duration::minutes(5), Duration::minutes(15))
         .await;
-    assert_eq!(w.device().await.state, "SMART_CONTROL_IN_PROGRESS");
+    assert_eq!(
+        w.device().await.state,
+        resiflex_domain::device::DeviceState::SmartControlInProgress
+    );
     // The reading taken at the next tick shows the car charging.
     w.clock.advance(Duration::minutes(1));
     w.control.tick().await.unwrap();
     assert!(w.reading().await.active);
-    let last_end = dispatches_of(&w.plan().await)
+    let last_end = w
+        .plan()
+        .await
+        .dispatches
         .iter()
         .map(|d| d.end)
         .max()
         .unwrap();
     w.run_until(last_end + Duration::minutes(10), Duration::minutes(15))
         .await;
-    assert_eq!(w.device().await.state, "SMART_CONTROL_CAPABLE");
+    assert_eq!(
+        w.device().await.state,
+        resiflex_domain::device::DeviceState::SmartControlCapable
+    );
 }
 
 #[tokio::test]
@@ -356,7 +365,7 @@ async fn plans_are_remade_on_each_trigger_and_kept() {
     w.control.tick().await.unwrap();
     let plan = w.plan().await;
     assert_eq!(
-        (plan.version, plan.trigger_name.as_str(), plan.kind.as_str()),
+        (plan.version, plan.trigger.as_str(), plan.kind.as_str()),
         (2, "UNPLUGGED", "IDLE")
     );
     w.simulator
@@ -366,7 +375,7 @@ async fn plans_are_remade_on_each_trigger_and_kept() {
     w.control.tick().await.unwrap();
     let plan = w.plan().await;
     assert_eq!(
-        (plan.version, plan.trigger_name.as_str(), plan.kind.as_str()),
+        (plan.version, plan.trigger.as_str(), plan.kind.as_str()),
         (3, "PLUGGED_IN", "SMART")
     );
 
@@ -377,7 +386,7 @@ async fn plans_are_remade_on_each_trigger_and_kept() {
     w.clock.advance(Duration::minutes(5));
     w.control.tick().await.unwrap();
     let plan = w.plan().await;
-    assert_eq!(plan.trigger_name, "STATE_OF_CHARGE_CHANGED");
+    assert_eq!(plan.trigger.as_str(), "STATE_OF_CHARGE_CHANGED");
     assert!((plan.start_soc_pct.unwrap() - 60.0).abs() < 0.1);
 
     // New prices.
@@ -404,9 +413,10 @@ async fn plans_are_remade_on_each_trigger_and_kept() {
     w.clock.advance(Duration::minutes(5));
     w.control.tick().await.unwrap();
     let plan = w.plan().await;
-    assert_eq!(plan.trigger_name, "NEW_PRICES");
+    assert_eq!(plan.trigger.as_str(), "NEW_PRICES");
     assert!(
-        dispatches_of(&plan)
+        plan.dispatches
+            .clone()
             .iter()
             .any(|d| d.start <= at(27, 20, 30) && d.end >= at(27, 21, 0)),
         "negative price is used"
@@ -419,7 +429,7 @@ async fn plans_are_remade_on_each_trigger_and_kept() {
     w.clock.advance(Duration::minutes(5));
     w.control.tick().await.unwrap();
     let plan = w.plan().await;
-    assert_eq!(plan.trigger_name, "DEVICE_CHANGED");
+    assert_eq!(plan.trigger.as_str(), "DEVICE_CHANGED");
     assert!(plan.achievable_soc_pct.unwrap() <= 70.0 + 1e-6);
 
     // Connection lost.
@@ -430,7 +440,7 @@ async fn plans_are_remade_on_each_trigger_and_kept() {
     w.control.tick().await.unwrap();
     let plan = w.plan().await;
     assert_eq!(
-        (plan.trigger_name.as_str(), plan.kind.as_str()),
+        (plan.trigger.as_str(), plan.kind.as_str()),
         ("STATE_CHANGED", "IDLE")
     );
     w.simulator
@@ -438,15 +448,19 @@ async fn plans_are_remade_on_each_trigger_and_kept() {
         .unwrap();
     w.clock.advance(Duration::minutes(5));
     w.control.tick().await.unwrap();
-    assert_eq!(w.plan().await.kind, "SMART");
+    assert_eq!(w.plan().await.kind, resiflex_domain::plan::PlanKind::Smart);
 
     // Every version is kept, each with a PLAN_CREATED event.
     let version = w.plan().await.version;
-    let events = plans::events_between(&w.test.db, &w.device_id, at(1, 0, 0), at(30, 0, 0))
-        .await
-        .unwrap();
+    let events =
+        resiflex_store::events::between(&w.test.db, &w.device_id, at(1, 0, 0), at(30, 0, 0))
+            .await
+            .unwrap();
     assert_eq!(
-        events.iter().filter(|e| e.kind == "PLAN_CREATED").count() as i64,
+        events
+            .iter()
+            .filter(|e| e.kind == resiflex_domain::plan::DeviceEventKind::PlanCreated)
+            .count() as i64,
         version
     );
     for v in 1..=version {
@@ -463,7 +477,7 @@ async fn plans_are_remade_on_each_trigger_and_kept() {
 async fn a_crash_between_sending_and_recording_sends_nothing_twice() {
     let w = world().await;
     w.control.tick().await.unwrap();
-    let first = dispatches_of(&w.plan().await)[0];
+    let first = w.plan().await.dispatches[0];
     // Run up to just before the first dispatch.
     w.run_until(first.start - Duration::minutes(5), Duration::minutes(15))
         .await;
@@ -474,16 +488,16 @@ async fn a_crash_between_sending_and_recording_sends_nothing_twice() {
     // acknowledgement is recorded.
     let plan = w.plan().await;
     let (segment, command) = wanted(&plan, w.clock.now()).unwrap();
-    let key = command_key(&w.device_id, plan.version, segment);
-    plans::claim_command(
+    let key = resiflex_devices::commands::plan_key(&w.device_id, plan.version, segment);
+    resiflex_store::commands::claim(
         &w.test.db,
         &CommandRecord {
             idempotency_key: key.clone(),
             device_id: w.device_id.clone(),
             plan_version: Some(plan.version),
             segment_start: Some(segment),
-            command: Json(serde_json::to_value(&command).unwrap()),
-            status: command_status::PENDING.into(),
+            command: command.clone(),
+            status: resiflex_domain::command::CommandStatus::Pending,
             attempts: 0,
             next_attempt_at: w.clock.now(),
             last_error: None,
@@ -517,7 +531,10 @@ async fn a_crash_between_sending_and_recording_sends_nothing_twice() {
     // The restarted server opens the same database and a fresh loop carries on.
     let db = w.test.reopen().await;
     let mut registry = ProviderRegistry::default();
-    registry.register("TESLA", w.simulator.clone());
+    registry.register(
+        resiflex_domain::device::Provider::Tesla,
+        w.simulator.clone(),
+    );
     let restarted = ControlLoop::new(
         db.clone(),
         Arc::new(registry),
@@ -530,8 +547,11 @@ async fn a_crash_between_sending_and_recording_sends_nothing_twice() {
         before + 1,
         "the pending command was repeated under its key and not acted on twice"
     );
-    let row = plans::command_by_key(&db, &key).await.unwrap().unwrap();
-    assert_eq!(row.status, command_status::SENT);
+    let row = resiflex_store::commands::by_key(&db, &key)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.status, resiflex_domain::command::CommandStatus::Sent);
     // Further ticks in the same segment send nothing; the plan carries on and the car charges.
     for _ in 0..3 {
         w.clock.advance(Duration::minutes(5));
@@ -539,7 +559,10 @@ async fn a_crash_between_sending_and_recording_sends_nothing_twice() {
     }
     assert_eq!(w.acknowledged(), before + 1);
     assert!(w.reading().await.active);
-    assert_eq!(w.device().await.state, "SMART_CONTROL_IN_PROGRESS");
+    assert_eq!(
+        w.device().await.state,
+        resiflex_domain::device::DeviceState::SmartControlInProgress
+    );
 }
 
 #[tokio::test]
@@ -549,20 +572,20 @@ async fn failed_commands_are_retried_with_backoff_then_given_up() {
         .set_fault(LOGIN, &w.car, Fault::RefuseCommands, w.clock.now())
         .unwrap();
     w.control.tick().await.unwrap();
-    let row = plans::last_command(&w.test.db, &w.device_id)
+    let row = resiflex_store::commands::last(&w.test.db, &w.device_id)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(
-        (row.status.as_str(), row.attempts),
-        (command_status::FAILED, 1)
+        (row.status, row.attempts),
+        (resiflex_domain::command::CommandStatus::Failed, 1)
     );
     assert_eq!(row.next_attempt_at, w.clock.now() + Duration::seconds(30));
     // Before the backoff is over, nothing is tried.
     w.clock.advance(Duration::seconds(10));
     w.control.tick().await.unwrap();
     assert_eq!(
-        plans::last_command(&w.test.db, &w.device_id)
+        resiflex_store::commands::last(&w.test.db, &w.device_id)
             .await
             .unwrap()
             .unwrap()
@@ -571,7 +594,7 @@ async fn failed_commands_are_retried_with_backoff_then_given_up() {
     );
     w.clock.advance(Duration::seconds(25));
     w.control.tick().await.unwrap();
-    let row = plans::last_command(&w.test.db, &w.device_id)
+    let row = resiflex_store::commands::last(&w.test.db, &w.device_id)
         .await
         .unwrap()
         .unwrap();
@@ -583,19 +606,23 @@ async fn failed_commands_are_retried_with_backoff_then_given_up() {
         .unwrap();
     w.clock.advance(Duration::seconds(61));
     w.control.tick().await.unwrap();
-    let row = plans::last_command(&w.test.db, &w.device_id)
+    let row = resiflex_store::commands::last(&w.test.db, &w.device_id)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(
-        (row.status.as_str(), row.attempts),
-        (command_status::SENT, 3)
+        (row.status, row.attempts),
+        (resiflex_domain::command::CommandStatus::Sent, 3)
     );
-    let events = plans::events_between(&w.test.db, &w.device_id, at(1, 0, 0), at(30, 0, 0))
-        .await
-        .unwrap();
+    let events =
+        resiflex_store::events::between(&w.test.db, &w.device_id, at(1, 0, 0), at(30, 0, 0))
+            .await
+            .unwrap();
     assert_eq!(
-        events.iter().filter(|e| e.kind == "COMMAND_FAILED").count(),
+        events
+            .iter()
+            .filter(|e| e.kind == resiflex_domain::plan::DeviceEventKind::CommandFailed)
+            .count(),
         1
     );
 }
@@ -604,7 +631,7 @@ async fn failed_commands_are_retried_with_backoff_then_given_up() {
 async fn a_device_that_ignores_its_command_is_reconciled_once() {
     let w = world().await;
     w.control.tick().await.unwrap();
-    let first = dispatches_of(&w.plan().await)[0];
+    let first = w.plan().await.dispatches[0];
     w.run_until(first.start - Duration::minutes(5), Duration::minutes(15))
         .await;
     w.simulator
@@ -620,10 +647,15 @@ async fn a_device_that_ignores_its_command_is_reconciled_once() {
         discrepancies, 1,
         "asserted once per segment, not every tick"
     );
-    let events = plans::events_between(&w.test.db, &w.device_id, at(1, 0, 0), at(30, 0, 0))
-        .await
-        .unwrap();
-    assert!(events.iter().any(|e| e.kind == "DISCREPANCY"));
+    let events =
+        resiflex_store::events::between(&w.test.db, &w.device_id, at(1, 0, 0), at(30, 0, 0))
+            .await
+            .unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind == resiflex_domain::plan::DeviceEventKind::Discrepancy)
+    );
 }
 
 #[tokio::test]
@@ -655,7 +687,7 @@ async fn cars_in_one_grid_zone_share_its_capacity_and_both_reach_their_targets()
     let stored = store::insert_grant(
         &w.test.db,
         first.account_id,
-        "TESLA",
+        resiflex_domain::device::Provider::Tesla,
         &grant.subject,
         &grant.secret,
         now,
@@ -689,9 +721,11 @@ async fn cars_in_one_grid_zone_share_its_capacity_and_both_reach_their_targets()
         .unwrap()
         .unwrap();
     assert!(a.target_reached && b.target_reached, "{a:?} {b:?}");
-    let all: Vec<PlanDispatch> = dispatches_of(&a)
+    let all: Vec<PlanDispatch> = a
+        .dispatches
+        .clone()
         .into_iter()
-        .chain(dispatches_of(&b))
+        .chain(b.dispatches.clone())
         .collect();
     // In every minute of the night the two cars together stay within the feeder.
     let mut t = at(27, 20, 0);
@@ -704,7 +738,7 @@ async fn cars_in_one_grid_zone_share_its_capacity_and_both_reach_their_targets()
         assert!(load <= 7_400, "{load} W at {t}");
         t += Duration::minutes(1);
     }
-    let energy_b: i64 = dispatches_of(&b).iter().map(|d| d.energy_wh).sum();
+    let energy_b: i64 = b.dispatches.clone().iter().map(|d| d.energy_wh).sum();
     assert!(
         (energy_b - 43_000).abs() < 50,
         "30 % → 80 % of 77.4 kWh: {energy_b}"
@@ -715,16 +749,18 @@ async fn cars_in_one_grid_zone_share_its_capacity_and_both_reach_their_targets()
         .await
         .unwrap()
         .unwrap();
-    let mut preferences: Preferences =
-        serde_json::from_value(changed.preferences.clone().unwrap().0).unwrap();
+    let mut preferences: Preferences = changed.preferences.clone().unwrap();
     for entry in &mut preferences.schedules {
         entry.max = 90.0;
     }
-    changed.preferences = Some(Json(serde_json::to_value(&preferences).unwrap()));
+    changed.preferences = Some(preferences.clone());
     store::update_device(&w.test.db, &changed).await.unwrap();
     w.clock.advance(Duration::minutes(1));
     let mut registry = ProviderRegistry::default();
-    registry.register("TESLA", w.simulator.clone());
+    registry.register(
+        resiflex_domain::device::Provider::Tesla,
+        w.simulator.clone(),
+    );
     resiflex_control::react(
         &w.test.db,
         &registry,
@@ -742,11 +778,13 @@ async fn cars_in_one_grid_zone_share_its_capacity_and_both_reach_their_targets()
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(b.trigger_name, "PREFERENCES_CHANGED");
+    assert_eq!(b.trigger.as_str(), "PREFERENCES_CHANGED");
     assert_eq!(b.target_soc_pct, Some(90.0));
-    let all: Vec<PlanDispatch> = dispatches_of(&a)
+    let all: Vec<PlanDispatch> = a
+        .dispatches
+        .clone()
         .into_iter()
-        .chain(dispatches_of(&b))
+        .chain(b.dispatches.clone())
         .collect();
     let mut t = w.clock.now();
     while t < at(28, 7, 30) {
@@ -821,7 +859,10 @@ impl DeviceProvider for Scheduled {
 async fn a_device_that_takes_schedules_gets_one_per_plan_version_and_follows_it() {
     let mut w = world().await;
     let mut registry = ProviderRegistry::default();
-    registry.register("TESLA", Arc::new(Scheduled(w.simulator.clone())));
+    registry.register(
+        resiflex_domain::device::Provider::Tesla,
+        Arc::new(Scheduled(w.simulator.clone())),
+    );
     w.control = ControlLoop::new(
         w.test.db.clone(),
         Arc::new(registry),
@@ -831,15 +872,17 @@ async fn a_device_that_takes_schedules_gets_one_per_plan_version_and_follows_it(
     w.control.tick().await.unwrap();
     let sent = w.sent_rows().await;
     assert_eq!(sent.len(), 1);
-    let windows = sent[0].command.0["Schedule"]["windows"]
-        .as_array()
-        .unwrap()
-        .clone();
-    assert_eq!(windows.len(), dispatches_of(&w.plan().await).len());
-    let first = dispatches_of(&w.plan().await)[0];
+    let resiflex_providers::Command::Schedule { windows } = sent[0].command.clone() else {
+        panic!("a schedule was sent: {:?}", sent[0].command);
+    };
+    assert_eq!(windows.len(), w.plan().await.dispatches.len());
+    let first = w.plan().await.dispatches[0];
     w.run_until(first.start + Duration::minutes(10), Duration::minutes(10))
         .await;
-    assert_eq!(w.device().await.state, "SMART_CONTROL_IN_PROGRESS");
+    assert_eq!(
+        w.device().await.state,
+        resiflex_domain::device::DeviceState::SmartControlInProgress
+    );
     w.run_until(at(28, 7, 30), Duration::minutes(10)).await;
     let soc = w.reading().await.state_of_charge_pct.unwrap();
     assert!((79.0..=81.0).contains(&soc), "{soc}");
@@ -850,5 +893,8 @@ async fn a_device_that_takes_schedules_gets_one_per_plan_version_and_follows_it(
         "{} schedules for {versions} versions",
         w.sent_rows().await.len()
     );
-    assert_eq!(w.device().await.state, "SMART_CONTROL_CAPABLE");
+    assert_eq!(
+        w.device().await.state,
+        resiflex_domain::device::DeviceState::SmartControlCapable
+    );
 }

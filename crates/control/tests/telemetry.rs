@@ -44,7 +44,7 @@ async fn world() -> World {
     let stored = store::insert_grant(
         &test.db,
         home.account_id,
-        "TESLA",
+        resiflex_domain::device::Provider::Tesla,
         &grant.subject,
         &grant.secret,
         now,
@@ -53,12 +53,18 @@ async fn world() -> World {
     .unwrap();
     let device = Device {
         grant_id: Some(stored.id),
-        ..resiflex_store::testing::vehicle(&home, "device-1", "TESLA", &car, now)
+        ..resiflex_store::testing::vehicle(
+            &home,
+            "device-1",
+            resiflex_domain::device::Provider::Tesla,
+            &car,
+            now,
+        )
     };
     store::insert_device(&test.db, &device).await.unwrap();
 
     let mut registry = ProviderRegistry::default();
-    registry.register("TESLA", simulator.clone());
+    registry.register(resiflex_domain::device::Provider::Tesla, simulator.clone());
     let control = ControlLoop::new(
         test.db.clone(),
         Arc::new(registry),
@@ -85,6 +91,7 @@ impl World {
             .unwrap()
             .unwrap()
             .state
+            .to_string()
     }
 
     async fn tick(&self) {
@@ -158,21 +165,21 @@ async fn readings_are_kept_as_a_time_series_with_retention() {
         w.tick().await;
         w.clock.advance(Duration::minutes(30));
     }
-    let series = store::telemetry_between(&w.test.db, &w.device_id, start, w.clock.now())
+    let series = resiflex_store::telemetry::between(&w.test.db, &w.device_id, start, w.clock.now())
         .await
         .unwrap();
     assert_eq!(series.len(), 4);
-    assert!(series.windows(2).all(|p| p[0].0 < p[1].0));
-    let (latest_at, _) = store::latest_telemetry(&w.test.db, &w.device_id)
+    assert!(series.windows(2).all(|p| p[0].at < p[1].at));
+    let latest_at = resiflex_store::telemetry::latest(&w.test.db, &w.device_id)
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(latest_at, series[3].0);
+    assert_eq!(latest_at.at, series[3].at);
 
     w.control.config.telemetry_retention_days = 1;
     w.clock.advance(Duration::days(2));
     w.tick().await;
-    let kept = store::telemetry_between(
+    let kept = resiflex_store::telemetry::between(
         &w.test.db,
         &w.device_id,
         start,

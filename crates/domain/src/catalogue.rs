@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
-use crate::device::DeviceKind;
+use crate::device::{DeviceKind, Provider};
 use crate::units::{Energy, Power};
 
 const SOURCE: &str = include_str!("../data/catalogue.json");
@@ -107,7 +107,7 @@ pub trait CatalogueEntry {
     fn make(&self) -> &str;
     fn model(&self) -> &str;
     /// The `ProviderChoices` names of the integrations that can connect the device.
-    fn providers(&self) -> &[String];
+    fn providers(&self) -> &[Provider];
     fn integration_status(&self) -> IntegrationStatus;
     /// The first and (unless still on sale) last model year. Only vehicles have one.
     fn years(&self) -> Option<(u16, Option<u16>)> {
@@ -115,8 +115,8 @@ pub trait CatalogueEntry {
     }
 
     /// Whether this provider can connect the device.
-    fn supported_by(&self, provider: &str) -> bool {
-        self.providers().iter().any(|p| p == provider)
+    fn supported_by(&self, provider: Provider) -> bool {
+        self.providers().contains(&provider)
     }
 }
 
@@ -135,7 +135,7 @@ pub struct ElectricVehicle {
     pub battery_kwh: f64,
     /// The most the on-board charger takes from an AC charger, in kW.
     pub max_ac_charging_kw: f64,
-    pub providers: Vec<String>,
+    pub providers: Vec<Provider>,
     pub integration_status: IntegrationStatus,
 }
 
@@ -160,7 +160,7 @@ pub struct ChargePoint {
     pub power_kw: f64,
     /// Rated current per phase, in amperes.
     pub amperage: u16,
-    pub providers: Vec<String>,
+    pub providers: Vec<Provider>,
     pub integration_status: IntegrationStatus,
 }
 
@@ -179,7 +179,7 @@ pub struct HeatPump {
     pub model: String,
     /// Nominal heat output, in kW.
     pub heating_power_kw: f64,
-    pub providers: Vec<String>,
+    pub providers: Vec<Provider>,
     pub integration_status: IntegrationStatus,
 }
 
@@ -204,7 +204,7 @@ pub struct Battery {
     /// Whether the model is no longer made; installed ones can still be connected.
     #[serde(default)]
     pub deprecated: bool,
-    pub providers: Vec<String>,
+    pub providers: Vec<Provider>,
     pub integration_status: IntegrationStatus,
 }
 
@@ -227,7 +227,7 @@ pub struct Inverter {
     pub model: String,
     /// Rated AC output, in kW.
     pub rated_power_kw: f64,
-    pub providers: Vec<String>,
+    pub providers: Vec<Provider>,
     pub integration_status: IntegrationStatus,
 }
 
@@ -257,7 +257,7 @@ macro_rules! entry {
             fn model(&self) -> &str {
                 &self.model
             }
-            fn providers(&self) -> &[String] {
+            fn providers(&self) -> &[Provider] {
                 &self.providers
             }
             fn integration_status(&self) -> IntegrationStatus {
@@ -280,7 +280,7 @@ impl CatalogueEntry for ElectricVehicle {
     fn model(&self) -> &str {
         &self.model
     }
-    fn providers(&self) -> &[String] {
+    fn providers(&self) -> &[Provider] {
         &self.providers
     }
     fn integration_status(&self) -> IntegrationStatus {
@@ -345,9 +345,6 @@ impl Catalogue {
             }
             if entry.model().trim().is_empty() {
                 return Err(invalid("the model must not be empty"));
-            }
-            if entry.providers().iter().any(|p| p.trim().is_empty()) {
-                return Err(invalid("a provider name is empty"));
             }
         }
         let positive = |value: f64| value.is_finite() && value > 0.0;
@@ -461,7 +458,7 @@ impl Catalogue {
     }
 
     /// The entries, of any kind, that this provider can connect.
-    pub fn by_provider(&self, provider: &str) -> Vec<&dyn CatalogueEntry> {
+    pub fn by_provider(&self, provider: Provider) -> Vec<&dyn CatalogueEntry> {
         self.all()
             .filter(|entry| entry.supported_by(provider))
             .collect()
@@ -475,7 +472,7 @@ impl Catalogue {
     }
 
     /// Whether this provider can connect at least one model of this kind by this make.
-    pub fn supports(&self, provider: &str, kind: DeviceKind, make: &str) -> bool {
+    pub fn supports(&self, provider: Provider, kind: DeviceKind, make: &str) -> bool {
         self.models(kind, make)
             .iter()
             .any(|entry| entry.supported_by(provider))
@@ -561,21 +558,19 @@ mod tests {
     }
 
     #[test]
-    fn every_provider_is_a_provider_choice_and_every_entry_has_one() {
+    fn the_providers_are_the_provider_choices_and_every_entry_has_one() {
+        let ours: Vec<String> = Provider::ALL
+            .iter()
+            .map(|p| p.as_str().to_owned())
+            .collect();
+        assert_eq!(ours, provider_choices());
         for entry in catalogue().all() {
             assert!(
                 !entry.providers().is_empty(),
                 "{} has no provider",
                 entry.id()
             );
-            for provider in entry.providers() {
-                assert!(
-                    provider_choices().contains(provider),
-                    "{}: unknown provider {provider}",
-                    entry.id()
-                );
-            }
-            let distinct: HashSet<&String> = entry.providers().iter().collect();
+            let distinct: HashSet<&Provider> = entry.providers().iter().collect();
             assert_eq!(distinct.len(), entry.providers().len(), "{}", entry.id());
         }
     }
@@ -671,22 +666,22 @@ mod tests {
         assert!(teslas.iter().all(|e| e.make() == "Tesla"));
         assert!(c.models(DeviceKind::HeatPump, "Tesla").is_empty());
 
-        let myenergi = c.by_provider("MYENERGI");
+        let myenergi = c.by_provider(Provider::Myenergi);
         assert!(!myenergi.is_empty());
         assert!(myenergi.iter().all(|e| e.kind() == DeviceKind::ChargePoint));
-        assert!(c.by_provider("VP_NEST").is_empty());
+        assert!(c.by_provider(Provider::VpNest).is_empty());
     }
 
     #[test]
     fn supports_matches_provider_kind_and_make() {
         let c = catalogue();
-        assert!(c.supports("TESLA", DeviceKind::ElectricVehicle, "tesla"));
-        assert!(c.supports("MYENERGI_V2", DeviceKind::ChargePoint, "myenergi"));
-        assert!(c.supports("GIVENERGY", DeviceKind::Battery, "GivEnergy"));
-        assert!(c.supports("DAIKIN", DeviceKind::HeatPump, "Daikin"));
-        assert!(!c.supports("TESLA", DeviceKind::ElectricVehicle, "Nissan"));
-        assert!(!c.supports("MYENERGI", DeviceKind::ElectricVehicle, "myenergi"));
-        assert!(!c.supports("TESLA", DeviceKind::Thermostat, "Tesla"));
+        assert!(c.supports(Provider::Tesla, DeviceKind::ElectricVehicle, "tesla"));
+        assert!(c.supports(Provider::MyenergiV2, DeviceKind::ChargePoint, "myenergi"));
+        assert!(c.supports(Provider::Givenergy, DeviceKind::Battery, "GivEnergy"));
+        assert!(c.supports(Provider::Daikin, DeviceKind::HeatPump, "Daikin"));
+        assert!(!c.supports(Provider::Tesla, DeviceKind::ElectricVehicle, "Nissan"));
+        assert!(!c.supports(Provider::Myenergi, DeviceKind::ElectricVehicle, "myenergi"));
+        assert!(!c.supports(Provider::Tesla, DeviceKind::Thermostat, "Tesla"));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// The kind of a device.
@@ -63,20 +64,20 @@ impl DeviceKind {
 
     /// Whether export to the grid applies, and its setting for a new device (`FlexGridExportStatus`):
     /// batteries and inverters can export (off until the customer allows it), others cannot.
-    pub const fn default_grid_export(self) -> &'static str {
+    pub const fn default_grid_export(self) -> FlexSetting {
         match self {
-            DeviceKind::Battery | DeviceKind::Inverter => "DISABLED",
-            _ => "NOT_APPLICABLE",
+            DeviceKind::Battery | DeviceKind::Inverter => FlexSetting::Disabled,
+            _ => FlexSetting::NotApplicable,
         }
     }
 
     /// Whether a cap on charging duration applies, and its setting for a new device
     /// (`FlexIsChargingDurationCapped`).
-    pub const fn default_charging_duration_capped(self) -> &'static str {
+    pub const fn default_charging_duration_capped(self) -> FlexSetting {
         if self.charges_vehicle() {
-            "DISABLED"
+            FlexSetting::Disabled
         } else {
-            "NOT_APPLICABLE"
+            FlexSetting::NotApplicable
         }
     }
 
@@ -95,9 +96,9 @@ impl fmt::Display for DeviceKind {
 macro_rules! machine {
     ($(#[$doc:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         pub enum $name {
-            $($variant,)+
+            $(#[serde(rename = $text)] $variant,)+
         }
 
         impl $name {
@@ -121,6 +122,79 @@ macro_rules! machine {
             }
         }
     };
+}
+
+/// A test charge that was started: when, the provider's id for the command, and the device's
+/// import meter at the start (the charge passes once the meter moves).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TestChargeStart {
+    pub started_at: DateTime<Utc>,
+    pub command_id: String,
+    pub meter_at_start_wh: Option<i64>,
+}
+
+machine! {
+    /// A setting a device may not have: export to the grid (`FlexGridExportStatus`) and the cap on
+    /// charging duration (`FlexIsChargingDurationCapped`) share these values.
+    FlexSetting {
+        Disabled = "DISABLED",
+        Enabled = "ENABLED",
+        NotApplicable = "NOT_APPLICABLE",
+    }
+}
+
+machine! {
+    /// The integration a device is controlled through (`ProviderChoices`).
+    Provider {
+        Byd = "BYD",
+        Daikin = "DAIKIN",
+        DaikinLcm = "DAIKIN_LCM",
+        Ecobee = "ECOBEE",
+        EcobeeV2 = "ECOBEE_V2",
+        Energizer = "ENERGIZER",
+        Enode = "ENODE",
+        Enphase = "ENPHASE",
+        Ford = "FORD",
+        Givenergy = "GIVENERGY",
+        Huawei = "HUAWEI",
+        HuaweiV2 = "HUAWEI_V2",
+        Hypervolt = "HYPERVOLT",
+        Indra = "INDRA",
+        Jedlix = "JEDLIX",
+        JedlixV2 = "JEDLIX_V2",
+        Mercedes = "MERCEDES",
+        Myenergi = "MYENERGI",
+        MyenergiV2 = "MYENERGI_V2",
+        Nature = "NATURE",
+        Nissan = "NISSAN",
+        Ocpp = "OCPP",
+        OcppWallbox = "OCPP_WALLBOX",
+        OctopusEnergy = "OCTOPUS_ENERGY",
+        Ohme = "OHME",
+        OhmeV2 = "OHME_V2",
+        Sensi = "SENSI",
+        SensiV2 = "SENSI_V2",
+        Smartcar = "SMARTCAR",
+        SmartflexConnect = "SMARTFLEX_CONNECT",
+        SmartPear = "SMART_PEAR",
+        Solaredge = "SOLAREDGE",
+        Tesla = "TESLA",
+        TeslaV2 = "TESLA_V2",
+        Volkswagen = "VOLKSWAGEN",
+        VpAmazon = "VP_AMAZON",
+        VpHoneywellCc = "VP_HONEYWELL_CC",
+        VpHoneywellRes = "VP_HONEYWELL_RES",
+        VpNest = "VP_NEST",
+    }
+}
+
+impl Provider {
+    /// Whether devices of this integration connect to ResiFlex themselves (OCPP charge points)
+    /// instead of being reached through a vendor's cloud.
+    pub const fn connects_itself(self) -> bool {
+        matches!(self, Provider::Ocpp | Provider::OcppWallbox)
+    }
 }
 
 machine! {

@@ -6,11 +6,13 @@
 pub mod account;
 pub mod catalogue;
 pub mod clock;
+pub mod command;
 pub mod device;
 pub mod identity;
 pub mod plan;
 pub mod preferences;
 pub mod tariff;
+pub mod telemetry;
 pub mod units;
 pub mod wizard;
 

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::catalogue::{Catalogue, CatalogueEntry, IntegrationStatus};
-use crate::device::DeviceKind;
+use crate::device::{DeviceKind, Provider};
 
 /// The kinds of step, named as Kraken names their GraphQL types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -107,18 +107,11 @@ pub const DEVICE_TYPES: &[(&str, DeviceKind)] = &[
     ("INVERTERS", DeviceKind::Inverter),
 ];
 
-/// Whether devices of this provider connect to ResiFlex themselves (OCPP charge points) instead
-/// of being authorised at a vendor's cloud: they are enrolled, and need no test charge, since
-/// ResiFlex talks to them directly.
-pub fn connects_itself(provider: &str) -> bool {
-    provider.starts_with("OCPP")
-}
-
 /// The connection details issued to a device that connects to ResiFlex itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Enrolment {
     /// The provider the device was enrolled with, and the key of the enrolment.
-    pub provider: String,
+    pub provider: Provider,
     pub key: String,
     pub websocket_url: String,
     pub device_id: String,
@@ -182,8 +175,8 @@ pub struct Wizard {
     pub status: WizardStatus,
     /// Answers to the list steps and the integration choice, by step.
     pub answers: BTreeMap<StepKind, String>,
-    /// The provider chosen for the integration (a `ProviderChoices` value).
-    pub provider: Option<String>,
+    /// The provider chosen for the integration.
+    pub provider: Option<Provider>,
     /// The vendor grant, once the customer authorised.
     pub grant_id: Option<i64>,
     /// What went wrong at the vendor, to show on the `AuthFlow` step.
@@ -262,17 +255,17 @@ fn live(status: IntegrationStatus) -> bool {
 
 impl Wizard {
     /// A wizard that only re-authenticates an existing device through `provider`.
-    pub fn reauthentication(device_id: &str, provider: &str) -> Wizard {
+    pub fn reauthentication(device_id: &str, provider: Provider) -> Wizard {
         Wizard {
             reauthenticate_device: Some(device_id.to_owned()),
-            provider: Some(provider.to_owned()),
+            provider: Some(provider),
             ..Wizard::default()
         }
     }
 
     /// Whether the chosen provider's devices connect to ResiFlex themselves.
     pub fn self_connecting(&self) -> bool {
-        self.provider.as_deref().is_some_and(connects_itself)
+        self.provider.is_some_and(Provider::connects_itself)
     }
 
     /// The step that gives ResiFlex access to the device: the vendor's consent, or the connection
@@ -652,7 +645,7 @@ mod tests {
             .unwrap();
         w.answer_step(StepKind::SelectChargePointMake, NO_CHARGER, c)
             .unwrap();
-        w.provider = vehicle.providers().first().cloned();
+        w.provider = vehicle.providers().first().copied();
         w
     }
 
@@ -782,7 +775,7 @@ mod tests {
             .unwrap();
         w.answer_step(StepKind::SelectHeatPumpVariant, pump.id(), c)
             .unwrap();
-        w.provider = pump.providers().first().cloned();
+        w.provider = pump.providers().first().copied();
         w.grant_id = Some(3);
         w.found_devices.push(FoundDevice {
             remote_id: "hp".into(),
@@ -805,7 +798,7 @@ mod tests {
             .entries(DeviceKind::ChargePoint)
             .into_iter()
             .find(|e| {
-                live(e.integration_status()) && e.providers().iter().any(|p| connects_itself(p))
+                live(e.integration_status()) && e.providers().iter().any(|p| p.connects_itself())
             })
             .unwrap();
         let mut w = Wizard::default();
@@ -821,7 +814,7 @@ mod tests {
             .unwrap();
         w.answer_step(StepKind::SelectVehicleOrChargePoint, "CHARGE_POINT", c)
             .unwrap();
-        w.provider = Some("OCPP".into());
+        w.provider = Some(Provider::Ocpp);
         assert_eq!(w.current(c), Some(StepKind::OcppConnectionDetails));
         w.grant_id = Some(9);
         w.found_devices.push(FoundDevice {

@@ -454,7 +454,7 @@ impl Session {
                     .await
                     .map_err(internal)?
                     .and_then(|row| {
-                        serde_json::from_value::<crate::profiles::Capabilities>(row.capabilities.0)
+                        serde_json::from_value::<crate::profiles::Capabilities>(row.capabilities)
                             .ok()
                     })
                     .and_then(|c| c.connectors);

@@ -36,7 +36,6 @@ use resiflex_providers::{
 };
 use resiflex_store::StoreError;
 use resiflex_store::ocpp::{self as store, ChargePoint, InstalledProfile};
-use resiflex_store::sqlx::types::Json;
 use rust_ocpp::v1_6::messages::change_configuration::{
     ChangeConfigurationRequest, ChangeConfigurationResponse,
 };
@@ -149,12 +148,12 @@ impl OcppProvider {
         let reported = station.reported();
         let connector = station::main_connector(&reported);
         let capabilities: Capabilities =
-            serde_json::from_value(row.capabilities.0.clone()).unwrap_or_default();
+            serde_json::from_value(row.capabilities.clone()).unwrap_or_default();
         let mut capabilities = capabilities;
         if reported.three_phases_seen {
             capabilities.phases = capabilities.phases.max(3);
         }
-        let quirks: Quirks = serde_json::from_value(row.quirks.0.clone()).unwrap_or_default();
+        let quirks: Quirks = serde_json::from_value(row.quirks.clone()).unwrap_or_default();
         let rating = store::rating(&self.inner().db, &row.id)
             .await
             .map_err(store_error)?;
@@ -271,7 +270,7 @@ impl OcppProvider {
             charge_point_id: target.row.id.clone(),
             slot: purpose.as_str().to_owned(),
             connector_id: i64::from(connector),
-            profile: Json(serde_json::to_value(profile).unwrap_or_default()),
+            profile: serde_json::to_value(profile).unwrap_or_default(),
             sent_at: now,
         };
         if let Err(err) = store::save_profile(db, &saved).await {
@@ -684,10 +683,8 @@ impl Enrolment for OcppProvider {
             serial_number: None,
             firmware_version: None,
             boot_accepted_at: None,
-            capabilities: Json(serde_json::to_value(Capabilities::default()).unwrap_or_default()),
-            quirks: Json(
-                serde_json::to_value(Quirks::for_provider(&self.name)).unwrap_or_default(),
-            ),
+            capabilities: serde_json::to_value(Capabilities::default()).unwrap_or_default(),
+            quirks: serde_json::to_value(Quirks::for_provider(&self.name)).unwrap_or_default(),
             created_at: now,
             revoked_at: None,
         };
@@ -780,7 +777,7 @@ pub(crate) async fn settle(inner: Arc<Inner>, station: Arc<Station>, booted: boo
     let open = station.reported().transactions;
     let installed = store::profiles(&inner.db, &id).await.unwrap_or_default();
     for saved in installed {
-        let profile: Option<ChargingProfile> = serde_json::from_value(saved.profile.0.clone()).ok();
+        let profile: Option<ChargingProfile> = serde_json::from_value(saved.profile.clone()).ok();
         let Some(profile) = profile else { continue };
         if let Some(tx) = profile.transaction_id
             && !open.values().any(|t| *t == tx)

@@ -13,7 +13,7 @@ pub mod simulator;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use resiflex_domain::device::{DeviceKind, DeviceState};
+use resiflex_domain::device::{DeviceKind, Provider};
 use serde::{Deserialize, Serialize};
 
 /// Why a provider call failed.
@@ -65,116 +65,8 @@ pub struct RemoteDevice {
     pub max_power_w: Option<i64>,
 }
 
-/// Whether the device's connection to its cloud is up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Connection {
-    Online,
-    Offline,
-}
-
-/// One reading of a device's state.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Telemetry {
-    pub at: DateTime<Utc>,
-    pub connection: Connection,
-    /// State of charge, 0–100 (vehicles, batteries).
-    pub state_of_charge_pct: Option<f64>,
-    /// The charge limit set on the device itself, 0–100.
-    pub soc_limit_pct: Option<f64>,
-    /// Power drawn from the grid (positive) or fed back (negative).
-    pub power_w: i64,
-    /// Energy imported since the device was first seen, a meter that only grows.
-    pub energy_imported_wh: i64,
-    /// Energy exported since the device was first seen.
-    pub energy_exported_wh: i64,
-    pub plugged_in: Option<bool>,
-    pub at_home: Option<bool>,
-    /// Inside temperature (heat pumps, thermostats).
-    pub indoor_temperature_c: Option<f64>,
-    /// Outside temperature, where the device measures it.
-    pub outdoor_temperature_c: Option<f64>,
-    /// The temperature the device is heating or cooling towards.
-    pub target_temperature_c: Option<f64>,
-    /// Solar production (inverters).
-    pub solar_power_w: Option<i64>,
-    /// Household consumption seen by the device (inverters).
-    pub site_consumption_w: Option<i64>,
-    /// Whether the device is charging (or heating) now.
-    pub active: bool,
-}
-
-impl Telemetry {
-    /// The state a set-up device settles in given this reading (or none: `reading` may be absent),
-    /// by the domain's rule ([`DeviceState::settled`]): off when suspended, lost when offline, not
-    /// available when a vehicle is unplugged or away, capable otherwise.
-    pub fn settled_state(
-        reading: Option<&Telemetry>,
-        kind: DeviceKind,
-        suspended: bool,
-    ) -> DeviceState {
-        DeviceState::settled(
-            kind,
-            suspended,
-            reading.map(|t| t.connection == Connection::Online),
-            reading.and_then(|t| t.plugged_in),
-            reading.and_then(|t| t.at_home),
-        )
-    }
-}
-
-/// A command to a device.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum Command {
-    /// Start drawing power now (at the given limit, or the device's maximum).
-    Start { power_limit_w: Option<i64> },
-    /// Stop drawing power.
-    Stop,
-    /// Limit the power drawn while active.
-    SetPowerLimit { power_w: i64 },
-    /// Follow a schedule: draw `power_w` during each window, nothing outside them.
-    Schedule { windows: Vec<ScheduleWindow> },
-    /// A short charge to prove that ResiFlex can control the device.
-    TestCharge,
-    /// Heat or cool towards a temperature (heat pumps, thermostats).
-    SetTargetTemperature { celsius: f64 },
-}
-
-impl Command {
-    /// The command held within a device rated `max_power_w` (when known): no power above it and
-    /// none below 0. `Start` without a limit stays the device's own full power.
-    #[must_use]
-    pub fn within(&self, max_power_w: Option<i64>) -> Command {
-        let clamp = |w: i64| match max_power_w {
-            Some(max) => w.min(max.max(0)).max(0),
-            None => w.max(0),
-        };
-        match self {
-            Command::Start { power_limit_w } => Command::Start {
-                power_limit_w: power_limit_w.map(clamp),
-            },
-            Command::SetPowerLimit { power_w } => Command::SetPowerLimit {
-                power_w: clamp(*power_w),
-            },
-            Command::Schedule { windows } => Command::Schedule {
-                windows: windows
-                    .iter()
-                    .map(|w| ScheduleWindow {
-                        power_w: clamp(w.power_w),
-                        ..w.clone()
-                    })
-                    .collect(),
-            },
-            other => other.clone(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ScheduleWindow {
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
-    pub power_w: i64,
-}
+pub use resiflex_domain::command::{Command, ScheduleWindow};
+pub use resiflex_domain::telemetry::{Connection, Telemetry};
 
 /// The provider's acknowledgement of a command.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -323,70 +215,26 @@ impl Rating {
 /// The providers a server has, by the `ProviderChoices` value they answer for.
 #[derive(Debug, Default)]
 pub struct ProviderRegistry {
-    providers: BTreeMap<String, std::sync::Arc<dyn DeviceProvider>>,
+    providers: BTreeMap<Provider, std::sync::Arc<dyn DeviceProvider>>,
 }
 
 impl ProviderRegistry {
-    pub fn register(&mut self, name: &str, provider: std::sync::Arc<dyn DeviceProvider>) {
-        self.providers.insert(name.to_owned(), provider);
+    pub fn register(&mut self, name: Provider, provider: std::sync::Arc<dyn DeviceProvider>) {
+        self.providers.insert(name, provider);
     }
 
-    pub fn get(&self, name: &str) -> Option<std::sync::Arc<dyn DeviceProvider>> {
-        self.providers.get(name).cloned()
+    pub fn get(&self, name: Provider) -> Option<std::sync::Arc<dyn DeviceProvider>> {
+        self.providers.get(&name).cloned()
     }
 
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.providers.keys().map(String::as_str)
+    pub fn names(&self) -> impl Iterator<Item = Provider> + '_ {
+        self.providers.keys().copied()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
-
-    #[test]
-    fn commands_stay_within_the_rating() {
-        let max = Some(7_400);
-        assert_eq!(
-            Command::Start {
-                power_limit_w: Some(22_000)
-            }
-            .within(max),
-            Command::Start {
-                power_limit_w: Some(7_400)
-            }
-        );
-        assert_eq!(
-            Command::Start {
-                power_limit_w: None
-            }
-            .within(max),
-            Command::Start {
-                power_limit_w: None
-            }
-        );
-        assert_eq!(
-            Command::SetPowerLimit { power_w: -5 }.within(max),
-            Command::SetPowerLimit { power_w: 0 }
-        );
-        let at = Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap();
-        let window = |power_w| ScheduleWindow {
-            start: at,
-            end: at + chrono::Duration::hours(1),
-            power_w,
-        };
-        assert_eq!(
-            Command::Schedule {
-                windows: vec![window(22_000), window(3_000)]
-            }
-            .within(max),
-            Command::Schedule {
-                windows: vec![window(7_400), window(3_000)]
-            }
-        );
-        assert_eq!(Command::Stop.within(max), Command::Stop);
-    }
 
     #[test]
     fn a_charger_needs_three_phases_only_when_its_power_does() {

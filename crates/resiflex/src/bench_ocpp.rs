@@ -924,8 +924,8 @@ pub async fn ocpp(args: OcppBenchArgs) -> anyhow::Result<OcppBenchResult> {
             serial_number: None,
             firmware_version: None,
             boot_accepted_at: None,
-            capabilities: resiflex_store::sqlx::types::Json(json!({})),
-            quirks: resiflex_store::sqlx::types::Json(json!({})),
+            capabilities: json!({}),
+            quirks: json!({}),
             created_at: now,
             revoked_at: None,
         };

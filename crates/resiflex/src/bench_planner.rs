@@ -15,7 +15,6 @@ use resiflex_domain::preferences::Preferences;
 use resiflex_domain::tariff::{self, Tariff};
 use resiflex_planner::PlanScratch;
 use resiflex_store::devices::{self as store, Device};
-use resiflex_store::sqlx::types::Json;
 use resiflex_store::{Db, DbOptions};
 use serde::Serialize;
 
@@ -173,7 +172,8 @@ async fn seed_devices(db: &Db, count: usize) -> anyhow::Result<()> {
         now,
     )
     .await?;
-    let preferences = serde_json::to_value(Preferences::default_for(DeviceKind::ElectricVehicle))?;
+    let preferences = Preferences::default_for(DeviceKind::ElectricVehicle)
+        .context("vehicles have default preferences")?;
     let mut rng = 0x9E37_79B9_7F4A_7C15_u64;
     let mut next = move || {
         rng ^= rng << 13;
@@ -192,8 +192,8 @@ async fn seed_devices(db: &Db, count: usize) -> anyhow::Result<()> {
             id: id.clone(),
             account_id: account.id,
             property_id: property.id,
-            kind: DeviceKind::ElectricVehicle.as_str().to_owned(),
-            provider: "TESLA".into(),
+            kind: DeviceKind::ElectricVehicle,
+            provider: resiflex_domain::device::Provider::Tesla,
             grant_id: None,
             integration_device_id: format!("remote-{index}"),
             name: "Bench car".into(),
@@ -203,12 +203,12 @@ async fn seed_devices(db: &Db, count: usize) -> anyhow::Result<()> {
             vin: None,
             battery_capacity_wh: Some(capacity),
             max_power_w: Some(power),
-            lifecycle: "LIVE".into(),
-            state: "SMART_CONTROL_CAPABLE".into(),
+            lifecycle: resiflex_domain::device::Lifecycle::Live,
+            state: resiflex_domain::device::DeviceState::SmartControlCapable,
             is_suspended: false,
-            grid_export: "NOT_APPLICABLE".into(),
-            charging_duration_capped: "DISABLED".into(),
-            preferences: Some(Json(preferences.clone())),
+            grid_export: resiflex_domain::device::FlexSetting::NotApplicable,
+            charging_duration_capped: resiflex_domain::device::FlexSetting::Disabled,
+            preferences: Some(preferences.clone()),
             test_charge: None,
             created_at: now,
             updated_at: now,
@@ -232,9 +232,9 @@ async fn seed_devices(db: &Db, count: usize) -> anyhow::Result<()> {
             site_consumption_w: None,
             active: false,
         };
-        readings.push((id, now, serde_json::to_value(reading)?));
+        readings.push((id, reading));
     }
     store::insert_devices(db, &devices).await?;
-    store::save_latest_telemetry_many(db, &readings).await?;
+    resiflex_store::telemetry::save_latest_many(db, &readings).await?;
     Ok(())
 }

@@ -15,10 +15,10 @@ use anyhow::{Context as _, anyhow, bail};
 use chrono::{DateTime, SecondsFormat, Utc};
 use resiflex_api::auth::credentials::{self, LIVE_KEY_PREFIX};
 use resiflex_api::enums::{AccountTypeChoices, BrandChoices};
-use resiflex_api::registration::{self, NewDevice};
 use resiflex_api::sandbox::{self, SandboxConsent as _};
+use resiflex_devices::registration::{self, NewDevice};
 use resiflex_domain::catalogue::Catalogue;
-use resiflex_domain::device::Lifecycle;
+use resiflex_domain::device::{Lifecycle, Provider};
 use resiflex_domain::wizard::FoundDevice;
 use resiflex_domain::{AccountStatus, Country, SharedClock};
 use resiflex_providers::DeviceProvider;
@@ -61,7 +61,7 @@ const TOP_UP_EVERY_MINUTES: u64 = 15;
 /// differs from the entry's defaults.
 struct DemoDevice {
     catalogue_id: &'static str,
-    provider: &'static str,
+    provider: Provider,
     initial_soc_pct: Option<f64>,
 }
 
@@ -69,22 +69,22 @@ const DEVICES: [DemoDevice; 4] = [
     // At home and plugged in (no daily routine), at a realistic state of charge.
     DemoDevice {
         catalogue_id: "ev-tesla-model-3-rwd-2021",
-        provider: "TESLA",
+        provider: Provider::Tesla,
         initial_soc_pct: Some(40.0),
     },
     DemoDevice {
         catalogue_id: "cp-myenergi-zappi-v2-7kw",
-        provider: "MYENERGI",
+        provider: Provider::Myenergi,
         initial_soc_pct: None,
     },
     DemoDevice {
         catalogue_id: "hp-daikin-altherma-3-r-8kw",
-        provider: "DAIKIN",
+        provider: Provider::Daikin,
         initial_soc_pct: None,
     },
     DemoDevice {
         catalogue_id: "bat-tesla-powerwall-2",
-        provider: "TESLA_V2",
+        provider: Provider::TeslaV2,
         initial_soc_pct: Some(30.0),
     },
 ];
@@ -226,10 +226,10 @@ async fn register(
     let spec = spec(catalogue, device)?;
     let kind = spec.kind;
     let simulator = sandbox
-        .simulator(device.provider)
+        .simulator(device.provider.as_str())
         .with_context(|| format!("no simulated cloud for {}", device.provider))?;
     let code = sandbox
-        .approve(device.provider, VENDOR_LOGIN, vec![spec], now)
+        .approve(device.provider.as_str(), VENDOR_LOGIN, vec![spec], now)
         .await?;
     let grant = simulator.complete_authorization(&code, now).await?;
     let remote = simulator.devices(&grant, now).await?;
@@ -289,10 +289,11 @@ async fn register(
         now,
     );
     devices::insert_device(db, &record).await?;
-    let reading = registration::read_telemetry(db, simulator.as_ref(), &record, now).await;
+    let reading =
+        resiflex_devices::telemetry::read_through(db, simulator.as_ref(), &record, now).await?;
     registration::go_live(&mut record, reading.as_ref(), now)?;
     let record = devices::update_device(db, &record).await?;
-    tracing::info!(device = %record.id, kind = kind.as_str(), provider = device.provider, state = %record.state, "demo device registered");
+    tracing::info!(device = %record.id, kind = kind.as_str(), provider = %device.provider, state = %record.state, "demo device registered");
     Ok(record.id)
 }
 
@@ -363,7 +364,7 @@ pub async fn prepare(db: &Db, sandbox: &Sandbox, now: DateTime<Utc>) -> anyhow::
         let existing = registered.iter().find(|d| {
             d.provider == device.provider
                 && d.catalogue_id.as_deref() == Some(device.catalogue_id)
-                && d.lifecycle != Lifecycle::Retired.as_str()
+                && d.lifecycle != Lifecycle::Retired
         });
         let id = match existing {
             Some(existing) => existing.id.clone(),

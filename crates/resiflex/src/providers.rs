@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use resiflex_api::enums::ProviderChoices;
 use resiflex_api::sandbox::SandboxConsent;
+use resiflex_domain::device::Provider;
 use resiflex_providers::simulator::{SimDeviceSpec, SimulatorProvider};
 use resiflex_providers::{
     Command, CommandReceipt, DeviceProvider, Grant, ProviderError, ProviderRegistry, RemoteDevice,
@@ -18,11 +18,11 @@ use sha2::{Digest, Sha256};
 
 /// The vendor clouds the simulator stands in for: every `ProviderChoices` value except the OCPP ones,
 /// which are real protocols rather than clouds.
-pub fn simulated_providers() -> impl Iterator<Item = &'static str> {
-    ProviderChoices::ALL
+pub fn simulated_providers() -> impl Iterator<Item = Provider> {
+    Provider::ALL
         .iter()
-        .map(|p| p.as_str())
-        .filter(|name| !name.starts_with("OCPP"))
+        .copied()
+        .filter(|provider| !provider.connects_itself())
 }
 
 fn seed_for(provider: &str) -> u64 {
@@ -163,7 +163,8 @@ pub async fn registry(
 ) -> anyhow::Result<(ProviderRegistry, Arc<Sandbox>)> {
     let mut registry = ProviderRegistry::default();
     let mut simulators = BTreeMap::new();
-    for name in simulated_providers() {
+    for provider in simulated_providers() {
+        let name = provider.as_str();
         let seed = seed_for(name);
         let simulator = match resiflex_store::devices::simulator_world(db, name).await? {
             Some(snapshot) => SimulatorProvider::restore(name, seed, snapshot).unwrap_or_else(|err| {
@@ -177,7 +178,7 @@ pub async fn registry(
             inner: Arc::new(simulator),
             db: db.clone(),
         });
-        registry.register(name, persistent.clone());
+        registry.register(provider, persistent.clone());
         simulators.insert(name.to_owned(), persistent);
     }
     Ok((registry, Arc::new(Sandbox { simulators })))
@@ -186,6 +187,8 @@ pub async fn registry(
 /// Registers the OCPP central system under the `ProviderChoices` values it answers for.
 pub fn register_ocpp(registry: &mut ProviderRegistry, central: &resiflex_ocpp::CentralSystem) {
     for name in resiflex_ocpp::PROVIDER_NAMES {
-        registry.register(name, central.provider(name));
+        if let Some(provider) = Provider::parse(name) {
+            registry.register(provider, central.provider(name));
+        }
     }
 }

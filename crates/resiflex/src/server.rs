@@ -137,9 +137,20 @@ impl Server {
             )
         });
         let clock_for_http = clock.clone();
+        let devices = resiflex_devices::Devices {
+            db: db.clone(),
+            providers: providers.clone(),
+            clock: clock.clone(),
+            after_change: Arc::new(resiflex_control::Replanner {
+                db: db.clone(),
+                providers: providers.clone(),
+                config: config.control,
+            }),
+        };
         let schema = resiflex_api::schema::build(
             ApiContext {
                 db: db.clone(),
+                devices,
                 clock,
                 tokens,
                 sign_in,

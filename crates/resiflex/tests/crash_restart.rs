@@ -11,7 +11,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use resiflex_providers::Telemetry;
 use resiflex_store::devices as store;
-use resiflex_store::plans::{self, command_status};
+use resiflex_store::plans;
 use resiflex_store::{Db, DbOptions};
 use serde_json::Value;
 use tokio::process::{Child, Command};
@@ -61,12 +61,11 @@ async fn vehicle(db: &Db) -> Option<store::Device> {
         .await
         .ok()?
         .into_iter()
-        .find(|d| d.kind == "ELECTRIC_VEHICLE")
+        .find(|d| d.kind == resiflex_domain::device::DeviceKind::ElectricVehicle)
 }
 
 async fn reading(db: &Db, id: &str) -> Option<Telemetry> {
-    let (_, json) = store::latest_telemetry(db, id).await.ok()??;
-    serde_json::from_value(json).ok()
+    resiflex_store::telemetry::latest(db, id).await.ok()?
 }
 
 /// How many commands each simulated device acknowledged, from the saved simulated world.
@@ -113,8 +112,11 @@ async fn a_server_killed_during_a_dispatch_sends_nothing_twice_and_carries_on() 
 
     // Wait until the car is charging under a smart plan, then kill the server outright.
     let charging_since = wait_for("a smart dispatch", dir.path(), async || {
-        let last = plans::last_sent_command(&db, &car.id).await.ok()??;
-        let started = last.command.0.get("Start").is_some() && last.plan_version.is_some();
+        let last = resiflex_store::commands::last_sent(&db, &car.id)
+            .await
+            .ok()??;
+        let started = matches!(last.command, resiflex_providers::Command::Start { .. })
+            && last.plan_version.is_some();
         let now = reading(&db, &car.id).await?;
         (started && now.active).then_some(now)
     })
@@ -148,7 +150,7 @@ async fn a_server_killed_during_a_dispatch_sends_nothing_twice_and_carries_on() 
     // No command was acted on twice: every device acknowledged exactly as many commands as the
     // ledger recorded as sent, each under a key of its own.
     for device in store::active_devices(&db).await.unwrap() {
-        let rows = plans::commands_between(
+        let rows = resiflex_store::commands::between(
             &db,
             &device.id,
             evening - chrono::Duration::days(1),
@@ -158,12 +160,13 @@ async fn a_server_killed_during_a_dispatch_sends_nothing_twice_and_carries_on() 
         .unwrap();
         let sent = rows
             .iter()
-            .filter(|r| r.status == command_status::SENT)
+            .filter(|r| r.status == resiflex_domain::command::CommandStatus::Sent)
             .count() as u64;
-        let acted = acknowledged(&db, &device.provider, &device.integration_device_id).await;
+        let acted =
+            acknowledged(&db, device.provider.as_str(), &device.integration_device_id).await;
         let pending: Vec<_> = rows
             .iter()
-            .filter(|r| r.status == command_status::PENDING)
+            .filter(|r| r.status == resiflex_domain::command::CommandStatus::Pending)
             .collect();
         // A command left pending by the kill is either sent again by the next tick or not yet.
         assert!(

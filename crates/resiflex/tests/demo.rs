@@ -7,6 +7,7 @@
 
 mod harness;
 
+use resiflex_store::testing::count_rows_in_file;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Stdio;
@@ -174,13 +175,6 @@ fn credentials(demo: &Value) -> Value {
     demo
 }
 
-async fn count(db: &resiflex_store::sqlx::SqlitePool, table: &str) -> i64 {
-    resiflex_store::sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
-        .fetch_one(db)
-        .await
-        .unwrap()
-}
-
 fn assert_four_live_devices(devices: &[Value]) {
     assert_eq!(devices.len(), 4, "{devices:?}");
     let kinds: BTreeSet<&str> = devices
@@ -273,12 +267,7 @@ async fn the_demo_signs_in_three_ways_and_a_second_start_reuses_everything() {
     assert_eq!(again, ids, "the same devices");
     second.stop().await;
 
-    let db = resiflex_store::sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}",
-        dir.path().join("demo.db").display()
-    ))
-    .await
-    .unwrap();
+    let file = dir.path().join("demo.db");
     for (table, expected) in [
         ("organisations", 1),
         ("accounts", 1),
@@ -288,14 +277,13 @@ async fn the_demo_signs_in_three_ways_and_a_second_start_reuses_everything() {
         ("provider_grants", 4),
         ("tariffs", 1),
     ] {
-        assert_eq!(count(&db, table).await, expected, "{table}");
+        assert_eq!(
+            count_rows_in_file(&file, table, "").await,
+            expected,
+            "{table}"
+        );
     }
-    let active_keys: i64 = resiflex_store::sqlx::query_scalar(
-        "SELECT COUNT(*) FROM user_api_keys WHERE revoked_at IS NULL",
-    )
-    .fetch_one(&db)
-    .await
-    .unwrap();
+    let active_keys = count_rows_in_file(&file, "user_api_keys", "WHERE revoked_at IS NULL").await;
     assert_eq!(active_keys, 1);
 }
 
@@ -403,26 +391,34 @@ async fn preparing_the_demo_twice_creates_nothing_new() {
         .unwrap();
     assert_eq!(devices.len(), 4);
     for device in &devices {
-        assert_eq!(device.lifecycle, "LIVE", "{device:?}");
-        assert_eq!(device.state, "SMART_CONTROL_CAPABLE", "{device:?}");
+        assert_eq!(
+            device.lifecycle,
+            resiflex_domain::device::Lifecycle::Live,
+            "{device:?}"
+        );
+        assert_eq!(
+            device.state,
+            resiflex_domain::device::DeviceState::SmartControlCapable,
+            "{device:?}"
+        );
         assert!(device.preferences.is_some(), "{device:?}");
         assert!(device.catalogue_id.is_some() && device.grant_id.is_some());
     }
     let ev = devices
         .iter()
-        .find(|d| d.kind == "ELECTRIC_VEHICLE")
+        .find(|d| d.kind == resiflex_domain::device::DeviceKind::ElectricVehicle)
         .unwrap();
-    let prefs = &ev.preferences.as_ref().unwrap().0;
-    assert_eq!(prefs["schedules"][0]["time"], "07:30:00", "{prefs}");
-    assert_eq!(prefs["schedules"][0]["max"], 80.0, "{prefs}");
-    let (_, reading) = resiflex_store::devices::latest_telemetry(db, &ev.id)
+    let prefs = ev.preferences.as_ref().unwrap();
+    assert_eq!(prefs.schedules[0].time.to_string(), "07:30:00", "{prefs:?}");
+    assert_eq!(prefs.schedules[0].max, 80.0, "{prefs:?}");
+    let reading = resiflex_store::telemetry::latest(db, &ev.id)
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(reading["plugged_in"], true, "{reading}");
-    assert_eq!(reading["at_home"], true, "{reading}");
-    let soc = reading["state_of_charge_pct"].as_f64().unwrap();
-    assert!((39.0..=40.0).contains(&soc), "{reading}");
+    assert_eq!(reading.plugged_in, Some(true), "{reading:?}");
+    assert_eq!(reading.at_home, Some(true), "{reading:?}");
+    let soc = reading.state_of_charge_pct.unwrap();
+    assert!((39.0..=40.0).contains(&soc), "{reading:?}");
 
     // The property is on the demo tariff, priced well ahead.
     let property = resiflex_store::accounts::properties_of_account(db, demo.account_id)

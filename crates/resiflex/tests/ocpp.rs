@@ -266,16 +266,13 @@ async fn a_charger_from_the_wizard_is_refused_without_credentials_then_connects_
     let done = c.fetch(&app, &w).await;
     assert_eq!(done["isComplete"], true, "{done}");
     // Once connected, the wizard forgets the password (ResiFlex keeps only its hash).
-    let row = resiflex_store::devices::wizard_by_id(&app.test_db.db, w["id"].as_str().unwrap())
+    let row = resiflex_store::wizards::wizard_by_id(&app.test_db.db, w["id"].as_str().unwrap())
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(row.state.0["enrolment"]["device_id"], id.as_str());
-    assert!(
-        row.state.0["enrolment"]["password"].is_null(),
-        "{}",
-        row.state.0
-    );
+    let enrolment = row.state.enrolment.expect("the charger was enrolled");
+    assert_eq!(enrolment.device_id, id);
+    assert!(enrolment.password.is_none(), "{enrolment:?}");
     let device =
         resiflex_store::devices::device_by_id(&app.test_db.db, done["deviceId"].as_str().unwrap())
             .await
@@ -733,10 +730,10 @@ async fn a_charger_that_refuses_purposes_and_zero_gets_the_fallbacks_recorded() 
         .unwrap()
         .unwrap();
     assert_eq!(
-        stored.quirks.0["rejectedPurposes"],
+        stored.quirks["rejectedPurposes"],
         json!(["TxDefaultProfile"])
     );
-    assert_eq!(stored.quirks.0["zeroLimit"], "Minimum");
+    assert_eq!(stored.quirks["zeroLimit"], "Minimum");
     // The next command goes straight to the purpose that works.
     let before = charger.count("SetChargingProfile");
     command(
@@ -1299,7 +1296,7 @@ async fn a_charger_onboarded_through_the_wizard_is_smart_charged_by_its_plan() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(device.provider, "OCPP");
+    assert_eq!(device.provider, resiflex_domain::device::Provider::Ocpp);
 
     // A day-ahead tariff for the home, and the control loop over the server's chargers.
     let now = app.clock.now();

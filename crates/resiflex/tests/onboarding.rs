@@ -445,7 +445,7 @@ async fn a_restart_resumes_a_wizard_and_a_test_charge() {
     let w = c.fetch(&w).await;
     assert_eq!(w["isComplete"], true, "{w}");
     let device = store_device(&c, w["deviceId"].as_str().unwrap()).await;
-    assert_eq!(device.lifecycle, "LIVE");
+    assert_eq!(device.lifecycle, resiflex_domain::device::Lifecycle::Live);
 }
 
 #[tokio::test]
@@ -663,7 +663,7 @@ async fn every_wizard_error_code_is_produced() {
         .to_owned();
     let mut device = store_device(&c, &device_id).await;
     device.id = "ocpp-device".into();
-    device.provider = "OCPP".into();
+    device.provider = resiflex_domain::device::Provider::Ocpp;
     resiflex_store::devices::insert_device(&c.app.test_db.db, &device)
         .await
         .unwrap();

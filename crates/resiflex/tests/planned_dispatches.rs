@@ -67,7 +67,7 @@ async fn world() -> World {
     let stored = store::insert_grant(
         &app.test_db.db,
         account_id,
-        "TESLA",
+        resiflex_domain::device::Provider::Tesla,
         &grant.subject,
         &grant.secret,
         now,
@@ -78,8 +78,8 @@ async fn world() -> World {
         id: "ada-car".into(),
         account_id,
         property_id,
-        kind: DeviceKind::ElectricVehicle.as_str().into(),
-        provider: "TESLA".into(),
+        kind: DeviceKind::ElectricVehicle,
+        provider: resiflex_domain::device::Provider::Tesla,
         grant_id: Some(stored.id),
         integration_device_id: remote.remote_id,
         name: "Ada's car".into(),
@@ -89,11 +89,11 @@ async fn world() -> World {
         vin: None,
         battery_capacity_wh: Some(57_500),
         max_power_w: Some(7_400),
-        lifecycle: "LIVE".into(),
-        state: "SMART_CONTROL_CAPABLE".into(),
+        lifecycle: resiflex_domain::device::Lifecycle::Live,
+        state: resiflex_domain::device::DeviceState::SmartControlCapable,
         is_suspended: false,
-        grid_export: "DISABLED".into(),
-        charging_duration_capped: "DISABLED".into(),
+        grid_export: resiflex_domain::device::FlexSetting::Disabled,
+        charging_duration_capped: resiflex_domain::device::FlexSetting::Disabled,
         preferences: None,
         test_charge: None,
         created_at: now,
@@ -129,7 +129,7 @@ async fn world() -> World {
     .unwrap();
 
     let mut registry = ProviderRegistry::default();
-    registry.register("TESLA", cloud);
+    registry.register(resiflex_domain::device::Provider::Tesla, cloud);
     let control = resiflex_control::ControlLoop::new(
         app.test_db.db.clone(),
         Arc::new(registry),

@@ -17,6 +17,7 @@ use harness::onboarding::{Onboarding, allow};
 use harness::scenario::{self, Customer};
 use harness::{TestApp, error_code};
 use resiflex_domain::Clock as _;
+use resiflex_domain::device::{Lifecycle, Provider};
 use resiflex_store::StoreError;
 use resiflex_store::devices::{self as store, Device};
 use serde_json::{Value, json};
@@ -82,7 +83,7 @@ async fn a_vendor_device_live_on_one_account_is_refused_on_every_other_until_it_
 
     let first = completed_device(&onboard_heat_pump(&app, &owner).await);
     let heat_pump = device(&app, &first).await;
-    assert_eq!(heat_pump.lifecycle, "LIVE");
+    assert_eq!(heat_pump.lifecycle, Lifecycle::Live);
 
     // Another organisation's customer, and a customer of the same organisation, log in at the
     // vendor with the same login: the same heat pump. Both are refused, and get no device.
@@ -227,12 +228,12 @@ async fn a_charge_point_identity_belongs_to_one_account() {
             .unwrap()
             .unwrap();
     let property = harness::onboarding::property_of(&app, &stranger.account_number).await;
-    for provider in ["OCPP", "OCPP_WALLBOX"] {
+    for provider in [Provider::Ocpp, Provider::OcppWallbox] {
         let copy = Device {
             id: format!("copy-{provider}"),
             account_id: stranger_account.id,
             property_id: property,
-            provider: provider.into(),
+            provider,
             grant_id: None,
             ..charger_device.clone()
         };
@@ -268,7 +269,7 @@ async fn a_charge_point_identity_belongs_to_one_account() {
     let (theirs, _charger, their_step) =
         onboard_charger(&app, &stranger, "Wallbox", "cp-wallbox-pulsar-plus-7kw").await;
     assert_ne!(their_step["chargePointId"].as_str().unwrap(), identity);
-    assert_eq!(device(&app, &theirs).await.lifecycle, "LIVE");
+    assert_eq!(device(&app, &theirs).await.lifecycle, Lifecycle::Live);
 }
 
 /// A Wallbox Pulsar Plus 22 kW: rated 32 A per phase, three phases.

@@ -15,50 +15,36 @@ use harness::scenario;
 use resiflex::config::MasterKeys;
 use resiflex::server::Server;
 use resiflex_domain::SharedClock;
+use resiflex_store::Db;
 use resiflex_store::devices as store;
 use resiflex_store::secrets::{MasterKey, TOKEN_SIGNING_KEY, get_or_create};
-use resiflex_store::{Db, on_db};
+use resiflex_store::testing::{raw_execute, raw_texts};
 use serde_json::Value;
 
 const VIEWER: &str = "query { viewer { email } }";
 
 async fn raw_secret(db: &Db, name: &str) -> String {
-    on_db!(db, |pool| resiflex_store::sqlx::query_scalar::<_, String>(
-        "SELECT value FROM server_secrets WHERE name = $1"
+    let mut values = raw_texts(
+        db,
+        "SELECT value FROM server_secrets WHERE name = $1",
+        &[name],
     )
-    .bind(name)
-    .fetch_one(pool)
-    .await)
-    .unwrap()
+    .await;
+    values.pop().expect("the secret is stored")
 }
 
 async fn all_raw_secrets(db: &Db) -> Vec<String> {
-    on_db!(db, |pool| resiflex_store::sqlx::query_scalar::<_, String>(
-        "SELECT value FROM server_secrets ORDER BY name"
-    )
-    .fetch_all(pool)
-    .await)
-    .unwrap()
+    raw_texts(db, "SELECT value FROM server_secrets ORDER BY name", &[]).await
 }
 
 async fn raw_grant(db: &Db, id: i64) -> String {
-    on_db!(db, |pool| resiflex_store::sqlx::query_scalar::<_, String>(
-        "SELECT secret FROM provider_grants WHERE id = $1"
-    )
-    .bind(id)
-    .fetch_one(pool)
-    .await)
-    .unwrap()
+    let sql = format!("SELECT secret FROM provider_grants WHERE id = {id}");
+    let mut values = raw_texts(db, &sql, &[]).await;
+    values.pop().expect("the grant is stored")
 }
 
 async fn execute(db: &Db, sql: &str, a: &str, b: &str) {
-    on_db!(db, |pool| resiflex_store::sqlx::query(sql)
-        .bind(a)
-        .bind(b)
-        .execute(pool)
-        .await
-        .map(|d| d.rows_affected()))
-    .unwrap();
+    raw_execute(db, sql, &[a, b]).await;
 }
 
 async fn viewer_email(app: &TestApp, token: &str) -> Value {
@@ -77,7 +63,7 @@ async fn grant(app: &TestApp, account_number: &str, secret: &str) -> i64 {
     store::insert_grant(
         &app.test_db.db,
         account.id,
-        "TESLA",
+        resiflex_domain::device::Provider::Tesla,
         "vendor-login",
         secret,
         harness::start_instant(),
@@ -136,14 +122,12 @@ async fn plain_secrets_from_before_are_encrypted_at_start() {
         TOKEN_SIGNING_KEY,
     )
     .await;
-    on_db!(&app.test_db.db, |pool| resiflex_store::sqlx::query(
-        "UPDATE provider_grants SET secret = 'legacy-vendor-token' WHERE id = $1"
+    raw_execute(
+        &app.test_db.db,
+        &format!("UPDATE provider_grants SET secret = 'legacy-vendor-token' WHERE id = {id}"),
+        &[],
     )
-    .bind(id)
-    .execute(pool)
-    .await
-    .map(|d| d.rows_affected()))
-    .unwrap();
+    .await;
 
     let app = app.restart().await;
     let raw = raw_secret(&app.test_db.db, TOKEN_SIGNING_KEY).await;

@@ -12,7 +12,6 @@ use chrono::{DateTime, Duration, Utc};
 use harness::{TestApp, error_code, start_instant};
 use resiflex_store::devices::{self as store, Device};
 use resiflex_store::sessions::{self, ChargingSessionRecord, CompletedDispatch};
-use resiflex_store::sqlx::types::Json;
 use serde_json::{Value, json};
 
 struct World {
@@ -45,8 +44,8 @@ async fn world() -> World {
         id: "car-1".into(),
         account_id: account.id,
         property_id: property.id,
-        kind: "ELECTRIC_VEHICLE".into(),
-        provider: "TESLA".into(),
+        kind: resiflex_domain::device::DeviceKind::ElectricVehicle,
+        provider: resiflex_domain::device::Provider::Tesla,
         grant_id: None,
         integration_device_id: "remote-car-1".into(),
         name: "Car".into(),
@@ -56,11 +55,11 @@ async fn world() -> World {
         vin: None,
         battery_capacity_wh: Some(57_500),
         max_power_w: Some(7_400),
-        lifecycle: "LIVE".into(),
-        state: "SMART_CONTROL_CAPABLE".into(),
+        lifecycle: resiflex_domain::device::Lifecycle::Live,
+        state: resiflex_domain::device::DeviceState::SmartControlCapable,
         is_suspended: false,
-        grid_export: "NOT_APPLICABLE".into(),
-        charging_duration_capped: "DISABLED".into(),
+        grid_export: resiflex_domain::device::FlexSetting::NotApplicable,
+        charging_duration_capped: resiflex_domain::device::FlexSetting::Disabled,
         preferences: None,
         test_charge: None,
         created_at: now,
@@ -103,12 +102,12 @@ fn session(device_id: &str, day: i64, kind: &str) -> ChargingSessionRecord {
         achievable_soc_pct: Some(80.0),
         problem_kind: None,
         problem_cause: None,
-        dispatches: Json(json!([{
+        dispatches: json!([{
             "start": start + Duration::hours(5),
             "end": start + Duration::hours(8),
             "kind": "SMART",
             "energyWh": 19_117,
-        }])),
+        }]),
         updated_at: start + Duration::hours(11),
     }
 }

@@ -7,17 +7,21 @@
 
 pub mod accounts;
 pub mod clock;
+pub mod commands;
 mod db;
 pub mod devices;
+mod documents;
+pub mod events;
 pub mod identity;
 pub mod ocpp;
 pub mod plans;
 pub mod secrets;
 pub mod sessions;
 pub mod tariffs;
+pub mod telemetry;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+pub mod wizards;
 pub mod zones;
 
 pub use db::{Backend, Db, DbOptions, Pool, PoolStats, StoreError, Tx, redact_url};
-pub use sqlx;

@@ -27,8 +27,8 @@ pub struct ChargePoint {
     pub firmware_version: Option<String>,
     /// When a BootNotification of this charger was last accepted.
     pub boot_accepted_at: Option<DateTime<Utc>>,
-    pub capabilities: Json<Value>,
-    pub quirks: Json<Value>,
+    pub capabilities: Value,
+    pub quirks: Value,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
 }
@@ -344,7 +344,7 @@ pub struct InstalledProfile {
     /// Which of ResiFlex's profiles this is (its purpose, as the OCPP crate names it).
     pub slot: String,
     pub connector_id: i64,
-    pub profile: Json<Value>,
+    pub profile: Value,
     pub sent_at: DateTime<Utc>,
 }
 
@@ -456,8 +456,8 @@ mod tests {
             serial_number: None,
             firmware_version: None,
             boot_accepted_at: None,
-            capabilities: Json(serde_json::json!({})),
-            quirks: Json(serde_json::json!({})),
+            capabilities: serde_json::json!({}),
+            quirks: serde_json::json!({}),
             created_at: at(0),
             revoked_at: None,
         }
@@ -488,7 +488,7 @@ mod tests {
             .unwrap();
         assert_eq!(stored.vendor.as_deref(), Some("Wallbox"));
         assert_eq!(stored.boot_accepted_at, Some(at(1)));
-        assert_eq!(stored.quirks.0["zeroLimit"], "remoteStop");
+        assert_eq!(stored.quirks["zeroLimit"], "remoteStop");
 
         let first = start_transaction(db, "CP-1", 1, "TAG", 100, at(2))
             .await
@@ -511,14 +511,14 @@ mod tests {
             charge_point_id: "CP-1".into(),
             slot: "TxDefaultProfile".into(),
             connector_id: 1,
-            profile: Json(serde_json::json!({"limit": 16})),
+            profile: serde_json::json!({"limit": 16}),
             sent_at: at(5),
         };
         save_profile(db, &profile).await.unwrap();
         save_profile(
             db,
             &InstalledProfile {
-                profile: Json(serde_json::json!({"limit": 0})),
+                profile: serde_json::json!({"limit": 0}),
                 ..profile.clone()
             },
         )
@@ -526,7 +526,7 @@ mod tests {
         .unwrap();
         let installed = profiles(db, "CP-1").await.unwrap();
         assert_eq!(installed.len(), 1);
-        assert_eq!(installed[0].profile.0["limit"], 0);
+        assert_eq!(installed[0].profile["limit"], 0);
         delete_profile(db, "CP-1", "TxDefaultProfile")
             .await
             .unwrap();

@@ -7,9 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use sqlx::types::Json;
 
-use crate::plans::PlanRecord;
 use crate::{Db, StoreError, on_db, on_tx};
 
 /// One stretch of a plan that was in force until it ended.
@@ -159,7 +157,7 @@ pub struct ChargingSessionRecord {
     /// A `SmartFlexChargingErrorCause` or `SmartFlexChargingTruncationCause` name.
     pub problem_cause: Option<String>,
     /// `[{start, end, kind, energyWh}]`, in time order.
-    pub dispatches: Json<Value>,
+    pub dispatches: Value,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -256,24 +254,6 @@ pub async fn sessions_between(
     })?)
 }
 
-/// The device's plan in force at `at`: the newest version made by then.
-pub async fn plan_in_force_at(
-    db: &Db,
-    device_id: &str,
-    at: DateTime<Utc>,
-) -> Result<Option<PlanRecord>, StoreError> {
-    Ok(on_db!(db, |pool| sqlx::query_as::<_, PlanRecord>(
-        "SELECT device_id, version, created_at, trigger_name, kind, tariff_id, ready_by, \
-         start_soc_pct, target_soc_pct, achievable_soc_pct, target_reached, outcome, locked_goal, \
-         cost_micros, inputs, rate_set_id, dispatches FROM device_plans WHERE device_id = $1 \
-         AND created_at <= $2 ORDER BY version DESC LIMIT 1"
-    )
-    .bind(device_id)
-    .bind(at)
-    .fetch_optional(pool)
-    .await)?)
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -300,7 +280,7 @@ mod tests {
             achievable_soc_pct: Some(80.0),
             problem_kind: None,
             problem_cause: None,
-            dispatches: Json(serde_json::json!([])),
+            dispatches: serde_json::json!([]),
             updated_at: start,
         }
     }

@@ -5,6 +5,7 @@
 #![allow(clippy::expect_used, clippy::panic)] // Test support: failing loudly is the point.
 
 use rand::Rng as _;
+use resiflex_domain::device::{FlexSetting, Provider};
 
 use crate::secrets::{KeyRing, MasterKey};
 use crate::{Db, DbOptions};
@@ -169,7 +170,7 @@ pub async fn household(db: &Db, email: &str, now: chrono::DateTime<chrono::Utc>)
 pub fn vehicle(
     home: &Household,
     device_id: &str,
-    provider: &str,
+    provider: Provider,
     remote_id: &str,
     now: chrono::DateTime<chrono::Utc>,
 ) -> crate::devices::Device {
@@ -177,8 +178,8 @@ pub fn vehicle(
         id: device_id.into(),
         account_id: home.account_id,
         property_id: home.property_id,
-        kind: "ELECTRIC_VEHICLE".into(),
-        provider: provider.into(),
+        kind: resiflex_domain::device::DeviceKind::ElectricVehicle,
+        provider,
         grant_id: None,
         integration_device_id: remote_id.into(),
         name: "Tesla Model 3".into(),
@@ -188,11 +189,11 @@ pub fn vehicle(
         vin: None,
         battery_capacity_wh: Some(57_500),
         max_power_w: Some(7_400),
-        lifecycle: "LIVE".into(),
-        state: "SMART_CONTROL_CAPABLE".into(),
+        lifecycle: resiflex_domain::device::Lifecycle::Live,
+        state: resiflex_domain::device::DeviceState::SmartControlCapable,
         is_suspended: false,
-        grid_export: "NOT_APPLICABLE".into(),
-        charging_duration_capped: "DISABLED".into(),
+        grid_export: FlexSetting::NotApplicable,
+        charging_duration_capped: FlexSetting::Disabled,
         preferences: None,
         test_charge: None,
         created_at: now,
@@ -208,7 +209,7 @@ pub async fn vehicle_fixture(db: &Db, email: &str, device_id: &str) -> crate::de
         db,
         email,
         device_id,
-        "TESLA",
+        Provider::Tesla,
         &format!("remote-{device_id}"),
     )
     .await
@@ -219,7 +220,7 @@ pub async fn vehicle_fixture_at(
     db: &Db,
     email: &str,
     device_id: &str,
-    provider: &str,
+    provider: Provider,
     remote_id: &str,
 ) -> crate::devices::Device {
     let now = chrono::Utc::now();
@@ -229,4 +230,44 @@ pub async fn vehicle_fixture_at(
         .await
         .expect("device");
     device
+}
+
+/// The text column of every row a raw query selects, with `binds` for `$1`, `$2`, ...: for tests
+/// that look at what the database holds (a secret at rest, say) rather than what the store answers.
+pub async fn raw_texts(db: &Db, sql: &str, binds: &[&str]) -> Vec<String> {
+    crate::on_db!(db, |pool| {
+        let mut query = sqlx::query_scalar::<_, String>(sql);
+        for bind in binds {
+            query = query.bind(*bind);
+        }
+        query.fetch_all(pool).await
+    })
+    .expect("raw query")
+}
+
+/// Runs a raw statement with `binds`, as a database written by an older build would hold its rows;
+/// answers how many rows it changed.
+pub async fn raw_execute(db: &Db, sql: &str, binds: &[&str]) -> u64 {
+    crate::on_db!(db, |pool| {
+        let mut query = sqlx::query(sql);
+        for bind in binds {
+            query = query.bind(*bind);
+        }
+        query.execute(pool).await.map(|done| done.rows_affected())
+    })
+    .expect("raw statement")
+}
+
+/// How many rows a table of the SQLite database file at `path` holds (opened on its own, as an
+/// operator would look at a demo database after the server stopped).
+pub async fn count_rows_in_file(path: &std::path::Path, table: &str, filter: &str) -> i64 {
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .expect("database file");
+    let count = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table} {filter}"))
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    pool.close().await;
+    count
 }

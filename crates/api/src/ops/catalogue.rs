@@ -11,7 +11,7 @@ use resiflex_domain::AccountStatus as DomainStatus;
 use resiflex_domain::catalogue::{
     self as domain, Catalogue, CatalogueEntry, CatalogueError, same_make,
 };
-use resiflex_domain::device::DeviceKind;
+use resiflex_domain::device::{DeviceKind, Provider};
 use resiflex_domain::units::{Energy, Power};
 use resiflex_store::accounts;
 use rust_decimal::Decimal as RustDecimal;
@@ -107,8 +107,13 @@ fn providers(entry: &dyn CatalogueEntry) -> Vec<ProviderChoices> {
     entry
         .providers()
         .iter()
-        .filter_map(|name| name.parse().ok())
+        .filter_map(|provider| provider.as_str().parse().ok())
         .collect()
+}
+
+/// Whether the provider a client names can connect the entry.
+fn supported(entry: &dyn CatalogueEntry, provider: ProviderChoices) -> bool {
+    Provider::parse(provider.as_str()).is_some_and(|provider| entry.supported_by(provider))
 }
 
 /// A number of thousandths (W for kW, Wh for kWh) as a `Decimal` with at least one decimal place, so
@@ -336,7 +341,7 @@ fn electric_vehicles(
     let matching = catalogue.electric_vehicles.iter().filter(|ev| {
         is_integration_live.is_none_or(|live| ev.integration_status.is_live() == live)
             && make.is_none_or(|make| same_make(&ev.make, make))
-            && provider.is_none_or(|provider| ev.supported_by(provider.as_str()))
+            && provider.is_none_or(|provider| supported(&**ev, provider))
     });
     by_make(matching, ElectricVehicleModelType::from)
         .into_iter()
@@ -352,7 +357,7 @@ fn charge_point_variants(
 ) -> Vec<ChargePointVariantType> {
     let matching = catalogue.charge_points.iter().filter(|cp| {
         make.is_none_or(|make| same_make(&cp.make, make))
-            && provider.is_none_or(|provider| cp.supported_by(provider.as_str()))
+            && provider.is_none_or(|provider| supported(&**cp, provider))
     });
     by_make(matching, ChargePointVariantModelType::from)
         .into_iter()

@@ -16,11 +16,11 @@ use std::sync::Arc;
 
 use async_graphql::{Context, ID, Interface, Object, SimpleObject};
 use chrono::Weekday;
-use resiflex_domain::device::{DeviceKind, DeviceState, Lifecycle};
+use resiflex_domain::device::{DeviceKind, DeviceState, Lifecycle, Provider};
 use resiflex_domain::preferences::{
     PreferenceMode, PreferenceSettings, PreferenceUnit, Preferences, weekday_name,
 };
-use resiflex_providers::{Command, CommandReceipt, Connection, DeviceProvider, Grant, Telemetry};
+use resiflex_providers::{Connection, Telemetry};
 use resiflex_store::StoreError;
 use resiflex_store::accounts;
 use resiflex_store::devices::{self as store, Device};
@@ -105,247 +105,9 @@ pub(crate) async fn device_for<'a>(
     Ok((api, device))
 }
 
-/// The three things every device row must hold valid names for.
-pub(crate) fn machines(device: &Device) -> ApiResult<(DeviceKind, Lifecycle, DeviceState)> {
-    let kind = DeviceKind::parse(&device.kind)
-        .ok_or_else(|| internal("stored device kind", &device.kind))?;
-    let lifecycle = Lifecycle::parse(&device.lifecycle)
-        .ok_or_else(|| internal("stored device lifecycle", &device.lifecycle))?;
-    let state = DeviceState::parse(&device.state)
-        .ok_or_else(|| internal("stored device state", &device.state))?;
-    Ok((kind, lifecycle, state))
-}
-
-/// The device's latest stored reading, if it has one that can be read.
-pub(crate) async fn stored_telemetry(
-    api: &ApiContext,
-    device: &Device,
-) -> ApiResult<Option<Telemetry>> {
-    let Some((_, reading)) = store::latest_telemetry(&api.db, &device.id)
-        .await
-        .map_err(store_error)?
-    else {
-        return Ok(None);
-    };
-    match serde_json::from_value::<Telemetry>(reading) {
-        Ok(telemetry) => Ok(Some(telemetry)),
-        Err(err) => {
-            tracing::warn!(device = %device.id, error = %err, "stored telemetry cannot be read");
-            Ok(None)
-        }
-    }
-}
-
-/// The device's latest reading: the stored one, or, when there is none yet, one read from the provider
-/// now and stored. A device that cannot be read has no telemetry; that is not an error.
-pub(crate) async fn telemetry_of(
-    api: &ApiContext,
-    device: &Device,
-) -> ApiResult<Option<Telemetry>> {
-    if let Some(telemetry) = stored_telemetry(api, device).await? {
-        return Ok(Some(telemetry));
-    }
-    if device.lifecycle == Lifecycle::Retired.as_str() {
-        return Ok(None);
-    }
-    let Ok(link) = ProviderLink::of(api, device).await else {
-        return Ok(None);
-    };
-    let now = api.clock.now();
-    match link
-        .provider
-        .telemetry(&link.grant, &device.integration_device_id, now)
-        .await
-    {
-        Ok(reading) => {
-            match serde_json::to_value(&reading) {
-                Ok(json) => {
-                    store::save_latest_telemetry(&api.db, &device.id, reading.at, &json)
-                        .await
-                        .map_err(store_error)?;
-                }
-                Err(err) => {
-                    tracing::warn!(device = %device.id, error = %err, "telemetry cannot be stored");
-                }
-            }
-            Ok(Some(reading))
-        }
-        Err(err) => {
-            tracing::info!(device = %device.id, error = %err, "no telemetry from the provider");
-            Ok(None)
-        }
-    }
-}
-
-/// A device's provider and the grant to call it with.
-pub(crate) struct ProviderLink {
-    pub provider: Arc<dyn DeviceProvider>,
-    pub grant: Grant,
-}
-
-impl ProviderLink {
-    /// The provider of a device and its live grant; KT-CT-4314 when the server has no such provider,
-    /// or the device has no grant or its grant was revoked.
-    pub(crate) async fn of(api: &ApiContext, device: &Device) -> ApiResult<ProviderLink> {
-        let unavailable = |why: &str| {
-            KrakenError::with_message(
-                ErrorCode::ProviderUnavailable,
-                format!("Unable to get provider details: {why}."),
-            )
-        };
-        let provider = api
-            .providers
-            .get(&device.provider)
-            .ok_or_else(|| unavailable("the device's provider is not available"))?;
-        let grant_id = device
-            .grant_id
-            .ok_or_else(|| unavailable("the device has no vendor authorisation"))?;
-        let grant = store::grant_by_id(&api.db, grant_id)
-            .await
-            .map_err(store_error)?
-            .filter(|grant| grant.revoked_at.is_none())
-            .ok_or_else(|| unavailable("the device's vendor authorisation was revoked"))?;
-        Ok(ProviderLink {
-            provider,
-            grant: Grant {
-                subject: grant.subject,
-                secret: grant.secret,
-            },
-        })
-    }
-
-    /// Sends a command to the device; a provider failure becomes `failure` with the provider's reason.
-    pub(crate) async fn send(
-        &self,
-        api: &ApiContext,
-        device: &Device,
-        command: &Command,
-        failure: ErrorCode,
-    ) -> ApiResult<CommandReceipt> {
-        // Never more than the device is rated for.
-        let command = &command.within(device.max_power_w);
-        // The customer's command goes into the same ledger as the plans' commands, so the control
-        // loop knows what the device was last asked and does not ask again.
-        let now = api.clock.now();
-        let key = format!("{}:direct:{}", device.id, uuid::Uuid::new_v4());
-        let row = resiflex_store::plans::CommandRecord {
-            idempotency_key: key.clone(),
-            device_id: device.id.clone(),
-            plan_version: None,
-            segment_start: None,
-            command: resiflex_store::sqlx::types::Json(
-                serde_json::to_value(command).unwrap_or_default(),
-            ),
-            status: resiflex_store::plans::command_status::PENDING.to_owned(),
-            attempts: 0,
-            next_attempt_at: now,
-            last_error: None,
-            receipt_id: None,
-            created_at: now,
-            sent_at: None,
-        };
-        resiflex_store::plans::claim_command(&api.db, &row)
-            .await
-            .map_err(store_error)?;
-        let sent = self
-            .provider
-            .send(
-                &self.grant,
-                &device.integration_device_id,
-                command,
-                &key,
-                now,
-            )
-            .await;
-        let receipt = match sent {
-            Ok(receipt) => receipt,
-            Err(err) => {
-                let _ = resiflex_store::plans::mark_command_failed(
-                    &api.db,
-                    &key,
-                    &err.to_string(),
-                    None,
-                    now,
-                )
-                .await;
-                return Err(KrakenError::with_message(
-                    failure,
-                    format!(
-                        "{} The device's provider answered: {err}.",
-                        failure.description()
-                    ),
-                ));
-            }
-        };
-        resiflex_store::plans::mark_command_sent(&api.db, &key, &receipt.command_id, now)
-            .await
-            .map_err(store_error)?;
-        tracing::info!(device = %device.id, command = ?command, receipt = %receipt.command_id, "command sent");
-        Ok(receipt)
-    }
-}
-
-/// Records what the customer did to a device and re-plans it at once, so its planned dispatches
-/// show the change. The change itself is already saved: a failure here is logged, and the control
-/// loop's next tick re-plans anyway.
-pub(crate) async fn record_and_replan(
-    api: &ApiContext,
-    device_id: &str,
-    event: resiflex_domain::plan::DeviceEventKind,
-    detail: serde_json::Value,
-) {
-    let now = api.clock.now();
-    if let Err(err) =
-        resiflex_store::plans::add_event(&api.db, device_id, now, event.as_str(), &detail).await
-    {
-        tracing::error!(device = %device_id, error = %err, "the device event could not be recorded");
-    }
-    if let Err(err) =
-        resiflex_control::react(&api.db, &api.providers, device_id, now, &api.control).await
-    {
-        tracing::warn!(device = %device_id, error = %err, "re-planning after a change failed; the next tick retries");
-    }
-}
-
-/// Saves a change to a device. `change` is applied to the device as read; if someone else saved the
-/// device meanwhile, it is read again and `change` applied once more (so the change is re-checked
-/// against the newer state). A second conflict answers `failure`.
-pub(crate) async fn save_device<F>(
-    api: &ApiContext,
-    device: Device,
-    failure: ErrorCode,
-    mut change: F,
-) -> ApiResult<Device>
-where
-    F: FnMut(&mut Device) -> ApiResult<()>,
-{
-    let mut current = device;
-    let mut retried = false;
-    loop {
-        let mut next = current.clone();
-        change(&mut next)?;
-        next.updated_at = api.clock.now();
-        match store::update_device(&api.db, &next).await {
-            Ok(saved) => return Ok(saved),
-            Err(StoreError::Conflict) if !retried => {
-                retried = true;
-                current = store::device_by_id(&api.db, &current.id)
-                    .await
-                    .map_err(store_error)?
-                    .ok_or_else(device_not_found)?;
-            }
-            Err(StoreError::Conflict) => {
-                return Err(KrakenError::with_message(
-                    failure,
-                    format!(
-                        "{} The device was changed at the same time; try again.",
-                        failure.description()
-                    ),
-                ));
-            }
-            Err(err) => return Err(store_error(err)),
-        }
-    }
+/// The `ProviderChoices` value of a provider (the two lists are the same, see the domain's tests).
+pub(crate) fn provider_choice(provider: Provider) -> ApiResult<ProviderChoices> {
+    named("provider", provider.as_str())
 }
 
 /// The device as the API shows it, with its stored telemetry.
@@ -353,8 +115,12 @@ pub(crate) async fn respond(
     api: &ApiContext,
     device: Device,
 ) -> ApiResult<SmartFlexDeviceInterface> {
-    let telemetry = telemetry_of(api, &device).await?;
-    let view = DeviceView::new(api, device, telemetry)?;
+    let telemetry = api
+        .devices
+        .latest_telemetry(&device)
+        .await
+        .map_err(|err| internal("telemetry", &err))?;
+    let view = DeviceView::new(api, device, telemetry);
     Ok(SmartFlexDeviceInterface::from_view(Arc::new(view)))
 }
 
@@ -409,31 +175,28 @@ impl DeviceView {
         api: &ApiContext,
         device: Device,
         telemetry: Option<Telemetry>,
-    ) -> ApiResult<DeviceView> {
-        let (kind, lifecycle, state) = machines(&device)?;
-        let preferences = stored_preferences(&device, kind);
-        let reauthenticable = lifecycle != Lifecycle::Retired
-            && api.providers.get(&device.provider).is_some()
-            && !device.provider.starts_with("OCPP");
-        Ok(DeviceView {
+    ) -> DeviceView {
+        let preferences = stored_preferences(&device);
+        let reauthenticable = device.lifecycle != Lifecycle::Retired
+            && api.providers.get(device.provider).is_some()
+            && !device.provider.connects_itself();
+        DeviceView {
+            kind: device.kind,
+            lifecycle: device.lifecycle,
+            state: device.state,
             device,
-            kind,
-            lifecycle,
-            state,
             telemetry,
             preferences,
             reauthenticable,
-        })
+        }
     }
 }
 
 /// The preferences stored on a device, checked against its kind; the kind's default otherwise.
-pub(crate) fn stored_preferences(device: &Device, kind: DeviceKind) -> Option<Preferences> {
-    if let Some(json) = &device.preferences {
-        match serde_json::from_value::<Preferences>(json.0.clone())
-            .map_err(|err| err.to_string())
-            .and_then(|prefs| prefs.revalidate(kind).map_err(|err| err.to_string()))
-        {
+pub(crate) fn stored_preferences(device: &Device) -> Option<Preferences> {
+    let kind = device.kind;
+    if let Some(stored) = &device.preferences {
+        match stored.clone().revalidate(kind) {
             Ok(prefs) => return Some(prefs),
             Err(err) => {
                 tracing::warn!(device = %device.id, error = %err, "stored preferences are not valid; showing the default");
@@ -781,16 +544,11 @@ fn day_of_week(day: Weekday) -> ApiResult<DayOfWeek> {
 }
 
 fn preferences_of(view: &DeviceView) -> ApiResult<SmartFlexDevicePreferences> {
-    let grid_export = view
-        .device
-        .grid_export
-        .parse()
-        .unwrap_or(FlexGridExportStatus::NotApplicable);
-    let is_charging_duration_capped = view
-        .device
-        .charging_duration_capped
-        .parse()
-        .unwrap_or(FlexIsChargingDurationCapped::NotApplicable);
+    let grid_export = named("grid export", view.device.grid_export.as_str())?;
+    let is_charging_duration_capped = named(
+        "charging duration cap",
+        view.device.charging_duration_capped.as_str(),
+    )?;
     let Some(prefs) = &view.preferences else {
         return Ok(SmartFlexDevicePreferences {
             mode: None,
@@ -1092,7 +850,7 @@ macro_rules! device_object {
 
             /// The integration the device is controlled through.
             async fn provider(&self) -> Result<ProviderChoices, KrakenError> {
-                named("stored provider", &self.0.device.provider)
+                provider_choice(self.0.device.provider)
             }
 
             /// The provider's id for the device.

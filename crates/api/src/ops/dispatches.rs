@@ -161,12 +161,12 @@ impl SmartFlexDevicePlan {
     /// STATE_OF_CHARGE_CHANGED, PREFERENCES_CHANGED, BOOST_STARTED, BOOST_ENDED, SUSPENDED,
     /// UNSUSPENDED, STATE_CHANGED, READY_BY_PASSED or DEVICE_CHANGED.
     async fn trigger(&self) -> &str {
-        &self.0.trigger_name
+        self.0.trigger.as_str()
     }
 
     /// SMART, BOOST or IDLE (nothing to draw).
     async fn kind(&self) -> &str {
-        &self.0.kind
+        self.0.kind.as_str()
     }
 
     /// How the plan turned out: TARGET_REACHED, ALREADY_AT_TARGET, NOT_ENOUGH_TIME,
@@ -249,20 +249,19 @@ impl SmartFlexDevicePlan {
 
     /// Every dispatch of the plan, past ones included.
     async fn dispatches(&self) -> Vec<SmartFlexDispatch> {
-        dispatches(&self.0)
+        self.0
+            .dispatches
             .iter()
             .map(SmartFlexDispatch::from)
             .collect()
     }
 }
 
-fn dispatches(plan: &PlanRecord) -> Vec<PlanDispatch> {
-    serde_json::from_value(plan.dispatches.0.clone()).unwrap_or_default()
-}
-
 /// The plan's dispatches that have not ended by `now`, in time order.
 fn coming(plan: &PlanRecord, now: chrono::DateTime<Utc>) -> Vec<PlanDispatch> {
-    let mut coming: Vec<PlanDispatch> = dispatches(plan)
+    let mut coming: Vec<PlanDispatch> = plan
+        .dispatches
+        .clone()
         .into_iter()
         .filter(|dispatch| dispatch.end > now)
         .collect();

@@ -9,17 +9,12 @@
 //! registration), so a wizard interrupted by a restart carries on when it is next fetched.
 
 use async_graphql::{Context, ID, InputObject, Interface, Object, SimpleObject};
-use chrono::{DateTime, Duration, Utc};
 use resiflex_domain::catalogue::Catalogue;
-use resiflex_domain::device::{DeviceKind, DeviceState, Lifecycle};
+use resiflex_domain::device::{DeviceKind, Lifecycle};
 use resiflex_domain::wizard::{
-    FoundDevice, ListOption, StepKind, TestOutcome, TestProgress, Wizard, WizardError,
-    WizardStatus, valid_vin,
+    ListOption, StepKind, TestOutcome, TestProgress, Wizard, WizardError, WizardStatus, valid_vin,
 };
-use resiflex_providers::{Command, DeviceProvider, Grant, ProviderError, Telemetry};
-use resiflex_store::StoreError;
-use resiflex_store::devices::{self as store, Device, WizardRow};
-use resiflex_store::sqlx::types::Json;
+use resiflex_store::devices::{self as store};
 
 use super::{OperationErrors, OperationKind, api, protected as op};
 use crate::auth::access::{account_for, may_see_account};
@@ -27,7 +22,7 @@ use crate::auth::{Caller, authorise};
 use crate::context::ApiContext;
 use crate::enums::{KrakenFlexDeviceTypes, SelectIntegrationChoices, TestChargeErrorType};
 use crate::errors::{ApiResult, ErrorCode, KrakenError};
-use crate::registration::{self, NewDevice, settled_state};
+use resiflex_devices::onboarding::{self as journey, Journey, OnboardingError};
 
 const STEP_CODES: &[ErrorCode] = &[
     ErrorCode::WizardNotFound,
@@ -116,49 +111,43 @@ pub const ERRORS: &[OperationErrors] = &[
     ),
 ];
 
-/// How long a test charge may take before it counts as failed.
-const TEST_CHARGE_TIMEOUT_MINUTES: i64 = 10;
+fn catalogue() -> ApiResult<&'static Catalogue> {
+    Catalogue::get().map_err(|err| KrakenError::internal("onboarding", &err))
+}
 
 fn internal(err: impl std::fmt::Display) -> KrakenError {
     KrakenError::internal("onboarding", &err)
 }
 
-fn catalogue() -> ApiResult<&'static Catalogue> {
-    Catalogue::get().map_err(internal)
-}
-
-/// A wizard as loaded: the stored row and its decoded state.
-struct Loaded {
-    row: WizardRow,
-    wizard: Wizard,
-}
-
-impl Loaded {
-    fn decode(row: WizardRow) -> ApiResult<Loaded> {
-        let wizard = serde_json::from_value(row.state.0.clone()).map_err(internal)?;
-        Ok(Loaded { row, wizard })
-    }
-
-    /// Saves the wizard; someone else's update in between is KT-CT-4372.
-    async fn save(mut self, api: &ApiContext) -> ApiResult<Loaded> {
-        self.wizard.refresh_completed(catalogue()?);
-        self.row.state = Json(serde_json::to_value(&self.wizard).map_err(internal)?);
-        self.row.updated_at = api.clock.now();
-        match store::update_wizard(&api.db, &self.row).await {
-            Ok(row) => Ok(Loaded {
-                row,
-                wizard: self.wizard,
-            }),
-            Err(StoreError::Conflict) => Err(KrakenError::new(ErrorCode::WizardConcurrentUpdate)),
-            Err(err) => Err(internal(err)),
+/// The Kraken error of an onboarding step that did not go ahead.
+fn onboarding_error(err: OnboardingError) -> KrakenError {
+    match err {
+        OnboardingError::ConcurrentUpdate => KrakenError::new(ErrorCode::WizardConcurrentUpdate),
+        OnboardingError::StepParameters(message) => {
+            KrakenError::with_message(ErrorCode::StepParameters, message)
         }
+        OnboardingError::DeviceTaken => {
+            KrakenError::with_message(ErrorCode::StepParameters, err.to_string())
+        }
+        OnboardingError::StepNotFound => KrakenError::new(ErrorCode::StepNotFound),
+        OnboardingError::RetryLater => KrakenError::new(ErrorCode::StepRetryLater),
+        OnboardingError::ProviderUnavailable => KrakenError::new(ErrorCode::ProviderUnavailable),
+        OnboardingError::NotReady { reason, message } => {
+            let refused = KrakenError::with_message(ErrorCode::VehicleNotReadyForTest, message);
+            match reason {
+                Some(reason) => refused.extension("testChargeRefusalReasons", reason.as_str()),
+                None => refused,
+            }
+        }
+        OnboardingError::Store(err) => internal(err),
+        OnboardingError::Internal(why) => internal(why),
     }
 }
 
 /// Loads a wizard the caller may see; anything else is KT-CT-4371.
-async fn load(api: &ApiContext, caller: &Caller, wizard_id: &str) -> ApiResult<Loaded> {
+async fn load(api: &ApiContext, caller: &Caller, wizard_id: &str) -> ApiResult<Journey> {
     let not_found = || KrakenError::new(ErrorCode::WizardNotFound);
-    let row = store::wizard_by_id(&api.db, wizard_id.trim())
+    let row = resiflex_store::wizards::wizard_by_id(&api.db, wizard_id.trim())
         .await
         .map_err(internal)?
         .ok_or_else(not_found)?;
@@ -169,7 +158,7 @@ async fn load(api: &ApiContext, caller: &Caller, wizard_id: &str) -> ApiResult<L
     if !may_see_account(api, caller, &account).await? {
         return Err(not_found());
     }
-    Loaded::decode(row)
+    Ok(Journey::of(row))
 }
 
 fn step_id(wizard_id: &str, step: StepKind) -> String {
@@ -242,351 +231,12 @@ fn redirect_uri(api: &ApiContext) -> String {
     format!("{}/sandbox/return", api.public_url)
 }
 
-/// The grant behind a wizard or device, decoded for the provider.
-async fn grant(api: &ApiContext, grant_id: i64) -> ApiResult<Grant> {
-    let stored = store::grant_by_id(&api.db, grant_id)
-        .await
-        .map_err(internal)?
-        .ok_or_else(|| internal("grant missing"))?;
-    Ok(Grant {
-        subject: stored.subject,
-        secret: stored.secret,
-    })
-}
-
-fn provider(api: &ApiContext, name: &str) -> ApiResult<std::sync::Arc<dyn DeviceProvider>> {
-    api.providers
-        .get(name)
-        .ok_or_else(|| KrakenError::new(ErrorCode::ProviderUnavailable))
-}
-
-/// Picks the provider for the chosen device: the first of the catalogue's integrations this server has.
-fn choose_provider(api: &ApiContext, wizard: &mut Wizard, catalogue: &Catalogue) {
-    if wizard.provider.is_none()
-        && let Some(entry) = wizard.integrated_entry(catalogue)
-    {
-        wizard.provider = entry
-            .providers()
-            .iter()
-            .find(|p| api.providers.get(p).is_some())
-            .cloned();
-    }
-}
-
-async fn read_telemetry(api: &ApiContext, device: &Device) -> Option<Telemetry> {
-    let provider = api.providers.get(&device.provider)?;
-    registration::read_telemetry(&api.db, provider.as_ref(), device, api.clock.now()).await
-}
-
-/// Moves a device along its machines; a refused transition is an internal inconsistency.
-fn transition(
-    device: &mut Device,
-    lifecycle: Lifecycle,
-    state: DeviceState,
-    now: DateTime<Utc>,
-) -> ApiResult<()> {
-    registration::transition(device, lifecycle, state, now).map_err(internal)
-}
-
-/// The refusal of a vendor device that is registered on an account already.
-fn device_taken() -> KrakenError {
-    KrakenError::with_message(
-        ErrorCode::StepParameters,
-        "This device is already connected to an account. It can be connected here once it has \
-         been disconnected there (deauthenticateFlexDevice).",
-    )
-}
-
-fn is_taken(err: &KrakenError) -> bool {
-    let taken = device_taken();
-    err.code == taken.code && err.message == taken.message
-}
-
-/// The device as the vendor listed it.
-fn found_device(d: &resiflex_providers::RemoteDevice) -> FoundDevice {
-    FoundDevice {
-        remote_id: d.remote_id.clone(),
-        kind: d.kind,
-        make: d.make.clone(),
-        model: d.model.clone(),
-        vin: d.vin.clone(),
-    }
-}
-
-/// Checks that the vendor device `remote_id` of `provider` is free for the wizard's account: no
-/// registration (not retired) of it exists but the wizard's own. A registration of the same
-/// account that never went live (an abandoned onboarding) is retired, so the new one replaces it;
-/// any other is refused (KT-CT-4375). The database holds the same rule (one registration per
-/// vendor device), so two onboardings at the same moment cannot both win.
-async fn ensure_free(
-    api: &ApiContext,
-    loaded: &Loaded,
-    provider: &str,
-    remote_id: &str,
-) -> ApiResult<()> {
-    let Some(mut existing) = store::live_device_by_integration_id(&api.db, provider, remote_id)
-        .await
-        .map_err(internal)?
-    else {
-        return Ok(());
-    };
-    if loaded.wizard.device_id.as_deref() == Some(existing.id.as_str()) {
-        return Ok(());
-    }
-    let abandoned = existing.account_id == loaded.row.account_id
-        && !matches!(
-            Lifecycle::parse(&existing.lifecycle),
-            Some(Lifecycle::Live | Lifecycle::PendingLive)
-        );
-    if !abandoned {
-        return Err(device_taken());
-    }
-    retire_unfinished(api, &mut existing).await
-}
-
-/// Retires a registration that never went live (an abandoned or cancelled onboarding).
-async fn retire_unfinished(api: &ApiContext, device: &mut Device) -> ApiResult<()> {
-    let now = api.clock.now();
-    transition(device, Lifecycle::Retired, DeviceState::Retired, now)?;
-    device.retired_at = Some(now);
-    match store::update_device(&api.db, device).await {
-        Ok(_) => Ok(()),
-        Err(StoreError::Conflict) => Err(KrakenError::new(ErrorCode::WizardConcurrentUpdate)),
-        Err(err) => Err(internal(err)),
-    }
-}
-
-/// Checks the device the wizard has chosen so far, if it has one.
-async fn ensure_chosen_free(api: &ApiContext, loaded: &Loaded) -> ApiResult<()> {
-    let catalogue = catalogue()?;
-    if loaded.wizard.reauthenticate_device.is_some() {
-        return Ok(());
-    }
-    let (Some(found), Some(provider)) = (
-        loaded.wizard.chosen_device(catalogue),
-        loaded.wizard.provider.as_deref(),
-    ) else {
-        return Ok(());
-    };
-    ensure_free(api, loaded, provider, &found.remote_id).await
-}
-
-/// After the device turned out to be taken while registering: the wizard goes back to the
-/// authorisation, which shows why, so the customer can try again once the device is free.
-fn rewind_taken(wizard: &mut Wizard) {
-    wizard.grant_id = None;
-    wizard.found_devices.clear();
-    wizard.answers.remove(&StepKind::SelectSessionDevice);
-    wizard.user_inputs.clear();
-    wizard.test = None;
-    wizard.device_id = None;
-    wizard.auth_error = Some(
-        "This device is already connected to an account; disconnect it there first.".to_owned(),
-    );
-}
-
-/// Creates the device record for the wizard's chosen remote device (once).
-async fn ensure_device(api: &ApiContext, loaded: &mut Loaded) -> ApiResult<Device> {
-    let catalogue = catalogue()?;
-    if let Some(id) = &loaded.wizard.device_id
-        && let Some(device) = store::device_by_id(&api.db, id).await.map_err(internal)?
-        && device.lifecycle != Lifecycle::Retired.as_str()
-    {
-        return Ok(device);
-    }
-    loaded.wizard.device_id = None;
-    let found = loaded
-        .wizard
-        .chosen_device(catalogue)
-        .cloned()
-        .ok_or_else(|| KrakenError::new(ErrorCode::StepParameters))?;
-    let provider = loaded
-        .wizard
-        .provider
-        .clone()
-        .ok_or_else(|| internal("no provider"))?;
-    ensure_free(api, loaded, &provider, &found.remote_id).await?;
-    let device = registration::device_record(
-        catalogue,
-        NewDevice {
-            account_id: loaded.row.account_id,
-            property_id: loaded.row.property_id,
-            provider: &provider,
-            grant_id: loaded.wizard.grant_id,
-            found: &found,
-            entry: loaded.wizard.integrated_entry(catalogue),
-            vin: loaded.wizard.user_inputs.get("vin").cloned(),
-        },
-        api.clock.now(),
-    );
-    match store::insert_device(&api.db, &device).await {
-        Ok(()) => {}
-        // Another onboarding registered the device at the same moment.
-        Err(StoreError::Conflict) => return Err(device_taken()),
-        Err(err) => return Err(internal(err)),
-    }
-    loaded.wizard.device_id = Some(device.id.clone());
-    Ok(device)
-}
-
-/// What the charger the customer chose is rated for, from its catalogue entry.
-fn charger_rating(wizard: &Wizard) -> ApiResult<Option<resiflex_providers::Rating>> {
-    let catalogue = catalogue()?;
-    Ok(wizard
-        .integrated_entry(catalogue)
-        .and_then(|entry| catalogue.charge_point(entry.id()))
-        .map(|c| resiflex_providers::Rating::of_charger(c.power().w, f64::from(c.amperage))))
-}
-
-/// The `OcppConnectionDetails` step: issues the charger's connection details (once per provider),
-/// then checks whether the charger has connected and been accepted; if so, the wizard gets the
-/// grant and the device found behind it. Returns whether the step is complete.
-async fn enrol(api: &ApiContext, loaded: &mut Loaded) -> ApiResult<bool> {
-    let Some(name) = loaded.wizard.provider.clone() else {
-        return Ok(false);
-    };
-    let provider = provider(api, &name)?;
-    let Some(enrolment) = provider.enrolment() else {
-        return Ok(false);
-    };
-    let now = api.clock.now();
-    let key = format!("{}:{name}", loaded.row.id);
-    if loaded.wizard.enrolment.as_ref().map(|e| &e.key) != Some(&key) {
-        let details = match enrolment.enrol(&key, now).await {
-            Ok(details) => details,
-            Err(err) => {
-                tracing::warn!(provider = %name, error = %err, "enrolling a charger failed");
-                return Ok(false);
-            }
-        };
-        if let Some(rating) = charger_rating(&loaded.wizard)?
-            && let Err(err) = enrolment.rate(&key, rating).await
-        {
-            tracing::warn!(provider = %name, error = %err, "recording a charger's rating failed");
-        }
-        loaded.wizard.enrolment = Some(resiflex_domain::wizard::Enrolment {
-            provider: name.clone(),
-            key: key.clone(),
-            websocket_url: details.websocket_url,
-            device_id: details.device_id,
-            password: details.password,
-        });
-    }
-    let Ok(Some(granted)) = enrolment.connected(&key, now).await else {
-        return Ok(false);
-    };
-    let devices = match provider.devices(&granted, now).await {
-        Ok(devices) if !devices.is_empty() => devices,
-        _ => return Ok(false),
-    };
-    // One charge point identity, one account.
-    for device in &devices {
-        ensure_free(api, loaded, &name, &device.remote_id).await?;
-    }
-    let stored = store::insert_grant(
-        &api.db,
-        loaded.row.account_id,
-        &name,
-        &granted.subject,
-        &granted.secret,
-        now,
-    )
-    .await
-    .map_err(internal)?;
-    loaded.wizard.grant_id = Some(stored.id);
-    loaded.wizard.found_devices = devices.iter().map(found_device).collect();
-    if let Some(enrolment) = loaded.wizard.enrolment.as_mut() {
-        enrolment.password = None;
-    }
-    Ok(true)
-}
-
-/// Re-evaluates the steps that wait for the outside world, then saves if anything changed.
-async fn advance(api: &ApiContext, mut loaded: Loaded) -> ApiResult<Loaded> {
-    let catalogue = catalogue()?;
-    let before = loaded.wizard.clone();
-    choose_provider(api, &mut loaded.wizard, catalogue);
-    let now = api.clock.now();
-    for _ in 0..4 {
-        match loaded.wizard.current(catalogue) {
-            Some(StepKind::WaitForTransition) => {
-                let Some(test) = loaded.wizard.test.clone() else {
-                    break;
-                };
-                let mut device = ensure_device(api, &mut loaded).await?;
-                let reading = read_telemetry(api, &device).await;
-                let charged = reading
-                    .as_ref()
-                    .is_some_and(|t| t.energy_imported_wh > test.meter_at_start_wh);
-                let outcome = if charged {
-                    Some(TestOutcome::Passed)
-                } else if now - test.started_at >= Duration::minutes(TEST_CHARGE_TIMEOUT_MINUTES) {
-                    Some(TestOutcome::Failed {
-                        reason: "No charging was seen during the test charge.".to_owned(),
-                    })
-                } else {
-                    None
-                };
-                let Some(outcome) = outcome else { break };
-                match &outcome {
-                    TestOutcome::Passed => transition(
-                        &mut device,
-                        Lifecycle::PendingLive,
-                        DeviceState::SetupComplete,
-                        now,
-                    )?,
-                    TestOutcome::Failed { .. } => transition(
-                        &mut device,
-                        Lifecycle::FailedOnboardingTest,
-                        DeviceState::TestChargeFailed,
-                        now,
-                    )?,
-                }
-                store::update_device(&api.db, &device)
-                    .await
-                    .map_err(internal)?;
-                if let Some(test) = loaded.wizard.test.as_mut() {
-                    test.outcome = Some(outcome);
-                }
-            }
-            Some(StepKind::OcppConnectionDetails) => {
-                if !enrol(api, &mut loaded).await? {
-                    break;
-                }
-            }
-            Some(StepKind::SmartFlexOnboardingDeviceRegistration) => {
-                let mut device = match ensure_device(api, &mut loaded).await {
-                    Ok(device) => device,
-                    Err(err) if is_taken(&err) => {
-                        rewind_taken(&mut loaded.wizard);
-                        loaded.save(api).await?;
-                        return Err(err);
-                    }
-                    Err(err) => return Err(err),
-                };
-                let reading = read_telemetry(api, &device).await;
-                registration::go_live(&mut device, reading.as_ref(), now).map_err(internal)?;
-                store::update_device(&api.db, &device)
-                    .await
-                    .map_err(internal)?;
-                loaded.wizard.status = WizardStatus::Complete;
-            }
-            _ => break,
-        }
-    }
-    if loaded.wizard != before {
-        loaded.wizard.refresh_completed(catalogue);
-        return loaded.save(api).await;
-    }
-    Ok(loaded)
-}
-
 // ---------------------------------------------------------------------------------------------
 // GraphQL types
 
 /// An onboarding journey.
 pub struct SmartFlexOnboardingWizard {
-    loaded: Loaded,
+    loaded: Journey,
     authorization_uri: Option<String>,
     test_ready: Option<bool>,
     redirect_uri: String,
@@ -688,7 +338,7 @@ impl SmartFlexOnboardingWizard {
 }
 
 impl SmartFlexOnboardingWizard {
-    async fn build(api: &ApiContext, loaded: Loaded) -> ApiResult<SmartFlexOnboardingWizard> {
+    async fn build(api: &ApiContext, loaded: Journey) -> ApiResult<SmartFlexOnboardingWizard> {
         let catalogue = catalogue()?;
         let current = if loaded.wizard.status == WizardStatus::InProgress {
             loaded.wizard.current(catalogue)
@@ -699,27 +349,17 @@ impl SmartFlexOnboardingWizard {
         let mut authorization_uri = None;
         if current == Some(StepKind::AuthFlow)
             && let (Some(name), Some(state)) = (&loaded.wizard.provider, &loaded.row.oauth_state)
-            && let Some(provider) = api.providers.get(name)
+            && let Some(provider) = api.providers.get(*name)
         {
             authorization_uri = provider.authorization_url(state, &redirect).await.ok();
         }
-        let mut test_ready = None;
-        if current == Some(StepKind::TestCharge)
-            && let Some(found) = loaded.wizard.chosen_device(catalogue)
-            && let (Some(name), Some(grant_id)) = (&loaded.wizard.provider, loaded.wizard.grant_id)
-            && let Some(provider) = api.providers.get(name)
-        {
-            let grant = grant(api, grant_id).await?;
-            test_ready = Some(
-                match provider
-                    .telemetry(&grant, &found.remote_id, api.clock.now())
-                    .await
-                {
-                    Ok(t) => ready_for_test(&t),
-                    Err(_) => false,
-                },
-            );
-        }
+        let test_ready = if current == Some(StepKind::TestCharge) {
+            journey::test_readiness(&api.devices, &loaded)
+                .await
+                .map_err(onboarding_error)?
+        } else {
+            None
+        };
         Ok(SmartFlexOnboardingWizard {
             loaded,
             authorization_uri,
@@ -839,12 +479,6 @@ impl SmartFlexOnboardingWizard {
             }),
         }
     }
-}
-
-fn ready_for_test(t: &Telemetry) -> bool {
-    t.connection == resiflex_providers::Connection::Online
-        && t.plugged_in != Some(false)
-        && t.at_home != Some(false)
 }
 
 fn list_item(step: StepKind, option: ListOption, catalogue: &Catalogue) -> SmartFlexListItem {
@@ -1151,8 +785,10 @@ pub struct CompleteUserInputRequiredInput {
 // ---------------------------------------------------------------------------------------------
 // Operations
 
-async fn respond(api: &ApiContext, loaded: Loaded) -> ApiResult<WizardPayload> {
-    let loaded = advance(api, loaded).await?;
+async fn respond(api: &ApiContext, loaded: Journey) -> ApiResult<WizardPayload> {
+    let loaded = journey::advance(&api.devices, loaded)
+        .await
+        .map_err(onboarding_error)?;
     Ok(WizardPayload {
         wizard: SmartFlexOnboardingWizard::build(api, loaded).await?,
     })
@@ -1177,21 +813,18 @@ async fn start(
                 "`propertyId` is not a property of this account.",
             )
         })?;
-    let now = api.clock.now();
-    let row = WizardRow {
-        id: uuid::Uuid::new_v4().to_string(),
-        account_id: account.id,
-        property_id: property.id,
-        oauth_state: Some(crate::auth::credentials::generate("st_")),
-        state: Json(serde_json::to_value(&wizard).map_err(internal)?),
-        version: 0,
-        created_at: now,
-        updated_at: now,
-    };
-    store::insert_wizard(&api.db, &row)
-        .await
-        .map_err(internal)?;
-    respond(api, Loaded { row, wizard }).await
+    let loaded = journey::start(
+        &api.devices,
+        account.id,
+        property.id,
+        crate::auth::credentials::generate("st_"),
+        wizard,
+    )
+    .await
+    .map_err(onboarding_error)?;
+    Ok(WizardPayload {
+        wizard: SmartFlexOnboardingWizard::build(api, loaded).await?,
+    })
 }
 
 /// Loads an open wizard for a step mutation and checks the step id.
@@ -1199,215 +832,13 @@ async fn for_step(
     ctx: &Context<'_>,
     wizard_id: &ID,
     step_id: &ID,
-) -> ApiResult<(Loaded, StepKind)> {
+) -> ApiResult<(Journey, StepKind)> {
     let api = api(ctx)?;
     let caller = authorise(ctx).await?;
     let loaded = load(api, &caller, wizard_id).await?;
     ensure_open(&loaded.wizard)?;
     let step = parse_step(&loaded.row.id, step_id)?;
     Ok((loaded, step))
-}
-
-async fn complete_auth(
-    api: &ApiContext,
-    loaded: &mut Loaded,
-    continuation_uri: &str,
-) -> ApiResult<()> {
-    let params = query_params(continuation_uri).ok_or_else(|| {
-        KrakenError::with_message(
-            ErrorCode::StepParameters,
-            "`continuationUri` is not a URI with a query.",
-        )
-    })?;
-    let get = |key: &str| {
-        params
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    };
-    if get("state") != loaded.row.oauth_state.as_deref() {
-        return Err(KrakenError::with_message(
-            ErrorCode::StepParameters,
-            "The URI does not belong to this authorisation.",
-        ));
-    }
-    if let Some(error) = get("error") {
-        loaded.wizard.auth_error = Some(match error {
-            "access_denied" => "You did not allow access at the vendor.".to_owned(),
-            _ => "The vendor could not complete the authorisation.".to_owned(),
-        });
-        return Ok(());
-    }
-    let code = get("code").ok_or_else(|| {
-        KrakenError::with_message(ErrorCode::StepParameters, "The URI carries no code.")
-    })?;
-    let name = loaded
-        .wizard
-        .provider
-        .clone()
-        .ok_or_else(|| KrakenError::new(ErrorCode::ProviderUnavailable))?;
-    let provider = provider(api, &name)?;
-    let now = api.clock.now();
-    let granted = match provider.complete_authorization(code, now).await {
-        Ok(grant) => grant,
-        Err(ProviderError::AuthorisationRefused(reason)) => {
-            loaded.wizard.auth_error =
-                Some(format!("The vendor refused the authorisation: {reason}"));
-            return Ok(());
-        }
-        Err(err) => {
-            tracing::warn!(provider = %name, error = %err, "completing an authorisation failed");
-            return Err(KrakenError::new(ErrorCode::StepRetryLater));
-        }
-    };
-    let devices = provider
-        .devices(&granted, now)
-        .await
-        .map_err(|_| KrakenError::new(ErrorCode::StepRetryLater))?;
-    // A device that is registered on an account already is refused before anything is kept.
-    let mut candidate = Loaded {
-        row: loaded.row.clone(),
-        wizard: loaded.wizard.clone(),
-    };
-    candidate.wizard.found_devices = devices.iter().map(found_device).collect();
-    ensure_chosen_free(api, &candidate).await?;
-    let stored = store::insert_grant(
-        &api.db,
-        loaded.row.account_id,
-        &name,
-        &granted.subject,
-        &granted.secret,
-        now,
-    )
-    .await
-    .map_err(internal)?;
-    loaded.wizard.auth_error = None;
-    loaded.wizard.grant_id = Some(stored.id);
-    loaded.wizard.found_devices = devices.iter().map(found_device).collect();
-    let catalogue = catalogue()?;
-    if let Some(device_id) = loaded.wizard.reauthenticate_device.clone() {
-        return reauthenticated(api, loaded, &device_id, stored.id).await;
-    }
-    let kind = loaded.wizard.registered_kind(catalogue);
-    if !loaded
-        .wizard
-        .found_devices
-        .iter()
-        .any(|d| Some(d.kind) == kind)
-    {
-        loaded.wizard.terminal_error =
-            Some("No device of the chosen kind was found at the vendor for this login.".to_owned());
-    }
-    Ok(())
-}
-
-/// Re-authentication: the device moves to the new grant and back to its settled state.
-async fn reauthenticated(
-    api: &ApiContext,
-    loaded: &mut Loaded,
-    device_id: &str,
-    grant_id: i64,
-) -> ApiResult<()> {
-    let mut device = store::device_by_id(&api.db, device_id)
-        .await
-        .map_err(internal)?
-        .ok_or_else(|| internal("device gone"))?;
-    if !loaded
-        .wizard
-        .found_devices
-        .iter()
-        .any(|d| d.remote_id == device.integration_device_id)
-    {
-        loaded.wizard.terminal_error =
-            Some("This vendor login does not have the device.".to_owned());
-        return Ok(());
-    }
-    let now = api.clock.now();
-    store::set_device_grant(&api.db, &device.id, grant_id, now)
-        .await
-        .map_err(internal)?;
-    device = store::device_by_id(&api.db, device_id)
-        .await
-        .map_err(internal)?
-        .ok_or_else(|| internal("device gone"))?;
-    let kind = DeviceKind::parse(&device.kind).ok_or_else(|| internal("stored kind"))?;
-    let lifecycle =
-        Lifecycle::parse(&device.lifecycle).ok_or_else(|| internal("stored lifecycle"))?;
-    let state = DeviceState::parse(&device.state).ok_or_else(|| internal("stored state"))?;
-    if matches!(
-        state,
-        DeviceState::LostConnection | DeviceState::AuthenticationFailed
-    ) {
-        if state == DeviceState::LostConnection {
-            transition(
-                &mut device,
-                lifecycle,
-                DeviceState::AuthenticationPending,
-                now,
-            )?;
-        }
-        transition(
-            &mut device,
-            lifecycle,
-            DeviceState::AuthenticationComplete,
-            now,
-        )?;
-        if lifecycle == Lifecycle::Live {
-            // A live device goes straight back to work.
-            transition(&mut device, lifecycle, DeviceState::SetupComplete, now)?;
-            let reading = read_telemetry(api, &device).await;
-            let settled = settled_state(reading.as_ref(), kind, device.is_suspended);
-            transition(&mut device, lifecycle, settled, now)?;
-        }
-        store::update_device(&api.db, &device)
-            .await
-            .map_err(internal)?;
-    }
-    loaded.wizard.status = WizardStatus::Complete;
-    Ok(())
-}
-
-fn query_params(uri: &str) -> Option<Vec<(String, String)>> {
-    let (_, query) = uri.trim().split_once('?')?;
-    let query = query.split('#').next().unwrap_or("");
-    Some(
-        query
-            .split('&')
-            .filter(|p| !p.is_empty())
-            .map(|pair| {
-                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-                (decode(k), decode(v))
-            })
-            .collect(),
-    )
-}
-
-fn decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let byte = bytes[i];
-        let escaped = (byte == b'%')
-            .then(|| text.get(i + 1..i + 3))
-            .flatten()
-            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
-        match (byte, escaped) {
-            (_, Some(value)) => {
-                out.push(value);
-                i += 3;
-            }
-            (b'+', None) => {
-                out.push(b' ');
-                i += 1;
-            }
-            (other, None) => {
-                out.push(other);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[derive(Default)]
@@ -1423,7 +854,9 @@ impl OnboardingQuery {
     ) -> ApiResult<SmartFlexOnboardingWizard> {
         let api = api(ctx)?;
         let caller = authorise(ctx).await?;
-        let loaded = advance(api, load(api, &caller, &wizard_id).await?).await?;
+        let loaded = journey::advance(&api.devices, load(api, &caller, &wizard_id).await?)
+            .await
+            .map_err(onboarding_error)?;
         SmartFlexOnboardingWizard::build(api, loaded).await
     }
 
@@ -1437,12 +870,18 @@ impl OnboardingQuery {
         let api = api(ctx)?;
         let caller = authorise(ctx).await?;
         let account = account_for(api, &caller, &account_number, ErrorCode::Unauthorized).await?;
-        let rows = store::wizards_of_account(&api.db, account.id, property_id.map(i64::from))
-            .await
-            .map_err(internal)?;
+        let rows = resiflex_store::wizards::wizards_of_account(
+            &api.db,
+            account.id,
+            property_id.map(i64::from),
+        )
+        .await
+        .map_err(internal)?;
         let mut wizards = Vec::with_capacity(rows.len());
         for row in rows {
-            let loaded = advance(api, Loaded::decode(row)?).await?;
+            let loaded = journey::advance(&api.devices, Journey::of(row))
+                .await
+                .map_err(onboarding_error)?;
             wizards.push(SmartFlexOnboardingWizard::build(api, loaded).await?);
         }
         Ok(wizards)
@@ -1487,9 +926,9 @@ impl OnboardingMutation {
             .map_err(internal)?
             .filter(|d| d.account_id == account.id)
             .ok_or_else(|| KrakenError::new(ErrorCode::DeviceNotFound))?;
-        let supported = device.lifecycle != Lifecycle::Retired.as_str()
-            && api.providers.get(&device.provider).is_some()
-            && !device.provider.starts_with("OCPP");
+        let supported = device.lifecycle != Lifecycle::Retired
+            && api.providers.get(device.provider).is_some()
+            && !device.provider.connects_itself();
         if !supported {
             return Err(KrakenError::new(ErrorCode::ReauthenticationUnsupported));
         }
@@ -1500,7 +939,7 @@ impl OnboardingMutation {
         start(
             ctx,
             input,
-            Wizard::reauthentication(&device.id, &device.provider),
+            Wizard::reauthentication(&device.id, device.provider),
         )
         .await
     }
@@ -1513,23 +952,13 @@ impl OnboardingMutation {
     ) -> ApiResult<WizardPayload> {
         let api = api(ctx)?;
         let caller = authorise(ctx).await?;
-        let mut loaded = load(api, &caller, &input.wizard_id).await?;
+        let loaded = load(api, &caller, &input.wizard_id).await?;
         if loaded.wizard.status == WizardStatus::Cancelled {
             return Err(KrakenError::new(ErrorCode::WizardCancelled));
         }
-        // A device this wizard registered that never went live is let go, so that the vendor
-        // device is free again; a live one stays (use `deauthenticateFlexDevice`).
-        if let Some(id) = &loaded.wizard.device_id
-            && let Some(mut device) = store::device_by_id(&api.db, id).await.map_err(internal)?
-            && !matches!(
-                Lifecycle::parse(&device.lifecycle),
-                Some(Lifecycle::Live | Lifecycle::PendingLive | Lifecycle::Retired)
-            )
-        {
-            retire_unfinished(api, &mut device).await?;
-        }
-        loaded.wizard.status = WizardStatus::Cancelled;
-        let loaded = loaded.save(api).await?;
+        let loaded = journey::cancel(&api.devices, loaded)
+            .await
+            .map_err(onboarding_error)?;
         Ok(WizardPayload {
             wizard: SmartFlexOnboardingWizard::build(api, loaded).await?,
         })
@@ -1553,11 +982,17 @@ impl OnboardingMutation {
             .wizard
             .answer_step(step, input.selected_option.trim(), catalogue()?)
             .map_err(wizard_error)?;
-        choose_provider(api, &mut loaded.wizard, catalogue()?);
+        journey::choose_provider(&api.devices, &mut loaded.wizard, catalogue()?);
         if step == StepKind::SelectSessionDevice {
-            ensure_chosen_free(api, &loaded).await?;
+            journey::ensure_chosen_free(&api.devices, &loaded)
+                .await
+                .map_err(onboarding_error)?;
         }
-        respond(api, loaded.save(api).await?).await
+        respond(
+            api,
+            loaded.save(&api.devices).await.map_err(onboarding_error)?,
+        )
+        .await
     }
 
     /// Chooses whether the vehicle or the charger is controlled.
@@ -1578,8 +1013,12 @@ impl OnboardingMutation {
             .wizard
             .answer_step(step, input.selected_integration.as_str(), catalogue()?)
             .map_err(wizard_error)?;
-        choose_provider(api, &mut loaded.wizard, catalogue()?);
-        respond(api, loaded.save(api).await?).await
+        journey::choose_provider(&api.devices, &mut loaded.wizard, catalogue()?);
+        respond(
+            api,
+            loaded.save(&api.devices).await.map_err(onboarding_error)?,
+        )
+        .await
     }
 
     /// Completes the vendor authorisation with the URI the vendor redirected to.
@@ -1605,8 +1044,14 @@ impl OnboardingMutation {
                 )
             });
         }
-        complete_auth(api, &mut loaded, &input.continuation_uri).await?;
-        respond(api, loaded.save(api).await?).await
+        journey::complete_auth(&api.devices, &mut loaded, &input.continuation_uri)
+            .await
+            .map_err(onboarding_error)?;
+        respond(
+            api,
+            loaded.save(&api.devices).await.map_err(onboarding_error)?,
+        )
+        .await
     }
 
     /// Gives the details the `UserInputRequired` step asks for.
@@ -1657,7 +1102,11 @@ impl OnboardingMutation {
         // Answering again rewinds the test charge.
         loaded.wizard.test = None;
         loaded.wizard.user_inputs.insert("vin".to_owned(), vin);
-        respond(api, loaded.save(api).await?).await
+        respond(
+            api,
+            loaded.save(&api.devices).await.map_err(onboarding_error)?,
+        )
+        .await
     }
 
     /// Completes a `UserActionRequired` step. ResiFlex's journeys have none today, so any step id is
@@ -1681,78 +1130,16 @@ impl OnboardingMutation {
         input: StepInput,
     ) -> ApiResult<WizardPayload> {
         let api = api(ctx)?;
-        let (mut loaded, step) = for_step(ctx, &input.wizard_id, &input.step_id).await?;
-        let catalogue = catalogue()?;
+        let (loaded, step) = for_step(ctx, &input.wizard_id, &input.step_id).await?;
         if step != StepKind::TestCharge {
             return Err(KrakenError::with_message(
                 ErrorCode::StepParameters,
                 "This step is not a test charge.",
             ));
         }
-        if loaded.wizard.current(catalogue) != Some(StepKind::TestCharge) {
-            return Err(KrakenError::new(ErrorCode::StepNotFound));
-        }
-        let mut device = ensure_device(api, &mut loaded).await?;
-        let grant = grant(
-            api,
-            device
-                .grant_id
-                .ok_or_else(|| internal("device without grant"))?,
-        )
-        .await?;
-        let provider = provider(api, &device.provider)?;
-        let now = api.clock.now();
-        let reading = provider
-            .telemetry(&grant, &device.integration_device_id, now)
+        let loaded = journey::start_test_charge(&api.devices, loaded)
             .await
-            .map_err(|_| KrakenError::new(ErrorCode::VehicleNotReadyForTest))?;
-        if !ready_for_test(&reading) {
-            if device.state == DeviceState::AuthenticationComplete.as_str() {
-                transition(
-                    &mut device,
-                    Lifecycle::Onboarding,
-                    DeviceState::TestChargeNotAvailable,
-                    now,
-                )?;
-                store::update_device(&api.db, &device)
-                    .await
-                    .map_err(internal)?;
-            }
-            // The device record is kept, so the wizard is saved with it.
-            let _ = loaded.save(api).await?;
-            return Err(KrakenError::with_message(
-                ErrorCode::VehicleNotReadyForTest,
-                "Plug the vehicle in at home, then start the test charge again.",
-            ));
-        }
-        if let Err(err) = provider
-            .send(
-                &grant,
-                &device.integration_device_id,
-                &Command::TestCharge,
-                &uuid::Uuid::new_v4().to_string(),
-                now,
-            )
-            .await
-        {
-            tracing::warn!(device = %device.id, error = %err, "the test charge could not be started");
-            let _ = loaded.save(api).await?;
-            return Err(KrakenError::new(ErrorCode::StepRetryLater));
-        }
-        transition(
-            &mut device,
-            Lifecycle::OnboardingTestInProgress,
-            DeviceState::TestChargeInProgress,
-            now,
-        )?;
-        store::update_device(&api.db, &device)
-            .await
-            .map_err(internal)?;
-        loaded.wizard.test = Some(TestProgress {
-            started_at: now,
-            meter_at_start_wh: reading.energy_imported_wh,
-            outcome: None,
-        });
-        respond(api, loaded.save(api).await?).await
+            .map_err(onboarding_error)?;
+        respond(api, loaded).await
     }
 }

@@ -10,19 +10,14 @@ use resiflex_domain::device::{DeviceKind, Lifecycle};
 use resiflex_domain::preferences::{
     PreferenceError, PreferenceMode, PreferenceUnit, Preferences, ScheduleEntry, parse_weekday,
 };
-use resiflex_store::devices::Device;
-use resiflex_store::sqlx::types::Json;
 use rust_decimal::prelude::ToPrimitive;
 
-use super::devices::{
-    SmartFlexDeviceInterface, device_for, internal, machines, record_and_replan, respond,
-    save_device,
-};
+use resiflex_devices::{DeviceError, Operation};
+
+use super::control::device_error;
+use super::devices::{SmartFlexDeviceInterface, device_for, respond};
 use super::{OperationErrors, protected_mutation as op};
-use crate::enums::{
-    DayOfWeek, FlexGridExportStatus, FlexIsChargingDurationCapped, PreferencesModeChoices,
-    PreferencesUnitChoices,
-};
+use crate::enums::{DayOfWeek, PreferencesModeChoices, PreferencesUnitChoices};
 use crate::errors::{ApiResult, ErrorCode, KrakenError};
 use crate::scalars::{Decimal, Time};
 
@@ -131,7 +126,7 @@ fn parse_input(
     let mut schedules = Vec::with_capacity(input.schedules.len());
     for (index, entry) in input.schedules.iter().enumerate() {
         let day = parse_weekday(entry.day_of_week.as_str())
-            .ok_or_else(|| internal("weekday", &entry.day_of_week))?;
+            .ok_or_else(|| KrakenError::internal("weekday", &entry.day_of_week))?;
         schedules.push(ScheduleEntry {
             day,
             time: entry.time.0,
@@ -144,17 +139,6 @@ fn parse_input(
         });
     }
     Preferences::parse(kind, mode_of(input.mode), unit, schedules).map_err(|err| refused(&err))
-}
-
-fn not_retired(device: &Device, failure: ErrorCode) -> ApiResult<()> {
-    if device.lifecycle == Lifecycle::Retired.as_str() {
-        Err(KrakenError::with_message(
-            failure,
-            format!("{} The device is retired.", failure.description()),
-        ))
-    } else {
-        Ok(())
-    }
 }
 
 #[derive(Default)]
@@ -170,24 +154,18 @@ impl PreferencesMutation {
         input: SmartFlexDevicePreferencesInput,
     ) -> ApiResult<Option<SmartFlexDeviceInterface>> {
         let (api, device) = device_for(ctx, &input.device_id).await?;
-        let (kind, _, _) = machines(&device)?;
-        not_retired(&device, ErrorCode::PreferencesFailed)?;
-        let preferences = parse_input(kind, &input)?;
-        let json = serde_json::to_value(&preferences)
-            .map_err(|err| internal("serialising preferences", &err))?;
-        let saved = save_device(api, device, ErrorCode::PreferencesFailed, |d| {
-            not_retired(d, ErrorCode::PreferencesFailed)?;
-            d.preferences = Some(Json(json.clone()));
-            Ok(())
-        })
-        .await?;
-        record_and_replan(
-            api,
-            &saved.id,
-            resiflex_domain::plan::DeviceEventKind::PreferencesChanged,
-            json,
-        )
-        .await;
+        if device.lifecycle == Lifecycle::Retired {
+            return Err(device_error(DeviceError::NotAllowed(
+                Operation::SetPreferences,
+                "The device is retired.".to_owned(),
+            )));
+        }
+        let preferences = parse_input(device.kind, &input)?;
+        let saved = api
+            .devices
+            .set_preferences(device, preferences)
+            .await
+            .map_err(device_error)?;
         tracing::info!(device = %saved.id, "device preferences set");
         respond(api, saved).await.map(Some)
     }
@@ -200,23 +178,11 @@ impl PreferencesMutation {
         input: UpdateDeviceGridExportInput,
     ) -> ApiResult<Option<SmartFlexDeviceInterface>> {
         let (api, device) = device_for(ctx, &input.device_id).await?;
-        let to = if input.enabled {
-            FlexGridExportStatus::Enabled
-        } else {
-            FlexGridExportStatus::Disabled
-        };
-        let saved = save_device(api, device, ErrorCode::GridExportFailed, |d| {
-            not_retired(d, ErrorCode::GridExportFailed)?;
-            if d.grid_export == FlexGridExportStatus::NotApplicable.as_str() {
-                return Err(KrakenError::with_message(
-                    ErrorCode::GridExportFailed,
-                    "This device cannot export to the grid (its grid export is NOT_APPLICABLE).",
-                ));
-            }
-            d.grid_export = to.as_str().to_owned();
-            Ok(())
-        })
-        .await?;
+        let saved = api
+            .devices
+            .set_grid_export(device, input.enabled)
+            .await
+            .map_err(device_error)?;
         respond(api, saved).await.map(Some)
     }
 
@@ -228,23 +194,11 @@ impl PreferencesMutation {
         input: UpdateIsChargingDurationCappedInput,
     ) -> ApiResult<Option<SmartFlexDeviceInterface>> {
         let (api, device) = device_for(ctx, &input.device_id).await?;
-        let to = if input.enabled {
-            FlexIsChargingDurationCapped::Enabled
-        } else {
-            FlexIsChargingDurationCapped::Disabled
-        };
-        let saved = save_device(api, device, ErrorCode::ChargingDurationCapFailed, |d| {
-            not_retired(d, ErrorCode::ChargingDurationCapFailed)?;
-            if d.charging_duration_capped == FlexIsChargingDurationCapped::NotApplicable.as_str() {
-                return Err(KrakenError::with_message(
-                    ErrorCode::ChargingDurationCapFailed,
-                    "This device has no charging duration cap (the setting is NOT_APPLICABLE).",
-                ));
-            }
-            d.charging_duration_capped = to.as_str().to_owned();
-            Ok(())
-        })
-        .await?;
+        let saved = api
+            .devices
+            .set_charging_duration_cap(device, input.enabled)
+            .await
+            .map_err(device_error)?;
         respond(api, saved).await.map(Some)
     }
 }

@@ -270,7 +270,7 @@ session_object! {
 
         /// The dispatches of the session, with the energy each drew.
         async fn dispatches(&self) -> Vec<SmartFlexDispatch> {
-            serde_json::from_value::<Vec<StoredDispatch>>(self.0.0.dispatches.0.clone())
+            serde_json::from_value::<Vec<StoredDispatch>>(self.0.0.dispatches.clone())
                 .unwrap_or_default()
                 .into_iter()
                 .map(|d| SmartFlexDispatch {

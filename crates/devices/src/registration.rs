@@ -1,35 +1,25 @@
-//! Registering a device found behind a vendor grant: the record onboarding creates for it, and the
-//! registration step that makes it live. The onboarding wizard goes through these one step at a time
-//! (a test charge may come in between); the sandbox demo goes through them in one go, so both register
-//! devices the same way.
+//! Registering a device found behind a vendor grant: the record onboarding creates for it, the moves
+//! along its machines, and the registration step that makes it live. The onboarding wizard goes
+//! through these one step at a time (a test charge may come in between); the sandbox demo goes
+//! through them in one go, so both register devices the same way.
 
 use chrono::{DateTime, Utc};
 use resiflex_domain::catalogue::{Catalogue, CatalogueEntry};
-use resiflex_domain::device::{DeviceKind, DeviceState, DeviceTransitionError, Lifecycle};
+use resiflex_domain::device::{
+    DeviceKind, DeviceState, DeviceTransitionError, Lifecycle, Provider,
+};
 use resiflex_domain::preferences::Preferences;
+use resiflex_domain::telemetry::Telemetry;
 use resiflex_domain::wizard::FoundDevice;
-use resiflex_providers::{DeviceProvider, Grant, Telemetry};
-use resiflex_store::Db;
-use resiflex_store::devices::{self as store, Device};
-use resiflex_store::sqlx::types::Json;
-
-/// A stored device that cannot be moved along its machines.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RegistrationError {
-    /// The stored kind, life cycle or state is not one this server knows.
-    #[error("the stored {0} of the device is unknown")]
-    Unknown(&'static str),
-    #[error(transparent)]
-    Transition(#[from] DeviceTransitionError),
-}
+use resiflex_store::devices::Device;
 
 /// Where a found device is registered and what it is.
 #[derive(Clone)]
 pub struct NewDevice<'a> {
     pub account_id: i64,
     pub property_id: i64,
-    /// The `ProviderChoices` value of the integration behind the grant.
-    pub provider: &'a str,
+    /// The integration behind the grant.
+    pub provider: Provider,
     pub grant_id: Option<i64>,
     /// The device as the vendor listed it.
     pub found: &'a FoundDevice,
@@ -64,15 +54,12 @@ pub fn device_record(catalogue: &Catalogue, new: NewDevice<'_>, now: DateTime<Ut
         Some(entry) => (entry.make().to_owned(), entry.model().to_owned()),
         None => (found.make.clone(), found.model.clone()),
     };
-    let preferences = Preferences::default_for(kind)
-        .and_then(|prefs| serde_json::to_value(prefs).ok())
-        .map(Json);
     Device {
         id: uuid::Uuid::new_v4().to_string(),
         account_id: new.account_id,
         property_id: new.property_id,
-        kind: kind.as_str().to_owned(),
-        provider: new.provider.to_owned(),
+        kind,
+        provider: new.provider,
         grant_id: new.grant_id,
         integration_device_id: found.remote_id.clone(),
         name: format!("{make} {model}"),
@@ -82,12 +69,12 @@ pub fn device_record(catalogue: &Catalogue, new: NewDevice<'_>, now: DateTime<Ut
         vin: new.vin.or(found.vin.clone()),
         battery_capacity_wh: battery,
         max_power_w: power,
-        lifecycle: Lifecycle::Onboarding.as_str().to_owned(),
-        state: DeviceState::AuthenticationComplete.as_str().to_owned(),
+        lifecycle: Lifecycle::Onboarding,
+        state: DeviceState::AuthenticationComplete,
         is_suspended: false,
-        grid_export: kind.default_grid_export().to_owned(),
-        charging_duration_capped: kind.default_charging_duration_capped().to_owned(),
-        preferences,
+        grid_export: kind.default_grid_export(),
+        charging_duration_capped: kind.default_charging_duration_capped(),
+        preferences: Preferences::default_for(kind),
         test_charge: None,
         created_at: now,
         updated_at: now,
@@ -103,29 +90,15 @@ pub fn transition(
     lifecycle: Lifecycle,
     state: DeviceState,
     now: DateTime<Utc>,
-) -> Result<(), RegistrationError> {
-    let current_lifecycle =
-        Lifecycle::parse(&device.lifecycle).ok_or(RegistrationError::Unknown("lifecycle"))?;
-    let current_state =
-        DeviceState::parse(&device.state).ok_or(RegistrationError::Unknown("state"))?;
-    if current_lifecycle != lifecycle {
-        current_lifecycle.transition(lifecycle)?;
+) -> Result<(), DeviceTransitionError> {
+    if device.lifecycle != lifecycle {
+        device.lifecycle.transition(lifecycle)?;
     }
-    current_state.transition(state)?;
-    device.lifecycle = lifecycle.as_str().to_owned();
-    device.state = state.as_str().to_owned();
+    device.state.transition(state)?;
+    device.lifecycle = lifecycle;
+    device.state = state;
     device.updated_at = now;
     Ok(())
-}
-
-/// The state a set-up device settles in: suspended devices are off, otherwise the control rule
-/// (offline, unplugged or away, or capable).
-pub fn settled_state(
-    telemetry: Option<&Telemetry>,
-    kind: DeviceKind,
-    suspended: bool,
-) -> DeviceState {
-    Telemetry::settled_state(telemetry, kind, suspended)
 }
 
 /// The registration step: a device still in onboarding becomes PENDING_LIVE and SETUP_COMPLETE, then
@@ -134,9 +107,8 @@ pub fn go_live(
     device: &mut Device,
     reading: Option<&Telemetry>,
     now: DateTime<Utc>,
-) -> Result<(), RegistrationError> {
-    let kind = DeviceKind::parse(&device.kind).ok_or(RegistrationError::Unknown("kind"))?;
-    if Lifecycle::parse(&device.lifecycle) == Some(Lifecycle::Onboarding) {
+) -> Result<(), DeviceTransitionError> {
+    if device.lifecycle == Lifecycle::Onboarding {
         transition(
             device,
             Lifecycle::PendingLive,
@@ -144,29 +116,6 @@ pub fn go_live(
             now,
         )?;
     }
-    let settled = settled_state(reading, kind, device.is_suspended);
+    let settled = Telemetry::settled_state(reading, device.kind, device.is_suspended);
     transition(device, Lifecycle::Live, settled, now)
-}
-
-/// Reads a device's telemetry through its provider and keeps it as the device's latest reading;
-/// `None` when the device has no usable grant or does not answer.
-pub async fn read_telemetry(
-    db: &Db,
-    provider: &dyn DeviceProvider,
-    device: &Device,
-    now: DateTime<Utc>,
-) -> Option<Telemetry> {
-    let stored = store::grant_by_id(db, device.grant_id?).await.ok()??;
-    let grant = Grant {
-        subject: stored.subject,
-        secret: stored.secret,
-    };
-    let reading = provider
-        .telemetry(&grant, &device.integration_device_id, now)
-        .await
-        .ok()?;
-    if let Ok(json) = serde_json::to_value(&reading) {
-        let _ = store::save_latest_telemetry(db, &device.id, reading.at, &json).await;
-    }
-    Some(reading)
 }

@@ -1,0 +1,145 @@
+//! What a device is asked to do, and where a command is in the ledger that sends it once.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A command to a device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Command {
+    /// Start drawing power now (at the given limit, or the device's maximum).
+    Start { power_limit_w: Option<i64> },
+    /// Stop drawing power.
+    Stop,
+    /// Limit the power drawn while active.
+    SetPowerLimit { power_w: i64 },
+    /// Follow a schedule: draw `power_w` during each window, nothing outside them.
+    Schedule { windows: Vec<ScheduleWindow> },
+    /// A short charge to prove that ResiFlex can control the device.
+    TestCharge,
+    /// Heat or cool towards a temperature (heat pumps, thermostats).
+    SetTargetTemperature { celsius: f64 },
+}
+
+impl Command {
+    /// The command held within a device rated `max_power_w` (when known): no power above it and
+    /// none below 0. `Start` without a limit stays the device's own full power.
+    #[must_use]
+    pub fn within(&self, max_power_w: Option<i64>) -> Command {
+        let clamp = |w: i64| match max_power_w {
+            Some(max) => w.min(max.max(0)).max(0),
+            None => w.max(0),
+        };
+        match self {
+            Command::Start { power_limit_w } => Command::Start {
+                power_limit_w: power_limit_w.map(clamp),
+            },
+            Command::SetPowerLimit { power_w } => Command::SetPowerLimit {
+                power_w: clamp(*power_w),
+            },
+            Command::Schedule { windows } => Command::Schedule {
+                windows: windows
+                    .iter()
+                    .map(|w| ScheduleWindow {
+                        power_w: clamp(w.power_w),
+                        ..w.clone()
+                    })
+                    .collect(),
+            },
+            other => other.clone(),
+        }
+    }
+}
+
+/// One window of a schedule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScheduleWindow {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub power_w: i64,
+}
+
+/// Where a command is in the command ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CommandStatus {
+    /// Written, not yet acknowledged by the provider (or the answer was lost).
+    Pending,
+    /// The provider acknowledged it.
+    Sent,
+    /// The provider refused it or could not be reached; retried at its next attempt time.
+    Failed,
+    /// Given up: a newer command replaced it, or it was refused for good.
+    Abandoned,
+}
+
+impl CommandStatus {
+    pub const ALL: [CommandStatus; 4] = [
+        CommandStatus::Pending,
+        CommandStatus::Sent,
+        CommandStatus::Failed,
+        CommandStatus::Abandoned,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CommandStatus::Pending => "PENDING",
+            CommandStatus::Sent => "SENT",
+            CommandStatus::Failed => "FAILED",
+            CommandStatus::Abandoned => "ABANDONED",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<CommandStatus> {
+        CommandStatus::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn commands_stay_within_the_rating() {
+        let max = Some(7_400);
+        assert_eq!(
+            Command::Start {
+                power_limit_w: Some(22_000)
+            }
+            .within(max),
+            Command::Start {
+                power_limit_w: Some(7_400)
+            }
+        );
+        assert_eq!(
+            Command::Start {
+                power_limit_w: None
+            }
+            .within(max),
+            Command::Start {
+                power_limit_w: None
+            }
+        );
+        assert_eq!(
+            Command::SetPowerLimit { power_w: -5 }.within(max),
+            Command::SetPowerLimit { power_w: 0 }
+        );
+        let at = Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap();
+        let window = |power_w| ScheduleWindow {
+            start: at,
+            end: at + chrono::Duration::hours(1),
+            power_w,
+        };
+        assert_eq!(
+            Command::Schedule {
+                windows: vec![window(22_000), window(3_000)]
+            }
+            .within(max),
+            Command::Schedule {
+                windows: vec![window(7_400), window(3_000)]
+            }
+        );
+        assert_eq!(Command::Stop.within(max), Command::Stop);
+    }
+}
