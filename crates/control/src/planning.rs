@@ -385,7 +385,7 @@ pub fn make_plan(
     });
     let (ready_by, target) = match locked.and_then(|p| Some((p.ready_by?, p.target_soc_pct?))) {
         Some(goal) => goal,
-        None => match next_goal(&preferences, view.time_zone, now) {
+        None => match next_goal(preferences, view.time_zone, now) {
             Some(goal) => goal,
             None => {
                 record.outcome = "NO_PREFERENCES".into();

@@ -305,7 +305,7 @@ pub async fn enrol(devices: &Devices, journey: &mut Journey) -> Outcome<bool> {
             tracing::warn!(provider = %name, error = %err, "recording a charger's rating failed");
         }
         journey.wizard.enrolment = Some(resiflex_domain::wizard::Enrolment {
-            provider: name.clone(),
+            provider: name,
             key: key.clone(),
             websocket_url: details.websocket_url,
             device_id: details.device_id,

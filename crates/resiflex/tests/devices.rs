@@ -1082,7 +1082,7 @@ async fn boost_refusals_carry_one_reason_string_in_order() {
         ),
     ];
     for (row, telemetry, reason) in cases {
-        let before = (row.lifecycle.clone(), row.state.clone());
+        let before = (row.lifecycle, row.state);
         let id = w.insert(row).await;
         if let Some(t) = &telemetry {
             w.save_telemetry(&id, t).await;
