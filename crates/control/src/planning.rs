@@ -1044,21 +1044,8 @@ mod tests {
 
     fn reading(at: DateTime<Utc>, soc: f64) -> Telemetry {
         Telemetry {
-            at,
-            connection: Connection::Online,
-            state_of_charge_pct: Some(soc),
             soc_limit_pct: Some(100.0),
-            power_w: 0,
-            energy_imported_wh: 0,
-            energy_exported_wh: 0,
-            plugged_in: Some(true),
-            at_home: Some(true),
-            indoor_temperature_c: None,
-            outdoor_temperature_c: None,
-            target_temperature_c: None,
-            solar_power_w: None,
-            site_consumption_w: None,
-            active: false,
+            ..Telemetry::vehicle_at_home(at, soc)
         }
     }
 

@@ -112,6 +112,24 @@ fn provider(
         .ok_or(OnboardingError::ProviderUnavailable)
 }
 
+/// Stores the grant the vendor gave for the journey's account (its secret sealed by the store).
+async fn keep_grant(
+    devices: &Devices,
+    journey: &Journey,
+    provider: Provider,
+    granted: &resiflex_providers::Grant,
+) -> Outcome<store::ProviderGrant> {
+    Ok(store::insert_grant(
+        &devices.db,
+        journey.row.account_id,
+        provider,
+        &granted.subject,
+        &granted.secret,
+        devices.clock.now(),
+    )
+    .await?)
+}
+
 /// Picks the provider for the chosen device: the first of the catalogue's integrations this server has.
 pub fn choose_provider(devices: &Devices, wizard: &mut Wizard, catalogue: &Catalogue) {
     if wizard.provider.is_none()
@@ -323,16 +341,7 @@ pub async fn enrol(devices: &Devices, journey: &mut Journey) -> Outcome<bool> {
     for device in &remote {
         ensure_free(devices, journey, name, &device.remote_id).await?;
     }
-    let stored = store::insert_grant(
-        &devices.db,
-        journey.row.account_id,
-        name,
-        &granted.subject,
-        &granted.secret,
-        now,
-    )
-    .await
-    .map_err(internal)?;
+    let stored = keep_grant(devices, journey, name, &granted).await?;
     journey.wizard.grant_id = Some(stored.id);
     journey.wizard.found_devices = remote.iter().map(found_device).collect();
     if let Some(enrolment) = journey.wizard.enrolment.as_mut() {
@@ -478,16 +487,7 @@ pub async fn complete_auth(
     };
     candidate.wizard.found_devices = remote.iter().map(found_device).collect();
     ensure_chosen_free(devices, &candidate).await?;
-    let stored = store::insert_grant(
-        &devices.db,
-        journey.row.account_id,
-        name,
-        &granted.subject,
-        &granted.secret,
-        now,
-    )
-    .await
-    .map_err(internal)?;
+    let stored = keep_grant(devices, journey, name, &granted).await?;
     journey.wizard.auth_error = None;
     journey.wizard.grant_id = Some(stored.id);
     journey.wizard.found_devices = remote.iter().map(found_device).collect();

@@ -204,21 +204,9 @@ mod tests {
 
     fn reading() -> Telemetry {
         Telemetry {
-            at: Utc.with_ymd_and_hms(2026, 1, 1, 22, 0, 0).unwrap(),
-            connection: Connection::Online,
-            state_of_charge_pct: Some(50.0),
             soc_limit_pct: Some(90.0),
-            power_w: 0,
             energy_imported_wh: 1_000,
-            energy_exported_wh: 0,
-            plugged_in: Some(true),
-            at_home: Some(true),
-            indoor_temperature_c: None,
-            outdoor_temperature_c: None,
-            target_temperature_c: None,
-            solar_power_w: None,
-            site_consumption_w: None,
-            active: false,
+            ..Telemetry::vehicle_at_home(Utc.with_ymd_and_hms(2026, 1, 1, 22, 0, 0).unwrap(), 50.0)
         }
     }
 

@@ -10,7 +10,7 @@ use resiflex_devices::{DeviceError, Devices, NoReaction};
 use resiflex_domain::command::{Command, CommandStatus};
 use resiflex_domain::device::{DeviceState, Lifecycle, Provider};
 use resiflex_domain::plan::DeviceEventKind;
-use resiflex_domain::telemetry::{Connection, Telemetry};
+use resiflex_domain::telemetry::Telemetry;
 use resiflex_domain::{ManualClock, SharedClock};
 use resiflex_providers::{
     CommandReceipt, DeviceProvider, Grant, ProviderError, ProviderRegistry, RemoteDevice,
@@ -87,21 +87,9 @@ impl DeviceProvider for Vendor {
 
 fn reading(at: DateTime<Utc>) -> Telemetry {
     Telemetry {
-        at,
-        connection: Connection::Online,
-        state_of_charge_pct: Some(40.0),
         soc_limit_pct: Some(100.0),
-        power_w: 0,
         energy_imported_wh: 1_000,
-        energy_exported_wh: 0,
-        plugged_in: Some(true),
-        at_home: Some(true),
-        indoor_temperature_c: None,
-        outdoor_temperature_c: None,
-        target_temperature_c: None,
-        solar_power_w: None,
-        site_consumption_w: None,
-        active: false,
+        ..Telemetry::vehicle_at_home(at, 40.0)
     }
 }
 

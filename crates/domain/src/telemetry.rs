@@ -44,6 +44,28 @@ pub struct Telemetry {
 }
 
 impl Telemetry {
+    /// A vehicle's reading at `at`: online, plugged in at home, not charging, at `soc_pct` with no
+    /// charge limit of its own and its meters at zero. Change what differs with struct update syntax.
+    pub fn vehicle_at_home(at: DateTime<Utc>, soc_pct: f64) -> Telemetry {
+        Telemetry {
+            at,
+            connection: Connection::Online,
+            state_of_charge_pct: Some(soc_pct),
+            soc_limit_pct: None,
+            power_w: 0,
+            energy_imported_wh: 0,
+            energy_exported_wh: 0,
+            plugged_in: Some(true),
+            at_home: Some(true),
+            indoor_temperature_c: None,
+            outdoor_temperature_c: None,
+            target_temperature_c: None,
+            solar_power_w: None,
+            site_consumption_w: None,
+            active: false,
+        }
+    }
+
     /// The state a set-up device settles in given this reading (or none: `reading` may be absent),
     /// by the domain's rule ([`DeviceState::settled`]): off when suspended, lost when offline, not
     /// available when a vehicle is unplugged or away, capable otherwise.
@@ -72,21 +94,9 @@ mod tests {
 
     fn reading() -> Telemetry {
         Telemetry {
-            at: Utc.with_ymd_and_hms(2026, 1, 1, 22, 0, 0).unwrap(),
-            connection: Connection::Online,
-            state_of_charge_pct: Some(50.0),
             soc_limit_pct: Some(90.0),
-            power_w: 0,
             energy_imported_wh: 1_000,
-            energy_exported_wh: 0,
-            plugged_in: Some(true),
-            at_home: Some(true),
-            indoor_temperature_c: None,
-            outdoor_temperature_c: None,
-            target_temperature_c: None,
-            solar_power_w: None,
-            site_consumption_w: None,
-            active: false,
+            ..Telemetry::vehicle_at_home(Utc.with_ymd_and_hms(2026, 1, 1, 22, 0, 0).unwrap(), 50.0)
         }
     }
 

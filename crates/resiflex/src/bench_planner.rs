@@ -216,21 +216,9 @@ async fn seed_devices(db: &Db, count: usize) -> anyhow::Result<()> {
             version: 0,
         });
         let reading = resiflex_providers::Telemetry {
-            at: now,
             connection: resiflex_providers::Connection::Online,
-            state_of_charge_pct: Some(soc),
             soc_limit_pct: Some(100.0),
-            power_w: 0,
-            energy_imported_wh: 0,
-            energy_exported_wh: 0,
-            plugged_in: Some(true),
-            at_home: Some(true),
-            indoor_temperature_c: None,
-            outdoor_temperature_c: None,
-            target_temperature_c: None,
-            solar_power_w: None,
-            site_consumption_w: None,
-            active: false,
+            ..resiflex_providers::Telemetry::vehicle_at_home(now, soc)
         };
         readings.push((id, reading));
     }

@@ -197,21 +197,10 @@ fn in_state(mut d: Device, lifecycle: &str, state: &str) -> Device {
 /// A vehicle plugged in at home at half charge.
 fn reading() -> Telemetry {
     Telemetry {
-        at: start_instant(),
-        connection: Connection::Online,
-        state_of_charge_pct: Some(55.5),
         soc_limit_pct: Some(90.0),
         power_w: 7_400,
         energy_imported_wh: 12_000,
-        energy_exported_wh: 0,
-        plugged_in: Some(true),
-        at_home: Some(true),
-        indoor_temperature_c: None,
-        outdoor_temperature_c: None,
-        target_temperature_c: None,
-        solar_power_w: None,
-        site_consumption_w: None,
-        active: false,
+        ..Telemetry::vehicle_at_home(start_instant(), 55.5)
     }
 }
 

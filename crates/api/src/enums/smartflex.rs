@@ -200,89 +200,19 @@ kraken_enum! {
     }
 }
 
-kraken_enum! {
-    /// Vendor cloud, aggregator or protocol that a device is authorised and controlled through; versioned values (_V2) are newer integrations with the same vendor.
-    ProviderChoices {
-        /// BYD vehicles, through BYD's cloud.
-        Byd = "BYD",
-        /// Daikin heat pumps, through Daikin's cloud.
-        Daikin = "DAIKIN",
-        /// Daikin heat pumps, through Daikin's separate LCM integration.
-        DaikinLcm = "DAIKIN_LCM",
-        /// ecobee smart thermostats, through the ecobee API.
-        Ecobee = "ECOBEE",
-        /// ecobee smart thermostats, through the newer ecobee integration.
-        EcobeeV2 = "ECOBEE_V2",
-        /// Energizer-branded home energy devices, through the vendor's cloud.
-        Energizer = "ENERGIZER",
-        /// Vehicles and other devices reached through Enode, an aggregator for many brands (see EnodeVendors).
-        Enode = "ENODE",
-        /// Enphase solar microinverters and batteries, through the Enphase cloud.
-        Enphase = "ENPHASE",
-        /// Ford vehicles, through Ford's connected-car cloud.
-        Ford = "FORD",
-        /// GivEnergy home batteries and inverters, through the GivEnergy cloud.
-        Givenergy = "GIVENERGY",
-        /// Huawei solar inverters and batteries, through Huawei's solar cloud.
-        Huawei = "HUAWEI",
-        /// Huawei solar inverters and batteries, through the newer Huawei integration.
-        HuaweiV2 = "HUAWEI_V2",
-        /// Hypervolt home chargers, through the Hypervolt cloud.
-        Hypervolt = "HYPERVOLT",
-        /// Indra home chargers, through the Indra cloud.
-        Indra = "INDRA",
-        /// Vehicles and chargers reached through Jedlix, a smart charging aggregator.
-        Jedlix = "JEDLIX",
-        /// Vehicles and chargers reached through the newer Jedlix integration.
-        JedlixV2 = "JEDLIX_V2",
-        /// Mercedes-Benz vehicles, through Mercedes' connected-car cloud.
-        Mercedes = "MERCEDES",
-        /// myenergi chargers and diverters such as the zappi, through the myenergi cloud.
-        Myenergi = "MYENERGI",
-        /// myenergi devices, through the newer myenergi integration.
-        MyenergiV2 = "MYENERGI_V2",
-        /// Nature Remo smart-home hubs, used in Japan to control appliances such as air conditioners.
-        Nature = "NATURE",
-        /// Nissan vehicles, through Nissan's connected-car cloud.
-        Nissan = "NISSAN",
-        /// Any charger that connects directly to our back office over the Open Charge Point Protocol.
-        Ocpp = "OCPP",
-        /// Wallbox chargers connected over OCPP, with handling specific to Wallbox.
-        OcppWallbox = "OCPP_WALLBOX",
-        /// Devices connected through Octopus Energy's own integration.
-        OctopusEnergy = "OCTOPUS_ENERGY",
-        /// Ohme home chargers, through the Ohme cloud.
-        Ohme = "OHME",
-        /// Ohme home chargers, through the newer Ohme integration.
-        OhmeV2 = "OHME_V2",
-        /// Sensi smart thermostats, through the Sensi cloud.
-        Sensi = "SENSI",
-        /// Sensi smart thermostats, through the newer Sensi integration.
-        SensiV2 = "SENSI_V2",
-        /// Vehicles reached through Smartcar, an aggregator of many car makers' APIs.
-        Smartcar = "SMARTCAR",
-        /// Devices linked through SmartFlex Connect, the platform's own connection service.
-        SmartflexConnect = "SMARTFLEX_CONNECT",
-        /// Devices linked through the Smart Pear integration.
-        SmartPear = "SMART_PEAR",
-        /// SolarEdge inverters and batteries, through the SolarEdge cloud.
-        Solaredge = "SOLAREDGE",
-        /// Tesla vehicles, through Tesla's API.
-        Tesla = "TESLA",
-        /// Tesla vehicles, through the newer Tesla integration.
-        TeslaV2 = "TESLA_V2",
-        /// Volkswagen vehicles, through Volkswagen's connected-car cloud.
-        Volkswagen = "VOLKSWAGEN",
-        /// Amazon smart thermostats, reached through the VP thermostat partner integration.
-        VpAmazon = "VP_AMAZON",
-        /// Honeywell thermostats on the Total Connect Comfort platform, reached through the VP thermostat partner integration.
-        VpHoneywellCc = "VP_HONEYWELL_CC",
-        /// Honeywell Home (Resideo) thermostats, reached through the VP thermostat partner integration.
-        VpHoneywellRes = "VP_HONEYWELL_RES",
-        /// Google Nest thermostats, reached through the VP thermostat partner integration.
-        VpNest = "VP_NEST",
-    }
+// The values are the domain's list of integrations, written once.
+macro_rules! provider_choices {
+    ($($values:tt)*) => {
+        kraken_enum! {
+            /// Vendor cloud, aggregator or protocol that a device is authorised and controlled through; versioned values (_V2) are newer integrations with the same vendor.
+            ProviderChoices {
+                $($values)*
+            }
+        }
+    };
 }
+
+resiflex_domain::with_providers!(provider_choices);
 
 kraken_enum! {
     /// Which integration to use when both a vehicle and its charger could be controlled.

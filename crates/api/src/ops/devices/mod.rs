@@ -176,21 +176,16 @@ mod tests {
 
     fn telemetry(power_w: i64, solar: Option<i64>, load: Option<i64>) -> Telemetry {
         Telemetry {
-            at: Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap(),
-            connection: Connection::Online,
-            state_of_charge_pct: Some(55.456),
-            soc_limit_pct: None,
             power_w,
-            energy_imported_wh: 0,
-            energy_exported_wh: 0,
             plugged_in: None,
             at_home: None,
-            indoor_temperature_c: None,
-            outdoor_temperature_c: None,
-            target_temperature_c: None,
             solar_power_w: solar,
             site_consumption_w: load,
             active: true,
+            ..Telemetry::vehicle_at_home(
+                Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap(),
+                55.456,
+            )
         }
     }
 

@@ -26,9 +26,5 @@ pub(super) async fn run(
     journey::complete_auth(&api.devices, &mut loaded, &input.continuation_uri)
         .await
         .map_err(onboarding_error)?;
-    respond(
-        api,
-        loaded.save(&api.devices).await.map_err(onboarding_error)?,
-    )
-    .await
+    save_and_respond(api, loaded).await
 }

@@ -49,9 +49,5 @@ pub(super) async fn run(
     // Answering again rewinds the test charge.
     loaded.wizard.test = None;
     loaded.wizard.user_inputs.insert("vin".to_owned(), vin);
-    respond(
-        api,
-        loaded.save(&api.devices).await.map_err(onboarding_error)?,
-    )
-    .await
+    save_and_respond(api, loaded).await
 }

@@ -252,6 +252,12 @@ fn redirect_uri(api: &ApiContext) -> String {
 // ---------------------------------------------------------------------------------------------
 // Operations
 
+/// Saves a journey a step changed, then answers as every step does.
+async fn save_and_respond(api: &ApiContext, loaded: Journey) -> ApiResult<WizardPayload> {
+    let saved = loaded.save(&api.devices).await.map_err(onboarding_error)?;
+    respond(api, saved).await
+}
+
 async fn respond(api: &ApiContext, loaded: Journey) -> ApiResult<WizardPayload> {
     let loaded = journey::advance(&api.devices, loaded)
         .await

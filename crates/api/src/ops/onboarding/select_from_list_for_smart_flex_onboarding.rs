@@ -22,9 +22,5 @@ pub(super) async fn run(ctx: &Context<'_>, input: SelectFromListInput) -> ApiRes
             .await
             .map_err(onboarding_error)?;
     }
-    respond(
-        api,
-        loaded.save(&api.devices).await.map_err(onboarding_error)?,
-    )
-    .await
+    save_and_respond(api, loaded).await
 }

@@ -20,9 +20,5 @@ pub(super) async fn run(
         .answer_step(step, input.selected_integration.as_str(), catalogue()?)
         .map_err(wizard_error)?;
     journey::choose_provider(&api.devices, &mut loaded.wizard, catalogue()?);
-    respond(
-        api,
-        loaded.save(&api.devices).await.map_err(onboarding_error)?,
-    )
-    .await
+    save_and_respond(api, loaded).await
 }
