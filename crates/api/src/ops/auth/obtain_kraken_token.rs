@@ -1,62 +1,19 @@
-//! Signing in: `obtainKrakenToken`, personal API keys (`regenerateSecretKey`) and pre-signed keys
-//! (`generatePreSignedToken`, `invalidatePreSignedToken`, `invalidatePreSignedTokensForUser`).
+//! `obtainKrakenToken`: signing in with email and password, an API key, an organisation secret key,
+//! a refresh token or a pre-signed key.
 
-use async_graphql::{Context, InputObject, Object, SimpleObject};
+use async_graphql::{Context, InputObject, SimpleObject};
 use chrono::Duration;
 use resiflex_store::identity::{self, AccountUser};
 
-use super::{OperationErrors, OperationKind, api};
+use super::internal;
 use crate::auth::access::{self, Refusal};
-use crate::auth::credentials::{self, LIVE_KEY_PREFIX};
+use crate::auth::credentials;
+use crate::auth::throttle;
 use crate::auth::tokens::{Credential, Grant, REFRESH_LIFETIME_SECS, Subject};
-use crate::auth::{Caller, authorise, throttle};
 use crate::context::{ApiContext, RequestMeta};
 use crate::errors::{ApiResult, ErrorCode, KrakenError};
-use crate::scalars::{DateTime, GenericScalar};
-
-pub const ERRORS: &[OperationErrors] = &[
-    OperationErrors {
-        name: "obtainKrakenToken",
-        kind: OperationKind::Mutation,
-        codes: &[
-            ErrorCode::InvalidInput,
-            ErrorCode::InvalidCredentials,
-            ErrorCode::AuthenticationFailed,
-            ErrorCode::RefreshTokenExpired,
-            ErrorCode::RefreshTokenInvalid,
-            ErrorCode::TooManyRequests,
-        ],
-        protected: false,
-    },
-    OperationErrors {
-        name: "regenerateSecretKey",
-        kind: OperationKind::Mutation,
-        codes: &[ErrorCode::Unauthorized],
-        protected: true,
-    },
-    OperationErrors {
-        name: "generatePreSignedToken",
-        kind: OperationKind::Mutation,
-        codes: &[
-            ErrorCode::PreSignedKeyAdminUnauthorized,
-            ErrorCode::PreSignedKeyUnauthorized,
-            ErrorCode::InvalidInput,
-        ],
-        protected: true,
-    },
-    OperationErrors {
-        name: "invalidatePreSignedToken",
-        kind: OperationKind::Mutation,
-        codes: &[ErrorCode::PreSignedKeyInvalid],
-        protected: true,
-    },
-    OperationErrors {
-        name: "invalidatePreSignedTokensForUser",
-        kind: OperationKind::Mutation,
-        codes: &[ErrorCode::PreSignedKeyAdminUnauthorized],
-        protected: true,
-    },
-];
+use crate::ops::api;
+use crate::scalars::GenericScalar;
 
 /// How to sign in: exactly one of email and password, an API key, an organisation secret key, a
 /// refresh token or a pre-signed key.
@@ -93,47 +50,6 @@ pub struct ObtainKrakenJsonWebToken {
     pub refresh_token: Option<String>,
     /// When the refresh token expires, as a Unix timestamp in seconds.
     pub refresh_expires_in: Option<i64>,
-}
-
-/// A user's new personal API key, shown this once.
-#[derive(SimpleObject, Debug)]
-pub struct RegenerateSecretKey {
-    /// The new key; the previous one no longer works.
-    pub key: String,
-}
-
-#[derive(SimpleObject, Debug)]
-pub struct GeneratePreSignedToken {
-    /// The pre-signed key, to be exchanged with `obtainKrakenToken(input: {preSignedKey})`.
-    pub token: String,
-    /// When it stops working.
-    pub token_expiry_datetime: DateTime,
-}
-
-#[derive(InputObject, Debug)]
-pub struct InvalidatePreSignedTokenInput {
-    pub token: String,
-}
-
-#[derive(SimpleObject, Debug)]
-pub struct InvalidatePreSignedToken {
-    /// Whether a live key was invalidated.
-    pub invalidated: bool,
-}
-
-#[derive(InputObject, Debug)]
-pub struct InvalidatePreSignedTokensForUserInput {
-    pub email: String,
-}
-
-#[derive(SimpleObject, Debug)]
-pub struct InvalidatePreSignedTokensForUser {
-    /// How many live keys were invalidated.
-    pub invalidated_count: i32,
-}
-
-fn internal(err: resiflex_store::StoreError) -> KrakenError {
-    KrakenError::internal("sign-in", &err)
 }
 
 /// Grant types, as the `gty` claim names them.
@@ -421,164 +337,19 @@ async fn with_refresh_token(
     })
 }
 
-/// The longest a pre-signed key may live.
-const MAX_PRE_SIGNED_MINUTES: i32 = 7 * 24 * 60;
-
-#[derive(Default)]
-pub struct AuthMutation;
-
-#[Object]
-impl AuthMutation {
-    /// Signs in and returns a token, its claims and a refresh token.
-    async fn obtain_kraken_token(
-        &self,
-        ctx: &Context<'_>,
-        input: ObtainJsonWebTokenInput,
-    ) -> ApiResult<ObtainKrakenJsonWebToken> {
-        let api = api(ctx)?;
-        let meta = ctx
-            .data::<RequestMeta>()
-            .map_err(|_| KrakenError::new(ErrorCode::Internal))?;
-        match method(&input)? {
-            Method::Password(email, password) => with_password(api, meta, email, password).await,
-            Method::ApiKey(key) => with_api_key(api, meta, key).await,
-            Method::Organisation(key) => with_organisation_key(api, meta, key).await,
-            Method::Refresh(token) => with_refresh_token(api, meta, token).await,
-            Method::PreSigned(key) => with_pre_signed_key(api, meta, key).await,
-        }
-    }
-
-    /// Replaces the signed-in user's personal API key and returns the new one; the old one, and
-    /// every token and refresh token signed in with it, stops working at once. Not from a session
-    /// a pre-signed key started (KT-CT-1111).
-    async fn regenerate_secret_key(&self, ctx: &Context<'_>) -> ApiResult<RegenerateSecretKey> {
-        let api = api(ctx)?;
-        let session = access::authorise_session(ctx).await?;
-        let user = session.caller.as_user()?;
-        session.require_credential_management()?;
-        let key = credentials::generate(LIVE_KEY_PREFIX);
-        identity::replace_api_key(
-            &api.db,
-            user.id,
-            &credentials::hash_secret(&key),
-            api.clock.now(),
-        )
-        .await
-        .map_err(internal)?;
-        Ok(RegenerateSecretKey { key })
-    }
-
-    /// Mints a short-lived key (15 minutes unless `expiryMinutes` says otherwise, at most 7 days) that
-    /// signs one of the organisation's customers in. Organisations only.
-    async fn generate_pre_signed_token(
-        &self,
-        ctx: &Context<'_>,
-        email: String,
-        expiry_minutes: Option<i32>,
-    ) -> ApiResult<GeneratePreSignedToken> {
-        let api = api(ctx)?;
-        let caller = authorise(ctx).await?;
-        let Caller::Organisation(org) = &caller else {
-            return Err(KrakenError::new(ErrorCode::PreSignedKeyUnauthorized));
-        };
-        let minutes = expiry_minutes.unwrap_or(15);
-        if !(1..=MAX_PRE_SIGNED_MINUTES).contains(&minutes) {
-            return Err(KrakenError::with_message(
-                ErrorCode::InvalidInput,
-                format!("`expiryMinutes` must be between 1 and {MAX_PRE_SIGNED_MINUTES}."),
-            ));
-        }
-        let user = organisation_user(api, org.id, &email).await?;
-        let now = api.clock.now();
-        let key = credentials::generate("");
-        let expires = now + Duration::minutes(i64::from(minutes));
-        identity::insert_pre_signed_key(
-            &api.db,
-            &credentials::hash_secret(&key),
-            user.id,
-            org.id,
-            expires,
-            now,
-        )
-        .await
-        .map_err(internal)?;
-        Ok(GeneratePreSignedToken {
-            token: key,
-            token_expiry_datetime: DateTime(expires),
-        })
-    }
-
-    /// Invalidates one pre-signed key the organisation minted, used or not; the session it started
-    /// ends too.
-    async fn invalidate_pre_signed_token(
-        &self,
-        ctx: &Context<'_>,
-        input: InvalidatePreSignedTokenInput,
-    ) -> ApiResult<InvalidatePreSignedToken> {
-        let api = api(ctx)?;
-        let caller = authorise(ctx).await?;
-        let org = caller.as_organisation()?;
-        let count = identity::invalidate_pre_signed_key(
-            &api.db,
-            &credentials::hash_secret(&input.token),
-            org.id,
-            api.clock.now(),
-        )
-        .await
-        .map_err(internal)?;
-        if count == 0 {
-            return Err(KrakenError::with_message(
-                ErrorCode::PreSignedKeyInvalid,
-                "No live pre-signed key matches.",
-            ));
-        }
-        Ok(InvalidatePreSignedToken { invalidated: true })
-    }
-
-    /// Invalidates every pre-signed key the organisation minted for a user that is not yet
-    /// invalidated, and the sessions they started.
-    async fn invalidate_pre_signed_tokens_for_user(
-        &self,
-        ctx: &Context<'_>,
-        input: InvalidatePreSignedTokensForUserInput,
-    ) -> ApiResult<InvalidatePreSignedTokensForUser> {
-        let api = api(ctx)?;
-        let caller = authorise(ctx).await?;
-        let org = caller.as_organisation()?;
-        let user = organisation_user(api, org.id, &input.email).await?;
-        let count = identity::invalidate_pre_signed_keys_for_user(
-            &api.db,
-            user.id,
-            org.id,
-            api.clock.now(),
-        )
-        .await
-        .map_err(internal)?;
-        Ok(InvalidatePreSignedTokensForUser {
-            invalidated_count: i32::try_from(count).unwrap_or(i32::MAX),
-        })
-    }
-}
-
-/// A user of one of the organisation's accounts, by email; anyone else is refused with KT-CT-1128.
-async fn organisation_user(
-    api: &ApiContext,
-    organisation_id: i64,
-    email: &str,
-) -> ApiResult<AccountUser> {
-    let refused = || KrakenError::new(ErrorCode::PreSignedKeyAdminUnauthorized);
-    let email = resiflex_domain::EmailAddress::parse(email).ok_or_else(refused)?;
-    let user = identity::user_by_email(&api.db, email.as_str())
-        .await
-        .map_err(internal)?
-        .ok_or_else(refused)?;
-    let belongs =
-        resiflex_store::accounts::user_belongs_to_organisation(&api.db, user.id, organisation_id)
-            .await
-            .map_err(internal)?;
-    if belongs && user.deleted_at.is_none() {
-        Ok(user)
-    } else {
-        Err(refused())
+pub(super) async fn run(
+    ctx: &Context<'_>,
+    input: ObtainJsonWebTokenInput,
+) -> ApiResult<ObtainKrakenJsonWebToken> {
+    let api = api(ctx)?;
+    let meta = ctx
+        .data::<RequestMeta>()
+        .map_err(|_| KrakenError::new(ErrorCode::Internal))?;
+    match method(&input)? {
+        Method::Password(email, password) => with_password(api, meta, email, password).await,
+        Method::ApiKey(key) => with_api_key(api, meta, key).await,
+        Method::Organisation(key) => with_organisation_key(api, meta, key).await,
+        Method::Refresh(token) => with_refresh_token(api, meta, token).await,
+        Method::PreSigned(key) => with_pre_signed_key(api, meta, key).await,
     }
 }

@@ -1,0 +1,269 @@
+//! The GraphQL object types the account operations share: accounts, their users, properties and
+//! references, and the payload of the reference mutations.
+
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use resiflex_store::accounts::{self, Account, AccountReference, Property};
+use resiflex_store::identity::AccountUser;
+
+use super::internal;
+use crate::auth::access::may_see_account;
+use crate::auth::authorise;
+use crate::enums::{AccountStatus, AccountTypeChoices};
+use crate::errors::{ApiResult, ErrorCode, KrakenError};
+use crate::ops::api;
+use crate::scalars::DateTime;
+
+/// An account.
+pub struct AccountType(pub Account);
+
+#[Object(name = "AccountType")]
+impl AccountType {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    /// The account number, for example `A-3F7K9Q2M`.
+    async fn number(&self) -> &str {
+        &self.0.number
+    }
+
+    async fn status(&self) -> ApiResult<AccountStatus> {
+        self.0
+            .status
+            .parse()
+            .map_err(|e| KrakenError::internal("stored account status", &e))
+    }
+
+    /// The brand the account belongs to.
+    async fn brand(&self) -> &str {
+        &self.0.brand_code
+    }
+
+    async fn account_type(&self) -> ApiResult<AccountTypeChoices> {
+        self.0
+            .account_type
+            .parse()
+            .map_err(|e| KrakenError::internal("stored account type", &e))
+    }
+
+    async fn billing_name(&self) -> &str {
+        &self.0.billing_name
+    }
+
+    async fn billing_email(&self) -> Option<&str> {
+        self.0.billing_email.as_deref()
+    }
+
+    /// The billing address on one line.
+    async fn billing_address(&self) -> String {
+        join_address(&[
+            self.0.billing_street.as_deref(),
+            self.0.billing_locality.as_deref(),
+            self.0.billing_area.as_deref(),
+            self.0.billing_postcode.as_deref(),
+        ])
+    }
+
+    async fn billing_address_line1(&self) -> Option<&str> {
+        self.0.billing_street.as_deref()
+    }
+
+    async fn billing_address_line2(&self) -> Option<&str> {
+        self.0.billing_locality.as_deref()
+    }
+
+    async fn billing_address_line3(&self) -> Option<&str> {
+        self.0.billing_area.as_deref()
+    }
+
+    async fn billing_address_postcode(&self) -> Option<&str> {
+        self.0.billing_postcode.as_deref()
+    }
+
+    /// ISO 3166-1 alpha-2.
+    async fn billing_country_code(&self) -> &str {
+        &self.0.billing_country
+    }
+
+    /// The people who can sign in to this account.
+    async fn users(&self, ctx: &Context<'_>) -> ApiResult<Vec<AccountUserType>> {
+        let users = accounts::users_of_account(&api(ctx)?.db, self.0.id)
+            .await
+            .map_err(internal)?;
+        Ok(users.into_iter().map(AccountUserType).collect())
+    }
+
+    async fn properties(&self, ctx: &Context<'_>) -> ApiResult<Vec<PropertyType>> {
+        let properties = accounts::properties_of_account(&api(ctx)?.db, self.0.id)
+            .await
+            .map_err(internal)?;
+        Ok(properties.into_iter().map(PropertyType).collect())
+    }
+
+    /// The partner's own references to this account.
+    async fn references(&self, ctx: &Context<'_>) -> ApiResult<Vec<AccountReferenceType>> {
+        let references = accounts::references_of_account(&api(ctx)?.db, self.0.id)
+            .await
+            .map_err(internal)?;
+        Ok(references.into_iter().map(AccountReferenceType).collect())
+    }
+
+    async fn created_at(&self) -> DateTime {
+        DateTime(self.0.created_at)
+    }
+
+    async fn updated_at(&self) -> DateTime {
+        DateTime(self.0.updated_at)
+    }
+}
+
+fn join_address(parts: &[Option<&str>]) -> String {
+    parts
+        .iter()
+        .flatten()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A person who can sign in.
+pub struct AccountUserType(pub AccountUser);
+
+#[Object(name = "AccountUserType")]
+impl AccountUserType {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+
+    async fn given_name(&self) -> &str {
+        &self.0.given_name
+    }
+
+    async fn family_name(&self) -> &str {
+        &self.0.family_name
+    }
+
+    async fn preferred_name(&self) -> Option<&str> {
+        self.0.preferred_name.as_deref()
+    }
+
+    async fn full_name(&self) -> String {
+        format!("{} {}", self.0.given_name, self.0.family_name)
+    }
+
+    async fn mobile(&self) -> Option<&str> {
+        self.0.mobile.as_deref()
+    }
+
+    /// The user's accounts that the caller may see.
+    async fn accounts(&self, ctx: &Context<'_>) -> ApiResult<Vec<AccountType>> {
+        let api = api(ctx)?;
+        let caller = authorise(ctx).await?;
+        let mut visible = Vec::new();
+        for account in accounts::accounts_of_user(&api.db, self.0.id)
+            .await
+            .map_err(internal)?
+        {
+            if may_see_account(api, &caller, &account).await? {
+                visible.push(AccountType(account));
+            }
+        }
+        Ok(visible)
+    }
+}
+
+/// A place where the account's devices are.
+pub struct PropertyType(pub Property);
+
+#[Object(name = "PropertyType")]
+impl PropertyType {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    /// The address on one line.
+    async fn address(&self) -> String {
+        join_address(&[
+            self.0.street_address.as_deref(),
+            self.0.locality.as_deref(),
+            self.0.administrative_area.as_deref(),
+            self.0.postal_code.as_deref(),
+        ])
+    }
+
+    async fn postcode(&self) -> Option<&str> {
+        self.0.postal_code.as_deref()
+    }
+
+    async fn rich_address(&self) -> PropertyRichAddressType {
+        PropertyRichAddressType {
+            street_address: self.0.street_address.clone(),
+            locality: self.0.locality.clone(),
+            administrative_area: self.0.administrative_area.clone(),
+            postal_code: self.0.postal_code.clone(),
+            country: self.0.country.clone(),
+        }
+    }
+
+    /// The IANA time zone the property's devices are planned in.
+    async fn time_zone(&self) -> &str {
+        &self.0.time_zone
+    }
+}
+
+#[derive(SimpleObject, Debug)]
+pub struct PropertyRichAddressType {
+    pub street_address: Option<String>,
+    pub locality: Option<String>,
+    pub administrative_area: Option<String>,
+    pub postal_code: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    pub country: String,
+}
+
+/// A partner's own identifier for an account.
+pub struct AccountReferenceType(pub AccountReference);
+
+#[Object(name = "AccountReferenceType")]
+impl AccountReferenceType {
+    async fn namespace(&self) -> &str {
+        &self.0.namespace
+    }
+
+    async fn value(&self) -> &str {
+        &self.0.value
+    }
+
+    async fn created_at(&self) -> DateTime {
+        DateTime(self.0.created_at)
+    }
+
+    async fn updated_at(&self) -> DateTime {
+        DateTime(self.0.updated_at)
+    }
+
+    async fn account(&self, ctx: &Context<'_>) -> ApiResult<AccountType> {
+        let account = accounts::account_by_id(&api(ctx)?.db, self.0.account_id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| KrakenError::new(ErrorCode::Internal))?;
+        Ok(AccountType(account))
+    }
+}
+
+#[derive(InputObject, Debug)]
+pub struct AccountReferenceMutationInput {
+    pub account_number: String,
+    pub namespace: String,
+    pub value: String,
+}
+
+#[derive(SimpleObject)]
+pub struct AccountReferenceMutation {
+    pub account_reference: AccountReferenceType,
+}
