@@ -39,6 +39,39 @@ pub enum StepKind {
 }
 
 impl StepKind {
+    /// Every kind of step.
+    pub const ALL: &'static [StepKind] = &[
+        StepKind::SelectDeviceType,
+        StepKind::SelectVehicleMake,
+        StepKind::SelectVehicleVariant,
+        StepKind::SelectChargePointMake,
+        StepKind::SelectChargePointVariant,
+        StepKind::SelectVehicleOrChargePoint,
+        StepKind::SelectHeatPumpMake,
+        StepKind::SelectHeatPumpVariant,
+        StepKind::SelectBatteryMake,
+        StepKind::SelectBatteryVariant,
+        StepKind::SelectInverterMake,
+        StepKind::SelectInverterSystemType,
+        StepKind::AuthFlow,
+        StepKind::OcppConnectionDetails,
+        StepKind::SelectSessionDevice,
+        StepKind::UserInputRequired,
+        StepKind::TestCharge,
+        StepKind::WaitForTransition,
+        StepKind::SmartFlexOnboardingDeviceRegistration,
+        StepKind::UnsupportedCombination,
+        StepKind::TerminalError,
+    ];
+
+    /// The kind of step with this name (as in a step id).
+    pub fn named(name: &str) -> Option<StepKind> {
+        StepKind::ALL
+            .iter()
+            .copied()
+            .find(|step| step.name() == name)
+    }
+
     pub const fn name(self) -> &'static str {
         match self {
             StepKind::SelectDeviceType => "SelectDeviceType",
@@ -647,6 +680,17 @@ mod tests {
             .unwrap();
         w.provider = vehicle.providers().first().copied();
         w
+    }
+
+    #[test]
+    fn every_step_is_found_by_its_name() {
+        let names: std::collections::BTreeSet<&str> =
+            StepKind::ALL.iter().map(|step| step.name()).collect();
+        assert_eq!(names.len(), StepKind::ALL.len());
+        for step in StepKind::ALL {
+            assert_eq!(StepKind::named(step.name()), Some(*step));
+        }
+        assert_eq!(StepKind::named("NoSuchStep"), None);
     }
 
     #[test]

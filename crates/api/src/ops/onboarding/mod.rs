@@ -190,36 +190,8 @@ fn parse_step(wizard_id: &str, step_id: &str) -> ApiResult<StepKind> {
     if wizard != wizard_id {
         return Err(unknown());
     }
-    ALL_STEPS
-        .iter()
-        .copied()
-        .find(|s| s.name() == name)
-        .ok_or_else(unknown)
+    StepKind::named(name).ok_or_else(unknown)
 }
-
-const ALL_STEPS: &[StepKind] = &[
-    StepKind::SelectDeviceType,
-    StepKind::SelectVehicleMake,
-    StepKind::SelectVehicleVariant,
-    StepKind::SelectChargePointMake,
-    StepKind::SelectChargePointVariant,
-    StepKind::SelectVehicleOrChargePoint,
-    StepKind::SelectHeatPumpMake,
-    StepKind::SelectHeatPumpVariant,
-    StepKind::SelectBatteryMake,
-    StepKind::SelectBatteryVariant,
-    StepKind::SelectInverterMake,
-    StepKind::SelectInverterSystemType,
-    StepKind::AuthFlow,
-    StepKind::OcppConnectionDetails,
-    StepKind::SelectSessionDevice,
-    StepKind::UserInputRequired,
-    StepKind::TestCharge,
-    StepKind::WaitForTransition,
-    StepKind::SmartFlexOnboardingDeviceRegistration,
-    StepKind::UnsupportedCombination,
-    StepKind::TerminalError,
-];
 
 /// Checks that a mutation may act on the wizard at all.
 fn ensure_open(wizard: &Wizard) -> ApiResult<()> {
