@@ -101,8 +101,8 @@ fn plan_view(plan: &PlanRecord) -> PlanView {
     PlanView {
         version: plan.version,
         created_at: plan.created_at,
-        trigger: plan.trigger.as_str().to_owned(),
-        kind: plan.kind.as_str().to_owned(),
+        trigger: plan.trigger,
+        kind: plan.kind,
         ready_by: plan.ready_by,
         start_soc_pct: plan.start_soc_pct,
         target_soc_pct: plan.target_soc_pct,
@@ -197,7 +197,7 @@ pub async fn track(db: &Db, device: &Device, now: DateTime<Utc>) -> Result<(), S
                 .detail
                 .get("seenPowerW")
                 .and_then(serde_json::Value::as_i64),
-            kind: e.kind.as_str().to_owned(),
+            kind: e.kind,
         })
         .collect();
     let preferences = device.preferences.as_ref();

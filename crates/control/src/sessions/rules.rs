@@ -6,7 +6,7 @@
 use chrono::Datelike;
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
-use resiflex_domain::plan::{DispatchKind, PlanDispatch};
+use resiflex_domain::plan::{DeviceEventKind, DispatchKind, PlanDispatch, PlanKind, PlanTrigger};
 use resiflex_domain::preferences::Preferences;
 use resiflex_domain::tariff::Rate;
 use resiflex_providers::{Connection, Telemetry};
@@ -70,10 +70,8 @@ impl Reading {
 pub struct PlanView {
     pub version: i64,
     pub created_at: DateTime<Utc>,
-    /// A `PlanTrigger` name.
-    pub trigger: String,
-    /// A `PlanKind` name.
-    pub kind: String,
+    pub trigger: PlanTrigger,
+    pub kind: PlanKind,
     pub ready_by: Option<DateTime<Utc>>,
     pub start_soc_pct: Option<f64>,
     pub target_soc_pct: Option<f64>,
@@ -83,11 +81,11 @@ pub struct PlanView {
 
 impl PlanView {
     fn is_smart(&self) -> bool {
-        self.kind == "SMART"
+        self.kind == PlanKind::Smart
     }
 
     fn charges(&self) -> bool {
-        self.kind == "SMART" || self.kind == "BOOST"
+        matches!(self.kind, PlanKind::Smart | PlanKind::Boost)
     }
 
     /// The state of charge the smart optimisation stands to reach with this plan: a smart plan's
@@ -102,11 +100,11 @@ impl PlanView {
     }
 }
 
-/// A device event, by its `DeviceEventKind` name.
+/// A device event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
     pub at: DateTime<Utc>,
-    pub kind: String,
+    pub kind: DeviceEventKind,
     /// For a DISCREPANCY: the power the device was seen drawing, W.
     pub seen_power_w: Option<i64>,
 }
@@ -558,13 +556,15 @@ impl Facts<'_> {
     fn goal_plans(&self) -> Vec<&PlanView> {
         self.plans()
             .into_iter()
-            .take_while(|p| p.trigger != "READY_BY_PASSED")
+            .take_while(|p| p.trigger != PlanTrigger::ReadyByPassed)
             .collect()
     }
 
     /// Whether the plans moved on to a next goal during the session.
     fn goal_passed(&self) -> bool {
-        self.plans().iter().any(|p| p.trigger == "READY_BY_PASSED")
+        self.plans()
+            .iter()
+            .any(|p| p.trigger == PlanTrigger::ReadyByPassed)
     }
 
     /// The target the customer asked for by the goal plan's ready-by time.
@@ -579,9 +579,9 @@ impl Facts<'_> {
         let mut out = Vec::new();
         let mut open: Option<DateTime<Utc>> = None;
         for e in self.events.iter().filter(|e| e.at <= self.end()) {
-            match e.kind.as_str() {
-                "BOOST_STARTED" => open = open.or(Some(e.at)),
-                "BOOST_CANCELLED" | "BOOST_FINISHED" => {
+            match e.kind {
+                DeviceEventKind::BoostStarted => open = open.or(Some(e.at)),
+                DeviceEventKind::BoostCancelled | DeviceEventKind::BoostFinished => {
                     if let Some(start) = open.take() {
                         out.push((start, e.at));
                     }
@@ -749,7 +749,7 @@ fn achievable(
     // Each later change of the level: when, to what, and what made it.
     let mut points: Vec<(DateTime<Utc>, f64, Via)> = plans[first + 1..]
         .iter()
-        .filter_map(|p| Some((p.created_at, p.smart_value()?, Via::Plan(p.trigger.clone()))))
+        .filter_map(|p| Some((p.created_at, p.smart_value()?, Via::Plan(p.trigger))))
         .collect();
     let last_charging = plans.iter().rev().find(|p| p.charges());
     if let (Some(end), Some(ended_by), Some(final_soc), false) = (
@@ -779,11 +779,11 @@ fn achievable(
         .and_then(|i| points.get(i))
         .map_or(plans[first].created_at, |(t, _, _)| *t);
     let (at, _, via) = &points[stuck];
-    let window: Vec<&str> = facts
+    let window: Vec<DeviceEventKind> = facts
         .events
         .iter()
         .filter(|e| e.at >= since && e.at <= *at)
-        .map(|e| e.kind.as_str())
+        .map(|e| e.kind)
         .collect();
     Some((original, last, truncation_cause(via, &window)))
 }
@@ -792,34 +792,41 @@ fn achievable(
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Via {
     /// A new plan version with this trigger.
-    Plan(String),
+    Plan(PlanTrigger),
     /// The session ended before the plan finished.
     End(EndedBy),
 }
 
 /// The truncation cause of a lowering, from what made it and the events since the level before.
-fn truncation_cause(via: &Via, events: &[&str]) -> Option<TruncationCause> {
+fn truncation_cause(via: &Via, events: &[DeviceEventKind]) -> Option<TruncationCause> {
+    use DeviceEventKind as Seen;
+    use PlanTrigger as Made;
     let trigger = match via {
-        Via::Plan(trigger) => trigger.as_str(),
+        Via::Plan(trigger) => *trigger,
         Via::End(EndedBy::Retired) => return Some(TruncationCause::DeviceDeauthSuccess),
-        Via::End(EndedBy::Unplugged) => "UNPLUGGED",
+        // The session ended unplugged: as a plan made by the unplug would.
+        Via::End(EndedBy::Unplugged) => Made::Unplugged,
     };
-    let seen = |kinds: &[&str]| events.iter().any(|e| kinds.contains(e));
-    if seen(&["DEAUTHENTICATED"]) {
+    let seen = |kinds: &[Seen]| events.iter().any(|e| kinds.contains(e));
+    if seen(&[Seen::Deauthenticated]) {
         Some(TruncationCause::DeviceDeauthSuccess)
-    } else if matches!(trigger, "SUSPENDED" | "UNSUSPENDED") || seen(&["SUSPENDED"]) {
+    } else if matches!(trigger, Made::Suspended | Made::Unsuspended) || seen(&[Seen::Suspended]) {
         Some(TruncationCause::Suspended)
-    } else if matches!(trigger, "BOOST_STARTED" | "BOOST_ENDED")
-        || seen(&["BOOST_STARTED", "BOOST_CANCELLED", "BOOST_FINISHED"])
+    } else if matches!(trigger, Made::BoostStarted | Made::BoostEnded)
+        || seen(&[
+            Seen::BoostStarted,
+            Seen::BoostCancelled,
+            Seen::BoostFinished,
+        ])
     {
         Some(TruncationCause::BoostCharging)
-    } else if trigger == "UNPLUGGED" || seen(&["UNPLUGGED"]) {
+    } else if trigger == Made::Unplugged || seen(&[Seen::Unplugged]) {
         Some(TruncationCause::Disconnected)
-    } else if matches!(trigger, "PREFERENCES_CHANGED" | "NEW_PRICES")
-        || seen(&["PREFERENCES_CHANGED"])
+    } else if matches!(trigger, Made::PreferencesChanged | Made::NewPrices)
+        || seen(&[Seen::PreferencesChanged])
     {
         Some(TruncationCause::ChargingOptimisationCreated)
-    } else if matches!(trigger, "STATE_OF_CHARGE_CHANGED" | "DEVICE_CHANGED") {
+    } else if matches!(trigger, Made::StateOfChargeChanged | Made::DeviceChanged) {
         // The device delivered less than expected, or its own limit changed: the error rules say why.
         None
     } else {
@@ -846,10 +853,10 @@ struct Observed<'a> {
 fn problem(facts: &Facts<'_>, o: &Observed<'_>) -> Option<Problem> {
     use ErrorCause::*;
     let error = |cause| Some(Problem::Error(cause));
-    let seen = |kind: &str| o.events.iter().any(|e| e.kind == kind);
+    let seen = |kind: DeviceEventKind| o.events.iter().any(|e| e.kind == kind);
 
     // 1. The authorisation expired: nothing works until the customer authorises again.
-    if seen("AUTHORISATION_EXPIRED") {
+    if seen(DeviceEventKind::AuthorisationExpired) {
         return error(CustomerActionRequired);
     }
     // 2. Silence over a dispatch.
@@ -938,7 +945,9 @@ fn problem(facts: &Facts<'_>, o: &Observed<'_>) -> Option<Problem> {
         return error(PowerTapering);
     }
     // 12. The power was far from what was asked, where taper does not explain it.
-    if low.is_some_and(|r| !(POWER_LOW..=POWER_HIGH).contains(&r)) || seen("DISCREPANCY") {
+    if low.is_some_and(|r| !(POWER_LOW..=POWER_HIGH).contains(&r))
+        || seen(DeviceEventKind::Discrepancy)
+    {
         return error(PowerDiscrepancy);
     }
     // 13. The goal was missed with complete data and no known reason.
@@ -988,7 +997,7 @@ fn drawn_when_told_to_stop(o: &Observed<'_>) -> bool {
             .is_some_and(|r| r.at_home == Some(false))
     };
     o.events.iter().any(|e| {
-        e.kind == "DISCREPANCY"
+        e.kind == DeviceEventKind::Discrepancy
             && e.seen_power_w.is_some_and(|w| w > 0)
             && !away(e.at)
             && !covered.iter().any(|(a, b)| *a <= e.at && e.at <= *b)

@@ -86,8 +86,8 @@ fn plan(version: i64, minute: i64, trigger: &str, kind: &str, achievable: f64) -
     PlanView {
         version,
         created_at: at(minute),
-        trigger: trigger.into(),
-        kind: kind.into(),
+        trigger: PlanTrigger::parse(trigger).expect("a plan trigger"),
+        kind: PlanKind::parse(kind).expect("a plan kind"),
         ready_by: Some(at(13 * 60)),
         start_soc_pct: Some(50.0),
         target_soc_pct: Some(80.0),
@@ -117,7 +117,7 @@ fn smart_plan() -> PlanView {
 fn event(minute: i64, kind: &str) -> Event {
     Event {
         at: at(minute),
-        kind: kind.into(),
+        kind: DeviceEventKind::parse(kind).expect("a device event"),
         seen_power_w: None,
     }
 }
@@ -663,7 +663,7 @@ fn a_lowering_with_no_identifiable_event_is_unknown() {
     );
     // A re-plan because the battery strayed is not a truncation: the error rules explain it.
     let strayed = PlanView {
-        trigger: "STATE_OF_CHARGE_CHANGED".into(),
+        trigger: PlanTrigger::StateOfChargeChanged,
         ..lower
     };
     assert!(matches!(
@@ -817,10 +817,10 @@ fn a_boost_cancelled_before_it_delivered_anything_is_no_completed_dispatch() {
     car.run(60, 0.0);
     let boost = PlanView {
         dispatches: vec![dispatch(0, 120, DispatchKind::Boost)],
-        ..plan(1, 0, "BOOST", "BOOST", 80.0)
+        ..plan(1, 0, "BOOST_STARTED", "BOOST", 80.0)
     };
     // Cancelled at once: the next plan is made a few seconds later.
-    let mut cancelled = plan(2, 0, "BOOST_CANCELLED", "SMART", 80.0);
+    let mut cancelled = plan(2, 0, "BOOST_ENDED", "SMART", 80.0);
     cancelled.created_at = at(0) + Duration::seconds(5);
     let cut_at_once = pieces(&[boost.clone(), cancelled.clone()]);
     assert_eq!(cut_at_once.len(), 1);
