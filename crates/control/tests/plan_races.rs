@@ -63,27 +63,19 @@ async fn commands_during_ticks_never_fail_and_versions_stay_consecutive() {
         );
         let grant = simulator.complete_authorization(&code, now).await.unwrap();
         let remote = simulator.devices(&grant, now).await.unwrap().remove(0);
-        let fixture = resiflex_store::testing::vehicle_fixture_at(
+        let fixture = resiflex_store::testing::granted_vehicle_fixture(
             &db,
-            &format!("{login}@example.com"),
-            &format!("car-{n}"),
-            resiflex_domain::device::Provider::Tesla,
-            &remote.remote_id,
-        )
-        .await;
-        let stored = store::insert_grant(
-            &db,
-            fixture.account_id,
-            resiflex_domain::device::Provider::Tesla,
-            &grant.subject,
-            &grant.secret,
+            resiflex_store::testing::GrantedVehicle {
+                email: &format!("{login}@example.com"),
+                device_id: &format!("car-{n}"),
+                provider: resiflex_domain::device::Provider::Tesla,
+                remote_id: &remote.remote_id,
+                subject: &grant.subject,
+                secret: &grant.secret,
+            },
             now,
         )
-        .await
-        .unwrap();
-        store::set_device_grant(&db, &fixture.id, stored.id, now)
-            .await
-            .unwrap();
+        .await;
         let tariff = Tariff {
             code: format!("NIGHT-{n}"),
             name: "Night saver".into(),

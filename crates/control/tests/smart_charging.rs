@@ -74,31 +74,19 @@ async fn world() -> World {
         .unwrap()
         .remove(0)
         .remote_id;
-    let fixture = resiflex_store::testing::vehicle_fixture_at(
+    let mut device = resiflex_store::testing::granted_vehicle_fixture(
         &test.db,
-        "ada@example.com",
-        "car-1",
-        resiflex_domain::device::Provider::Tesla,
-        &car,
-    )
-    .await;
-    let stored = store::insert_grant(
-        &test.db,
-        fixture.account_id,
-        resiflex_domain::device::Provider::Tesla,
-        &grant.subject,
-        &grant.secret,
+        resiflex_store::testing::GrantedVehicle {
+            email: "ada@example.com",
+            device_id: "car-1",
+            provider: resiflex_domain::device::Provider::Tesla,
+            remote_id: &car,
+            subject: &grant.subject,
+            secret: &grant.secret,
+        },
         now,
     )
-    .await
-    .unwrap();
-    store::set_device_grant(&test.db, &fixture.id, stored.id, now)
-        .await
-        .unwrap();
-    let mut device = store::device_by_id(&test.db, &fixture.id)
-        .await
-        .unwrap()
-        .unwrap();
+    .await;
     let mut preferences =
         Preferences::default_for(resiflex_domain::device::DeviceKind::ElectricVehicle).unwrap();
     for entry in &mut preferences.schedules {
@@ -133,7 +121,7 @@ async fn world() -> World {
         .unwrap();
     tariffs::assign_tariff_to_account(
         &test.db,
-        fixture.account_id,
+        device.account_id,
         imported.tariff.id,
         at(1, 0, 0),
         now,
@@ -157,7 +145,7 @@ async fn world() -> World {
         clock,
         simulator,
         control,
-        device_id: fixture.id,
+        device_id: device.id.clone(),
         car,
     }
 }

@@ -232,6 +232,45 @@ pub async fn vehicle_fixture_at(
     device
 }
 
+/// The vehicle and the vendor grant it is reached through (its subject and secret), for
+/// [`granted_vehicle_fixture`].
+pub struct GrantedVehicle<'a> {
+    pub email: &'a str,
+    pub device_id: &'a str,
+    pub provider: Provider,
+    pub remote_id: &'a str,
+    pub subject: &'a str,
+    pub secret: &'a str,
+}
+
+/// [`vehicle_fixture_at`] behind a vendor grant, the grant stored at `now`: the stored device,
+/// read back with its grant.
+pub async fn granted_vehicle_fixture(
+    db: &Db,
+    vehicle: GrantedVehicle<'_>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> crate::devices::Device {
+    let GrantedVehicle {
+        email,
+        device_id,
+        provider,
+        remote_id,
+        subject,
+        secret,
+    } = vehicle;
+    let device = vehicle_fixture_at(db, email, device_id, provider, remote_id).await;
+    let grant = crate::devices::insert_grant(db, device.account_id, provider, subject, secret, now)
+        .await
+        .expect("grant");
+    crate::devices::set_device_grant(db, &device.id, grant.id, now)
+        .await
+        .expect("device on its grant");
+    crate::devices::device_by_id(db, &device.id)
+        .await
+        .expect("device")
+        .expect("device stored")
+}
+
 /// The text column of every row a raw query selects, with `binds` for `$1`, `$2`, ...: for tests
 /// that look at what the database holds (a secret at rest, say) rather than what the store answers.
 pub async fn raw_texts(db: &Db, sql: &str, binds: &[&str]) -> Vec<String> {
