@@ -23,6 +23,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use resiflex_devices::commands::{self as ledger, Outgoing, Retry, Sent};
+use resiflex_devices::grants;
 use resiflex_domain::command::CommandStatus;
 use resiflex_domain::device::DeviceState;
 use resiflex_domain::plan::{DeviceEventKind, PlanKind};
@@ -170,7 +171,8 @@ pub async fn execute(
         attempts: config.command_attempts,
     };
     if due {
-        match ledger::send(db, providers, device, outgoing, retry, now).await? {
+        let link = grants::link(db, providers, device).await?;
+        match ledger::send(db, &link, device, outgoing, retry, now).await? {
             Sent::Acknowledged(_) => {
                 done.commands_sent += 1;
                 follow_command(db, device, state, plan, &command, now).await?;
@@ -204,8 +206,9 @@ pub async fn execute(
             )
             .await?;
             tracing::warn!(device = %device.id, power_w = reading.power_w, "the device does not follow its command; asserting it again");
+            let link = grants::link(db, providers, device).await?;
             if let Sent::Acknowledged(_) =
-                ledger::send(db, providers, device, reassert, retry, now).await?
+                ledger::send(db, &link, device, reassert, retry, now).await?
             {
                 done.commands_sent += 1;
             }

@@ -35,13 +35,14 @@ impl Devices {
         device: &Device,
         command: Command,
     ) -> Result<CommandReceipt, DeviceError> {
-        if let Err(why) = grants::link(&self.db, &self.providers, device).await? {
-            return Err(DeviceError::Unavailable(why));
+        let link = grants::link(&self.db, &self.providers, device).await?;
+        if let Err(why) = &link {
+            return Err(DeviceError::Unavailable(*why));
         }
         let outgoing = Outgoing::direct(device, command);
         match commands::send(
             &self.db,
-            &self.providers,
+            &link,
             device,
             outgoing,
             Retry::Never,

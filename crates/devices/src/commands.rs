@@ -17,12 +17,12 @@
 use chrono::{DateTime, Duration, Utc};
 use resiflex_domain::command::{Command, CommandStatus};
 use resiflex_domain::plan::DeviceEventKind;
-use resiflex_providers::{CommandReceipt, ProviderError, ProviderRegistry};
+use resiflex_providers::{CommandReceipt, ProviderError};
 use resiflex_store::commands::{self, CommandRecord};
 use resiflex_store::devices::Device;
 use resiflex_store::{Db, StoreError, events};
 
-use crate::grants;
+use crate::grants::{Link, Unavailable};
 
 /// Whether a failed command is tried again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,9 +118,11 @@ fn backoff(attempts: i64) -> Duration {
 /// A key seen before is sent again only while unfinished: pending (the answer was lost), or failed
 /// and due for its retry; a direct command that failed is sent again when the customer asks again.
 /// An acknowledged direct command answers its first receipt.
+/// `link` is the device's provider and grant, looked up by the caller ([`crate::grants::link`]); without
+/// one the command fails as the provider would (no grant: the authorisation expired).
 pub async fn send(
     db: &Db,
-    providers: &ProviderRegistry,
+    link: &Result<Link, Unavailable>,
     device: &Device,
     outgoing: Outgoing,
     retry: Retry,
@@ -163,19 +165,25 @@ pub async fn send(
     }
     commands::abandon_unfinished(db, &device.id, &outgoing.key).await?;
     let key = outgoing.key.as_str();
-    let result = match grants::live_grant(db, device).await? {
-        Some(grant) => match providers.get(device.provider) {
-            Some(provider) => {
-                provider
-                    .send(&grant, &device.integration_device_id, &command, key, now)
-                    .await
-            }
-            None => Err(ProviderError::Unsupported(format!(
-                "no provider {}",
-                device.provider
-            ))),
-        },
-        None => Err(ProviderError::AuthorisationExpired),
+    let result = match link {
+        Ok(link) => {
+            link.provider
+                .send(
+                    &link.grant,
+                    &device.integration_device_id,
+                    &command,
+                    key,
+                    now,
+                )
+                .await
+        }
+        Err(Unavailable::NoProvider) => Err(ProviderError::Unsupported(format!(
+            "no provider {}",
+            device.provider
+        ))),
+        Err(Unavailable::NoGrant | Unavailable::Revoked) => {
+            Err(ProviderError::AuthorisationExpired)
+        }
     };
     match result {
         Ok(receipt) => {

@@ -16,7 +16,7 @@ use resiflex_providers::{
     CommandReceipt, DeviceProvider, Grant, ProviderError, ProviderRegistry, RemoteDevice,
 };
 use resiflex_store::devices::{self as store, Device};
-use resiflex_store::testing::{TestDb, vehicle_fixture_at};
+use resiflex_store::testing::{GrantedVehicle, TestDb, granted_vehicle_fixture};
 use resiflex_store::{events, telemetry};
 
 /// A vendor whose answers the test sets, and which counts what it was asked.
@@ -103,33 +103,20 @@ struct World {
 /// A live, plugged-in vehicle with a grant, at a vendor the test controls.
 async fn world() -> World {
     let test = TestDb::new().await;
-    let mut device = vehicle_fixture_at(
-        &test.db,
-        "owner@example.com",
-        "car",
-        Provider::Tesla,
-        "remote-car",
-    )
-    .await;
     let now = Utc::now();
-    let grant = store::insert_grant(
+    let device = granted_vehicle_fixture(
         &test.db,
-        device.account_id,
-        Provider::Tesla,
-        "sub",
-        "secret",
+        GrantedVehicle {
+            email: "owner@example.com",
+            device_id: "car",
+            provider: Provider::Tesla,
+            remote_id: "remote-car",
+            subject: "sub",
+            secret: "secret",
+        },
         now,
     )
-    .await
-    .unwrap();
-    device.grant_id = Some(grant.id);
-    store::set_device_grant(&test.db, &device.id, grant.id, now)
-        .await
-        .unwrap();
-    let device = store::device_by_id(&test.db, &device.id)
-        .await
-        .unwrap()
-        .unwrap();
+    .await;
     telemetry::save_latest(&test.db, &device.id, &reading(now))
         .await
         .unwrap();
@@ -190,7 +177,9 @@ async fn a_boost_goes_through_the_ledger_once() {
     // The same request again, before anything changed, is the same command: not sent twice.
     let again = commands::send(
         &w.test.db,
-        &w.devices.providers,
+        &resiflex_devices::grants::link(&w.test.db, &w.devices.providers, &w.device)
+            .await
+            .unwrap(),
         &w.device,
         Outgoing::direct(
             &w.device,
@@ -257,7 +246,9 @@ async fn a_customer_command_abandons_an_unfinished_plan_command() {
     let key = planned.key.clone();
     let first = commands::send(
         &w.test.db,
-        &w.devices.providers,
+        &resiflex_devices::grants::link(&w.test.db, &w.devices.providers, &w.device)
+            .await
+            .unwrap(),
         &w.device,
         planned,
         Retry::Backoff { attempts: 6 },
