@@ -84,6 +84,7 @@ pub fn wanted_schedule(plan: &PlanRecord, now: DateTime<Utc>) -> Option<(DateTim
             start: d.start.max(plan.created_at),
             end: d.end,
             power_w: d.power_w,
+            setpoint_c: None,
         })
         .collect();
     Some((plan.created_at, Command::Schedule { windows }))
@@ -385,6 +386,9 @@ mod tests {
                 kind: DispatchKind::Smart,
                 power_w: 7_000,
                 energy_wh: 7_000,
+                action: resiflex_domain::plan::DispatchAction::Charge,
+                setpoint_c: None,
+                activity: None,
             })
             .collect();
         PlanRecord {

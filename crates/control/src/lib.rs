@@ -417,6 +417,12 @@ mod tests {
             solar_power_w: None,
             site_consumption_w: None,
             active: false,
+            flow_temperature_c: None,
+            heat_output_w: None,
+            heat_output_wh: None,
+            hot_water_temperature_c: None,
+            grid_power_w: None,
+            battery_power_w: None,
         }
     }
 

@@ -487,6 +487,9 @@ fn full_power(
         kind,
         power_w: power,
         energy_wh: energy.round() as i64,
+        action: resiflex_domain::plan::DispatchAction::Charge,
+        setpoint_c: None,
+        activity: None,
     };
     record.dispatches = vec![dispatch];
 }
@@ -560,6 +563,9 @@ fn merge(slots: impl IntoIterator<Item = PlannedSlot>, kind: DispatchKind) -> Ve
             kind,
             power_w: slot.power_w,
             energy_wh: slot.energy_from_grid_wh,
+            action: resiflex_domain::plan::DispatchAction::Charge,
+            setpoint_c: None,
+            activity: None,
         });
     }
     merged

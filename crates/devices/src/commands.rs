@@ -91,6 +91,11 @@ fn command_name(command: &Command) -> &'static str {
         Command::Schedule { .. } => "schedule",
         Command::TestCharge => "test-charge",
         Command::SetTargetTemperature { .. } => "target-temperature",
+        Command::SetHeatPumpMode { .. } => "heat-pump-mode",
+        Command::SetZoneMode(_) => "zone-mode",
+        Command::SetFlowTemperature(_) => "flow-temperature",
+        Command::SetHushMode { .. } => "hush-mode",
+        Command::SetExportLimit { .. } => "export-limit",
     }
 }
 

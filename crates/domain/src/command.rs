@@ -3,6 +3,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::heat::{FlowTemperature, HeatPumpMode, ZoneOperation};
+
 /// A command to a device.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Command {
@@ -18,6 +20,19 @@ pub enum Command {
     TestCharge,
     /// Heat or cool towards a temperature (heat pumps, thermostats).
     SetTargetTemperature { celsius: f64 },
+    /// Run a heat pump or thermostat in a mode, towards a set-point when one is given.
+    SetHeatPumpMode {
+        mode: HeatPumpMode,
+        setpoint_c: Option<f64>,
+    },
+    /// Change one zone of a heat-pump controller.
+    SetZoneMode(ZoneOperation),
+    /// Set the flow temperature of a heat pump's water circuit.
+    SetFlowTemperature(FlowTemperature),
+    /// Run a heat pump quietly (lower compressor speed) or normally.
+    SetHushMode { enabled: bool },
+    /// Limit what an inverter feeds into the grid; 0 keeps everything behind the meter.
+    SetExportLimit { power_w: i64 },
 }
 
 impl Command {
@@ -36,14 +51,22 @@ impl Command {
             Command::SetPowerLimit { power_w } => Command::SetPowerLimit {
                 power_w: clamp(*power_w),
             },
+            // A battery's discharge is held within the same rating as its charge.
             Command::Schedule { windows } => Command::Schedule {
                 windows: windows
                     .iter()
                     .map(|w| ScheduleWindow {
-                        power_w: clamp(w.power_w),
+                        power_w: if w.power_w < 0 {
+                            -clamp(-w.power_w)
+                        } else {
+                            clamp(w.power_w)
+                        },
                         ..w.clone()
                     })
                     .collect(),
+            },
+            Command::SetExportLimit { power_w } => Command::SetExportLimit {
+                power_w: (*power_w).max(0),
             },
             other => other.clone(),
         }
@@ -55,7 +78,11 @@ impl Command {
 pub struct ScheduleWindow {
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
+    /// Positive to draw (charge, heat, cool), negative to feed back (a battery discharging).
     pub power_w: i64,
+    /// Heat pumps and thermostats: the temperature to hold during the window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub setpoint_c: Option<f64>,
 }
 
 /// Where a command is in the command ledger.
@@ -130,6 +157,7 @@ mod tests {
             start: at,
             end: at + chrono::Duration::hours(1),
             power_w,
+            setpoint_c: None,
         };
         assert_eq!(
             Command::Schedule {

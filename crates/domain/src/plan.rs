@@ -49,17 +49,51 @@ impl DispatchKind {
     }
 }
 
-/// One planned stretch of charging.
+/// What a device does during a dispatch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum DispatchAction {
+    /// Draw power to charge a battery (a car's or a home battery).
+    #[default]
+    Charge,
+    /// Feed a battery's energy to the home or the grid.
+    Discharge,
+    /// Run a heat pump or thermostat to heat.
+    Heat,
+    /// Run a heat pump or thermostat to cool.
+    Cool,
+}
+
+impl DispatchAction {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DispatchAction::Charge => "CHARGE",
+            DispatchAction::Discharge => "DISCHARGE",
+            DispatchAction::Heat => "HEAT",
+            DispatchAction::Cool => "COOL",
+        }
+    }
+}
+
+/// One planned stretch of a device's work.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PlanDispatch {
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
     pub kind: DispatchKind,
-    /// The power asked of the device while the dispatch runs, W.
+    /// The power asked of the device while the dispatch runs, W: negative while discharging.
     pub power_w: i64,
-    /// The energy expected from the grid over the dispatch, Wh.
+    /// The energy expected from the grid over the dispatch, Wh: negative while discharging.
     pub energy_wh: i64,
+    #[serde(default)]
+    pub action: DispatchAction,
+    /// Heat pumps and thermostats: the set-point held during the dispatch, °C.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub setpoint_c: Option<f64>,
+    /// Heat pumps and thermostats: why they run (pre-heating, or heating to the schedule).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity: Option<crate::heat::HeatPumpActivity>,
 }
 
 /// Why a plan was made.

@@ -41,6 +41,24 @@ pub struct Telemetry {
     pub site_consumption_w: Option<i64>,
     /// Whether the device is charging (or heating) now.
     pub active: bool,
+    /// Heat pumps: the temperature of the water leaving the heat pump.
+    #[serde(default)]
+    pub flow_temperature_c: Option<f64>,
+    /// Heat pumps: the heat delivered now (electrical power × COP).
+    #[serde(default)]
+    pub heat_output_w: Option<i64>,
+    /// Heat pumps: heat delivered since the device was first seen, a meter that only grows.
+    #[serde(default)]
+    pub heat_output_wh: Option<i64>,
+    /// Heat pumps: the hot-water tank's temperature, where there is one.
+    #[serde(default)]
+    pub hot_water_temperature_c: Option<f64>,
+    /// Inverters: the household's exchange with the grid, import positive.
+    #[serde(default)]
+    pub grid_power_w: Option<i64>,
+    /// Batteries and inverters: the battery's own power, charging positive.
+    #[serde(default)]
+    pub battery_power_w: Option<i64>,
 }
 
 impl Telemetry {
@@ -63,6 +81,12 @@ impl Telemetry {
             solar_power_w: None,
             site_consumption_w: None,
             active: false,
+            flow_temperature_c: None,
+            heat_output_w: None,
+            heat_output_wh: None,
+            hot_water_temperature_c: None,
+            grid_power_w: None,
+            battery_power_w: None,
         }
     }
 

@@ -512,6 +512,7 @@ mod tests {
             start: t0() + minutes(from),
             end: t0() + minutes(to),
             power_w,
+            setpoint_c: None,
         }
     }
 

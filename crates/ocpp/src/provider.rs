@@ -519,8 +519,15 @@ impl OcppProvider {
                 Ok(())
             }
             Command::TestCharge => self.hold(target, Plan::test_charge(now), true).await,
-            Command::SetTargetTemperature { .. } => Err(ProviderError::Unsupported(
-                "a charge point has no target temperature".to_owned(),
+            Command::SetTargetTemperature { .. }
+            | Command::SetHeatPumpMode { .. }
+            | Command::SetZoneMode(_)
+            | Command::SetFlowTemperature(_)
+            | Command::SetHushMode { .. } => Err(ProviderError::Unsupported(
+                "a charge point is not a heat pump".to_owned(),
+            )),
+            Command::SetExportLimit { .. } => Err(ProviderError::Unsupported(
+                "a charge point does not feed the grid".to_owned(),
             )),
         }
     }

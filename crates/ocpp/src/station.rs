@@ -401,6 +401,12 @@ pub fn telemetry(
         solar_power_w: None,
         site_consumption_w: None,
         active: charging,
+        flow_temperature_c: None,
+        heat_output_w: None,
+        heat_output_wh: None,
+        hot_water_temperature_c: None,
+        grid_power_w: None,
+        battery_power_w: None,
     }
 }
 

@@ -111,6 +111,7 @@ mod compact;
 mod engine;
 pub mod fleet;
 mod taper;
+pub mod thermal;
 mod time;
 
 #[cfg(test)]

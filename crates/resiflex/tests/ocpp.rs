@@ -572,11 +572,13 @@ async fn commands_become_profiles_with_fallbacks_idempotently_and_are_asserted_a
             start: now + Duration::minutes(30),
             end: now + Duration::minutes(90),
             power_w: 7_360,
+            setpoint_c: None,
         },
         ScheduleWindow {
             start: now + Duration::minutes(120),
             end: now + Duration::minutes(150),
             power_w: 2_300,
+            setpoint_c: None,
         },
     ];
     command(
@@ -796,6 +798,7 @@ fn window(
         start: from + Duration::minutes(minutes.0),
         end: from + Duration::minutes(minutes.1),
         power_w,
+        setpoint_c: None,
     }
 }
 

@@ -134,6 +134,7 @@ async fn the_pypi_ocpp_charge_point_boots_charges_and_follows_a_schedule() {
         start: now + Duration::minutes(30),
         end: now + Duration::minutes(90),
         power_w: 11_040,
+        setpoint_c: None,
     }];
     let sent = provider
         .send(

@@ -390,6 +390,9 @@ mod tests {
                 kind: resiflex_domain::plan::DispatchKind::Smart,
                 power_w: 7_000,
                 energy_wh: 7_000,
+                action: resiflex_domain::plan::DispatchAction::Charge,
+                setpoint_c: None,
+                activity: None,
             }],
         }
     }

@@ -14,6 +14,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use resiflex_domain::device::DeviceKind;
+use resiflex_domain::heat::{HeatPumpMode, ZoneMode};
 use serde::{Deserialize, Serialize};
 
 use super::spec::{DailySchedule, OutdoorProfile, SimDeviceSpec};
@@ -414,6 +415,23 @@ pub(crate) fn check_command(params: &Params, command: &Command) -> Result<(), Pr
             }
             Ok(())
         }
+        Command::SetHeatPumpMode { .. }
+        | Command::SetZoneMode(_)
+        | Command::SetFlowTemperature(_)
+        | Command::SetHushMode { .. }
+            if physics != Physics::Heat =>
+        {
+            Err(ProviderError::Unsupported(format!(
+                "a {kind} is not a heat pump"
+            )))
+        }
+        Command::SetExportLimit { .. }
+            if !matches!(physics, Physics::Battery | Physics::Inverter) =>
+        {
+            Err(ProviderError::Unsupported(format!(
+                "a {kind} does not feed the grid"
+            )))
+        }
         Command::SetTargetTemperature { celsius } => {
             if physics != Physics::Heat {
                 Err(ProviderError::Unsupported(format!(
@@ -803,6 +821,22 @@ impl State {
             Command::SetTargetTemperature { celsius } => {
                 plan.target_mc = (celsius * 1000.0).round() as i64
             }
+            Command::SetHeatPumpMode { mode, setpoint_c } => {
+                plan.enabled = *mode != HeatPumpMode::Off;
+                if let Some(celsius) = setpoint_c {
+                    plan.target_mc = (celsius * 1000.0).round() as i64;
+                }
+            }
+            Command::SetZoneMode(operation) if !operation.zone.is_water() => {
+                plan.enabled = operation.mode != ZoneMode::Off;
+                if let Some(celsius) = operation.setpoint_c {
+                    plan.target_mc = (celsius * 1000.0).round() as i64;
+                }
+            }
+            Command::SetZoneMode(_)
+            | Command::SetFlowTemperature(_)
+            | Command::SetHushMode { .. }
+            | Command::SetExportLimit { .. } => {}
         }
     }
 
@@ -903,6 +937,12 @@ impl State {
             solar_power_w: None,
             site_consumption_w: None,
             active: false,
+            flow_temperature_c: None,
+            heat_output_w: None,
+            heat_output_wh: None,
+            hot_water_temperature_c: None,
+            grid_power_w: None,
+            battery_power_w: None,
         };
         match kind {
             Physics::Vehicle => {
@@ -1000,6 +1040,7 @@ mod tests {
                     start,
                     end,
                     power_w: 3_600,
+                    setpoint_c: None,
                 }],
             },
             at(0, 0),

@@ -364,6 +364,7 @@ async fn a_schedule_window_is_followed_exactly() {
         start,
         end,
         power_w: 3_000,
+        setpoint_c: None,
     }];
     send(&sim, &grant, &id, Command::Schedule { windows }, t0()).await;
     let second = TimeDelta::seconds(1);
@@ -510,6 +511,7 @@ async fn batteries_chargers_and_inverters() {
         start: t0() + mins(60),
         end: t0() + mins(120),
         power_w: -2_000,
+        setpoint_c: None,
     }];
     send(&sim, &grant, &battery, Command::Schedule { windows }, t0()).await;
     let discharging = read(&sim, &grant, &battery, t0() + mins(90)).await;
@@ -715,6 +717,7 @@ async fn script(
                     start: t + mins(5),
                     end: t + mins(50),
                     power_w: 2_000,
+                    setpoint_c: None,
                 }];
                 drop(
                     sim.send(grant, id, &Command::Schedule { windows }, &key(), t)
@@ -878,7 +881,8 @@ fn action() -> impl Strategy<Value = Action> {
                     .map(|(start, length, power_w)| ScheduleWindow {
                         start: t0() + mins(start),
                         end: t0() + mins(start + length),
-                        power_w
+                        power_w,
+                        setpoint_c: None,
                     })
                     .collect()
             }

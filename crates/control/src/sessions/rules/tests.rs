@@ -103,6 +103,9 @@ fn dispatch(from: i64, to: i64, kind: DispatchKind) -> PlanDispatch {
         kind,
         power_w: 7_000,
         energy_wh: 7_000 * (to - from) / 60,
+        action: resiflex_domain::plan::DispatchAction::Charge,
+        setpoint_c: None,
+        activity: None,
     }
 }
 
