@@ -109,6 +109,7 @@
 mod bench_gen;
 mod compact;
 mod engine;
+pub mod energy;
 pub mod fleet;
 mod taper;
 pub mod thermal;
