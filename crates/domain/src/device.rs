@@ -74,7 +74,7 @@ impl DeviceKind {
     /// Whether a cap on charging duration applies, and its setting for a new device
     /// (`FlexIsChargingDurationCapped`).
     pub const fn default_charging_duration_capped(self) -> FlexSetting {
-        if self.charges_vehicle() {
+        if self.charges_vehicle() || self.stores_energy() {
             FlexSetting::Disabled
         } else {
             FlexSetting::NotApplicable
@@ -84,6 +84,16 @@ impl DeviceKind {
     /// Whether the device charges a vehicle (and so has charging preferences, boosts and sessions).
     pub const fn charges_vehicle(self) -> bool {
         matches!(self, DeviceKind::ElectricVehicle | DeviceKind::ChargePoint)
+    }
+
+    /// Whether the device heats or cools a home (and so is planned against a comfort band).
+    pub const fn heats(self) -> bool {
+        matches!(self, DeviceKind::HeatPump | DeviceKind::Thermostat)
+    }
+
+    /// Whether the device is (or may hold) a home battery that charges and discharges.
+    pub const fn stores_energy(self) -> bool {
+        matches!(self, DeviceKind::Battery | DeviceKind::Inverter)
     }
 }
 

@@ -8,6 +8,7 @@ pub mod catalogue;
 pub mod clock;
 pub mod command;
 pub mod device;
+pub mod forecast;
 pub mod heat;
 pub mod identity;
 pub mod plan;

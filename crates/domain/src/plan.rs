@@ -121,6 +121,12 @@ pub enum PlanTrigger {
     DeviceChanged,
     /// Another device in the same grid zone was re-planned, and the zone's capacity is shared anew.
     GridZone,
+    /// The indoor temperature is further from what the plan expected than the tolerance.
+    TemperatureChanged,
+    /// The plan's horizon is running out (heat pumps and batteries plan a day ahead).
+    HorizonReached,
+    /// Another device of the same household was re-planned, and the household is planned anew.
+    Household,
 }
 
 impl PlanTrigger {
@@ -140,11 +146,14 @@ impl PlanTrigger {
             PlanTrigger::ReadyByPassed => "READY_BY_PASSED",
             PlanTrigger::DeviceChanged => "DEVICE_CHANGED",
             PlanTrigger::GridZone => "GRID_ZONE",
+            PlanTrigger::TemperatureChanged => "TEMPERATURE_CHANGED",
+            PlanTrigger::HorizonReached => "HORIZON_REACHED",
+            PlanTrigger::Household => "HOUSEHOLD",
         }
     }
 
     pub fn parse(text: &str) -> Option<PlanTrigger> {
-        const ALL: [PlanTrigger; 14] = [
+        const ALL: [PlanTrigger; 17] = [
             PlanTrigger::FirstPlan,
             PlanTrigger::NewPrices,
             PlanTrigger::PluggedIn,
@@ -159,6 +168,9 @@ impl PlanTrigger {
             PlanTrigger::ReadyByPassed,
             PlanTrigger::DeviceChanged,
             PlanTrigger::GridZone,
+            PlanTrigger::TemperatureChanged,
+            PlanTrigger::HorizonReached,
+            PlanTrigger::Household,
         ];
         ALL.into_iter().find(|trigger| trigger.as_str() == text)
     }

@@ -29,7 +29,7 @@
 
 use std::fmt;
 
-use chrono::{NaiveTime, Timelike, Weekday};
+use chrono::{Datelike, NaiveDateTime, NaiveTime, Timelike, Weekday};
 use serde::{Deserialize, Serialize};
 
 use crate::device::DeviceKind;
@@ -153,6 +153,19 @@ pub struct Preferences {
     pub mode: PreferenceMode,
     pub unit: PreferenceUnit,
     pub schedules: Vec<ScheduleEntry>,
+}
+
+/// How far below a cooling set-point a plan may pre-cool when the customer gave no `min`, K.
+pub const COOLING_BAND_C: f64 = 2.0;
+
+/// The temperatures a heat pump or thermostat keeps the home between at one time, °C.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ComfortBand {
+    /// What the customer asked for: heat to it (HEAT) or cool to it (COOL).
+    pub setpoint_c: f64,
+    pub min_c: f64,
+    pub max_c: f64,
 }
 
 /// The limits a schedule entry must keep (Kraken's `scheduleSettings`).
@@ -503,6 +516,43 @@ impl Preferences {
                     max,
                 })
                 .collect(),
+        })
+    }
+
+    /// The comfort band of a heat pump or thermostat at a local time (in the property's time zone):
+    /// the entry of the latest weekday-and-time at or before it (looking back a week, so an entry
+    /// holds until the next one), or `None` without entries or for a CHARGE schedule.
+    ///
+    /// HEAT: the set-point is `min` (or `max` without a `min`) and the band reaches up to `max`,
+    /// which a plan may pre-heat to. COOL: the set-point is `max` and the band reaches down to
+    /// `min` (or [`COOLING_BAND_C`] below `max`), which a plan may pre-cool to.
+    pub fn comfort_at(&self, local: NaiveDateTime) -> Option<ComfortBand> {
+        if self.mode == PreferenceMode::Charge {
+            return None;
+        }
+        let minute_of_week = |day: Weekday, time: NaiveTime| {
+            i64::from(day.num_days_from_monday()) * 1440
+                + i64::from(time.hour()) * 60
+                + i64::from(time.minute())
+        };
+        let now = minute_of_week(local.weekday(), local.time());
+        let entry = self.schedules.iter().min_by_key(|entry| {
+            (now - minute_of_week(entry.day, entry.time)).rem_euclid(7 * 1440)
+        })?;
+        Some(match self.mode {
+            PreferenceMode::Cool => ComfortBand {
+                setpoint_c: entry.max,
+                min_c: entry.min.unwrap_or(entry.max - COOLING_BAND_C).min(entry.max),
+                max_c: entry.max,
+            },
+            _ => {
+                let setpoint = entry.min.unwrap_or(entry.max);
+                ComfortBand {
+                    setpoint_c: setpoint,
+                    min_c: setpoint,
+                    max_c: entry.max.max(setpoint),
+                }
+            }
         })
     }
 
@@ -893,5 +943,40 @@ mod tests {
             assert_eq!(parse_weekday(weekday_name(day)), Some(day));
         }
         assert_eq!(parse_weekday("monday"), None);
+    }
+
+    #[test]
+    fn the_comfort_band_follows_the_latest_entry_of_the_week() {
+        let at = |day: Weekday, h: u32, m: u32| {
+            chrono::NaiveDate::from_isoywd_opt(2026, 10, day)
+                .unwrap()
+                .and_hms_opt(h, m, 0)
+                .unwrap()
+        };
+        let heat = Preferences {
+            mode: PreferenceMode::Heat,
+            unit: PreferenceUnit::Celsius,
+            schedules: vec![
+                ScheduleEntry { day: Weekday::Mon, time: hm(7, 0), min: Some(20.0), max: 23.0 },
+                ScheduleEntry { day: Weekday::Wed, time: hm(22, 0), min: Some(17.0), max: 19.0 },
+            ],
+        };
+        let band = heat.comfort_at(at(Weekday::Tue, 12, 0)).unwrap();
+        assert_eq!((band.setpoint_c, band.min_c, band.max_c), (20.0, 20.0, 23.0));
+        // Monday before 07:00 is still last Wednesday's entry, across the week's end.
+        let early = heat.comfort_at(at(Weekday::Mon, 6, 59)).unwrap();
+        assert_eq!((early.setpoint_c, early.max_c), (17.0, 19.0));
+        assert_eq!(heat.comfort_at(at(Weekday::Mon, 7, 0)).unwrap().setpoint_c, 20.0);
+        let cool = Preferences {
+            mode: PreferenceMode::Cool,
+            ..heat.clone()
+        };
+        let band = cool.comfort_at(at(Weekday::Tue, 12, 0)).unwrap();
+        assert_eq!((band.setpoint_c, band.min_c, band.max_c), (23.0, 20.0, 23.0));
+        let charge = Preferences {
+            mode: PreferenceMode::Charge,
+            ..heat
+        };
+        assert_eq!(charge.comfort_at(at(Weekday::Tue, 12, 0)), None);
     }
 }

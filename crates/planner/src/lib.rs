@@ -108,8 +108,8 @@
 
 mod bench_gen;
 mod compact;
-mod engine;
 pub mod energy;
+mod engine;
 pub mod fleet;
 mod taper;
 pub mod thermal;

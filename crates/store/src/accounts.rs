@@ -368,6 +368,40 @@ pub async fn properties_of_account(db: &Db, account_id: i64) -> Result<Vec<Prope
         .await)?)
 }
 
+/// Adds `count` properties without an address to an account (a fleet's homes, for load tests and
+/// bulk imports), in batches; answers their ids in order.
+pub async fn add_properties(
+    db: &Db,
+    account_id: i64,
+    count: usize,
+    country: &str,
+    time_zone: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>, StoreError> {
+    let mut ids = Vec::with_capacity(count);
+    let mut left = count;
+    while left > 0 {
+        let batch = left.min(1_000);
+        left -= batch;
+        let rows: Vec<(i64,)> = on_db!(db, |pool| {
+            let mut query = sqlx::QueryBuilder::new(
+                "INSERT INTO properties (account_id, country, time_zone, created_at) ",
+            );
+            query.push_values(0..batch, |mut row, _| {
+                row.push_bind(account_id)
+                    .push_bind(country)
+                    .push_bind(time_zone)
+                    .push_bind(now);
+            });
+            query.push(" RETURNING id");
+            query.build_query_as().fetch_all(pool).await
+        })?;
+        ids.extend(rows.into_iter().map(|(id,)| id));
+    }
+    ids.sort_unstable();
+    Ok(ids)
+}
+
 pub async fn property_by_id(db: &Db, id: i64) -> Result<Option<Property>, StoreError> {
     let sql = format!("SELECT {PROPERTY_COLUMNS} FROM properties WHERE id = $1");
     Ok(on_db!(db, |pool| sqlx::query_as::<_, Property>(&sql)

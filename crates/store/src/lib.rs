@@ -12,6 +12,7 @@ mod db;
 pub mod devices;
 mod documents;
 pub mod events;
+pub mod forecasts;
 pub mod identity;
 pub mod ocpp;
 pub mod plans;
@@ -19,6 +20,7 @@ pub mod secrets;
 pub mod sessions;
 pub mod tariffs;
 pub mod telemetry;
+pub mod thermal;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod wizards;

@@ -18,7 +18,7 @@ pub struct CompletedDispatch {
     pub end_at: DateTime<Utc>,
     /// A [`resiflex_domain::plan::DispatchKind`] name.
     pub kind: String,
-    /// Imported over the stretch, Wh (never negative).
+    /// Imported over the stretch, Wh; negative for a battery's discharge (what it fed out).
     pub energy_wh: i64,
     /// `AT_HOME` or `AWAY`.
     pub location: String,
