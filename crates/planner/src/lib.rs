@@ -106,6 +106,7 @@
 //! Invalid input (non-finite numbers, non-positive capacity or power, overlapping slots) yields
 //! an empty plan with [`PlanReason::InvalidInput`], never a panic.
 
+pub mod battery;
 mod bench_gen;
 mod compact;
 pub mod energy;
@@ -122,7 +123,11 @@ mod legacy;
 #[cfg(test)]
 mod tests;
 
-pub use bench_gen::bench_plans;
+pub use battery::{
+    BatteryOutcome, BatteryPlan, BatteryPlanRequest, BatteryScratch, BatterySlotPlan, plan_battery,
+    plan_battery_with,
+};
+pub use bench_gen::{bench_battery_requests, bench_plans};
 pub use compact::{
     CompactEvRequest, CompactPlan, DispatchMs, SlotTimes, SlotsMs, bench_requests_compact,
     plan_compact, plan_compact_with,
