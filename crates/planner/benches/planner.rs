@@ -3,8 +3,9 @@
 
 use criterion::{BatchSize, Criterion, Throughput, black_box, criterion_group, criterion_main};
 use resiflex_planner::{
-    CompactEvRequest, CompactPlan, EvPlan, FleetOptions, PlanScratch, Taper, bench_fleet,
-    bench_plans, bench_requests_compact, plan_compact_with, plan_fleet, plan_into, plan_with,
+    BatteryPlan, BatteryPlanRequest, BatteryScratch, CompactEvRequest, CompactPlan, EvPlan,
+    FleetOptions, PlanScratch, Taper, bench_battery_requests, bench_fleet, bench_plans,
+    bench_requests_compact, plan_compact_with, plan_fleet, plan_into, plan_with,
 };
 
 const N: usize = 1024;
@@ -134,5 +135,39 @@ fn fleet(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench, fleet);
+fn battery(c: &mut Criterion) {
+    // 96 half-hour slots, 200 SoC steps; per-element time is one plan.
+    let mixed = bench_battery_requests(64, 42);
+    let with_cap = |cap: Option<usize>| -> Vec<BatteryPlanRequest> {
+        mixed
+            .iter()
+            .cloned()
+            .map(|mut r| {
+                r.battery.max_continuous_slots = cap;
+                r
+            })
+            .collect()
+    };
+    let mut g = c.benchmark_group("battery_96_slots");
+    g.throughput(Throughput::Elements(mixed.len() as u64));
+    for (name, reqs) in [
+        ("generator mix (1/4 capped at 4-8 slots)", mixed.clone()),
+        ("no run-length cap", with_cap(None)),
+        ("run-length cap 6", with_cap(Some(6))),
+    ] {
+        g.bench_function(name, |b| {
+            let mut s = BatteryScratch::default();
+            let mut out = BatteryPlan::default();
+            b.iter(|| {
+                for r in &reqs {
+                    resiflex_planner::plan_battery_with(black_box(r), &mut s, &mut out);
+                    black_box(&out);
+                }
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench, fleet, battery);
 criterion_main!(benches);

@@ -159,17 +159,39 @@ pub struct BatteryScratch {
     /// Padded copies of the next slot's values: band states only / all states.
     band_row: Vec<f64>,
     full_row: Vec<f64>,
-    /// Per slot: the hold cost and reach in steps.
+    /// Per slot: prices, flows and reach in steps.
     slot_info: Vec<SlotInfo>,
+    /// Per slot: the held start's move costs to lattice points `start_lo..`, `n × start_width`.
+    start_costs: Vec<f64>,
 }
 
+/// One slot's numbers for transition costs.
 #[derive(Debug, Default, Clone, Copy)]
-struct SlotInfo {
+pub(crate) struct SlotInfo {
+    /// Length, h.
     hours: f64,
+    /// Base load less solar, W.
     net_w: f64,
+    /// Effective import price and export price, currency units per kWh.
+    import_price: f64,
+    export_price: f64,
     /// Most lattice steps a charge / discharge can move in this slot (real-valued).
     up_steps: f64,
     down_steps: f64,
+    /// First lattice point the held start may move to; its costs start at `t × start_width`.
+    start_lo: usize,
+}
+
+impl SlotInfo {
+    pub(crate) fn new(slot: &EnergySlot, grid: &GridConnection) -> SlotInfo {
+        SlotInfo {
+            hours: slot.hours(),
+            net_w: slot.net_load_w(),
+            import_price: grid.effective_import_price(slot),
+            export_price: slot.export_price,
+            ..SlotInfo::default()
+        }
+    }
 }
 
 /// Plans with fresh buffers.
@@ -289,16 +311,15 @@ impl Lattice {
     }
 }
 
-/// Power, grid exchange and cost of storing `delta_wh` more (negative: taking it out) in `slot`;
-/// `None` when a limit forbids it.
+/// Power, grid exchange and cost of storing `delta_wh` more (negative: taking it out) in the
+/// slot `p`; `None` when a limit forbids it. The cost is [`GridConnection::cost`] plus wear.
 pub(crate) fn evaluate(
-    slot: &EnergySlot,
-    hours: f64,
+    p: &SlotInfo,
     grid: &GridConnection,
     b: &BatteryModel,
     delta_wh: f64,
 ) -> Option<(f64, f64, f64)> {
-    let net = slot.net_load_w();
+    let (net, hours) = (p.net_w, p.hours);
     let power = if delta_wh == 0.0 {
         0.0
     } else if hours <= 0.0 {
@@ -323,7 +344,14 @@ pub(crate) fn evaluate(
             return None;
         }
     }
-    let cost = grid.cost(slot, grid_w) + b.degradation_per_kwh * power.abs() * hours / 1000.0;
+    // As `GridConnection::cost`, with the slot's numbers precomputed.
+    let kwh = grid_w * hours / 1000.0;
+    let money = if kwh >= 0.0 {
+        kwh * p.import_price
+    } else {
+        kwh * p.export_price
+    };
+    let cost = money + b.degradation_per_kwh * power.abs() * hours / 1000.0;
     Some((power, grid_w, cost))
 }
 
@@ -437,6 +465,8 @@ struct Dims {
     /// Max lattice steps down over all slots; row width: steps down + steps up + 1.
     down: usize,
     width: usize,
+    /// Row width of the held start's move costs.
+    start_width: usize,
     pad: usize,
     layers: usize,
     /// Any move allowed at all (a run-length cap of 0 forbids them).
@@ -551,18 +581,14 @@ fn prepare(req: &BatteryPlanRequest, lat: &Lattice, s: &mut BatteryScratch) -> D
     s.slot_info.clear();
     let (mut up, mut down) = (0usize, 0usize);
     for slot in &req.slots {
-        let hours = slot.hours();
-        let up_steps = (b.max_charge_w * b.charge_efficiency * hours / step_wh).min(max_d as f64);
-        let down_steps =
+        let mut info = SlotInfo::new(slot, &req.grid);
+        let hours = info.hours;
+        info.up_steps = (b.max_charge_w * b.charge_efficiency * hours / step_wh).min(max_d as f64);
+        info.down_steps =
             (b.max_discharge_w / b.discharge_efficiency * hours / step_wh).min(max_d as f64);
-        up = up.max((up_steps * (1.0 + 1e-9)).floor() as usize);
-        down = down.max((down_steps * (1.0 + 1e-9)).floor() as usize);
-        s.slot_info.push(SlotInfo {
-            hours,
-            net_w: slot.net_load_w(),
-            up_steps,
-            down_steps,
-        });
+        up = up.max((info.up_steps * (1.0 + 1e-9)).floor() as usize);
+        down = down.max((info.down_steps * (1.0 + 1e-9)).floor() as usize);
+        s.slot_info.push(info);
     }
     let (up, down) = (up.min(max_d), down.min(max_d));
     let cap = b.max_continuous_slots;
@@ -575,18 +601,32 @@ fn prepare(req: &BatteryPlanRequest, lat: &Lattice, s: &mut BatteryScratch) -> D
         n,
         down,
         width: down + up + 1,
+        start_width: down + up + 5,
         pad: down.max(up),
         layers,
         active,
     };
     s.costs.clear();
     s.costs.resize(n * dims.width, INF);
-    for (t, slot) in req.slots.iter().enumerate() {
-        let hours = s.slot_info[t].hours;
+    s.start_costs.clear();
+    s.start_costs.resize(n * dims.start_width, INF);
+    for t in 0..n {
+        let info = s.slot_info[t];
         let row = &mut s.costs[t * dims.width..(t + 1) * dims.width];
         for (k, c) in row.iter_mut().enumerate() {
             let d = k as f64 - down as f64;
-            if let Some((_, _, cost)) = evaluate(slot, hours, &req.grid, b, d * step_wh) {
+            if let Some((_, _, cost)) = evaluate(&info, &req.grid, b, d * step_wh) {
+                *c = cost;
+            }
+        }
+        let (lo, hi) = start_reach(lat, &info);
+        s.slot_info[t].start_lo = lo;
+        let row = &mut s.start_costs[t * dims.start_width..(t + 1) * dims.start_width];
+        for (j, c) in (lo..=hi).zip(row.iter_mut()) {
+            if !lat.allowed_from_start(j) {
+                continue;
+            }
+            if let Some((_, _, cost)) = evaluate(&info, &req.grid, b, start_delta_wh(lat, j)) {
                 *c = cost;
             }
         }
@@ -676,23 +716,12 @@ fn run_dp(
         let mut v = hold + s.start_values[t + 1];
         if let Some(nl) = dims.next_layer(0) {
             let next = &s.values[dims.val(lat, t + 1, nl)..dims.val(lat, t + 1, nl) + len];
-            let info = &s.slot_info[t];
-            let (lo, hi) = start_reach(lat, info);
-            for (j, &nv) in next.iter().enumerate().take(hi + 1).skip(lo) {
-                if !lat.allowed_from_start(j) || !nv.is_finite() {
-                    continue;
-                }
-                if let Some((_, _, c)) = evaluate(
-                    &req.slots[t],
-                    info.hours,
-                    &req.grid,
-                    b,
-                    start_delta_wh(lat, j),
-                ) {
-                    let x = c + nv;
-                    if x < v {
-                        v = x;
-                    }
+            let lo = s.slot_info[t].start_lo;
+            let row = &s.start_costs[t * dims.start_width..(t + 1) * dims.start_width];
+            for (&c, &nv) in row.iter().zip(next.iter().skip(lo)) {
+                let x = c + nv;
+                if x < v {
+                    v = x;
                 }
             }
         }
@@ -741,23 +770,13 @@ fn forward(
             let base = dims.val(lat, t + 1, nl);
             match state {
                 None => {
-                    let (lo, hi) = start_reach(lat, info);
-                    for j in lo..=hi.min(len.saturating_sub(1)) {
-                        if !lat.allowed_from_start(j) {
-                            continue;
-                        }
-                        let nv = s.values[base + j];
-                        if !nv.is_finite() {
-                            continue;
-                        }
-                        if let Some((_, _, c)) =
-                            evaluate(slot, info.hours, &req.grid, b, start_delta_wh(lat, j))
-                        {
-                            let x = c + nv;
-                            if x < best_v {
-                                best_v = x;
-                                best_j = Some(j);
-                            }
+                    let lo = info.start_lo;
+                    let row = &s.start_costs[t * dims.start_width..(t + 1) * dims.start_width];
+                    for (j, &c) in (lo..len).zip(row) {
+                        let x = c + s.values[base + j];
+                        if x < best_v {
+                            best_v = x;
+                            best_j = Some(j);
                         }
                     }
                 }
@@ -786,7 +805,7 @@ fn forward(
             (None, Some(j)) => start_delta_wh(lat, j),
             (Some(i), Some(j)) => (j as f64 - i as f64) * step_wh,
         };
-        let (power, grid_w, c) = evaluate(slot, info.hours, &req.grid, b, delta_wh).unwrap_or((
+        let (power, grid_w, c) = evaluate(info, &req.grid, b, delta_wh).unwrap_or((
             0.0,
             info.net_w,
             req.grid.cost(slot, info.net_w),

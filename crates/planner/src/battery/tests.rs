@@ -74,9 +74,9 @@ fn brute_force(req: &BatteryPlanRequest) -> f64 {
             return;
         }
         let slot = &req.slots[t];
-        let hours = slot.hours();
+        let info = SlotInfo::new(slot, &req.grid);
         // Hold.
-        let (_, _, c) = evaluate(slot, hours, &req.grid, b, 0.0).unwrap();
+        let (_, _, c) = evaluate(&info, &req.grid, b, 0.0).unwrap();
         go(req, lat, cap, t + 1, state, 0, acc + c, ends);
         if cap.is_some_and(|r| run + 1 > r) {
             return;
@@ -92,7 +92,7 @@ fn brute_force(req: &BatteryPlanRequest) -> f64 {
             if !ok {
                 continue;
             }
-            if let Some((_, _, c)) = evaluate(slot, hours, &req.grid, b, delta) {
+            if let Some((_, _, c)) = evaluate(&info, &req.grid, b, delta) {
                 go(req, lat, cap, t + 1, Some(j), run + 1, acc + c, ends);
             }
         }
