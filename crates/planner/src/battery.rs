@@ -694,13 +694,21 @@ fn run_dp(
             let next = &next_all[nl * len..(nl + 1) * len];
             s.band_row[pad + blo..=pad + bhi].copy_from_slice(&next[blo..=bhi]);
             s.full_row[pad..pad + len].copy_from_slice(next);
+            // Band rows take four moves per pass over the row (fewer loads and stores).
+            let mut pending = [(0usize, 0.0f64); 4];
+            let mut np = 0;
             for (k, &cd) in costs.iter().enumerate() {
                 if !cd.is_finite() || k == dims.down {
                     continue;
                 }
                 // Offset of target i + d in the padded rows: pad + i + d.
                 let off = pad + k - dims.down;
-                min_plus(&mut cur[blo..=bhi], &s.band_row[off + blo..=off + bhi], cd);
+                pending[np] = (off, cd);
+                np += 1;
+                if np == 4 {
+                    min_plus4(&mut cur[blo..=bhi], &s.band_row[blo..], &pending);
+                    np = 0;
+                }
                 if k > dims.down && blo > 0 {
                     min_plus(&mut cur[..blo], &s.full_row[off..off + blo], cd);
                 } else if k < dims.down && bhi + 1 < len {
@@ -710,6 +718,9 @@ fn run_dp(
                         cd,
                     );
                 }
+            }
+            for &(off, cd) in &pending[..np] {
+                min_plus(&mut cur[blo..=bhi], &s.band_row[off + blo..=off + bhi], cd);
             }
         }
         // The held start state (run length 0 while held).
@@ -728,6 +739,27 @@ fn run_dp(
         s.start_values[t] = v;
     }
     s.start_values[0]
+}
+
+/// `cur[i] = min(cur[i], c_m + row[o_m + i])` for the four `(o_m, c_m)` in `moves`.
+#[inline]
+fn min_plus4(cur: &mut [f64], row: &[f64], moves: &[(usize, f64); 4]) {
+    let m = cur.len();
+    let [(o0, c0), (o1, c1), (o2, c2), (o3, c3)] = *moves;
+    let (Some(a), Some(b), Some(c), Some(d)) = (
+        row.get(o0..o0 + m),
+        row.get(o1..o1 + m),
+        row.get(o2..o2 + m),
+        row.get(o3..o3 + m),
+    ) else {
+        return;
+    };
+    let sel = |p: f64, q: f64| if p < q { p } else { q };
+    for ((((o, &va), &vb), &vc), &vd) in cur.iter_mut().zip(a).zip(b).zip(c).zip(d) {
+        let x = sel(c0 + va, c1 + vb);
+        let y = sel(c2 + vc, c3 + vd);
+        *o = sel(sel(x, y), *o);
+    }
 }
 
 /// `cur[i] = min(cur[i], cd + next[i])`, element-wise (vectorises to packed min).
