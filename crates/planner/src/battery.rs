@@ -43,6 +43,15 @@
 //! it costs a factor `R` only when set. The plan is recovered by a forward pass that re-derives
 //! each slot's choice from the stored values (ties go to holding).
 //!
+//! The start state's moves and every slot's cost table are evaluated once per request, so the
+//! extra passes for an unreachable end SoC (one penalised pass to find the highest reachable
+//! end, one exact pass for it) only repeat the convolutions.
+//!
+//! Measured, one thread, 96 half-hour slots from [`crate::bench_battery_requests`] (200 steps,
+//! about 94 moves per state for a 5 kW / 13.5 kWh battery), criterion median on a 2-core VM:
+//! about 0.5 ms per plan without a run-length cap, about 2.2 ms with a cap of 6 slots, about
+//! 1.1 ms for the generator's mix (a quarter capped at 4–8 slots).
+//!
 //! Invalid input yields [`BatteryOutcome::Hold`] with [`BatteryPlan::input_error`] set, never a
 //! panic. A plan that gains nothing over holding (within 1e-9 currency units) is returned as
 //! [`BatteryOutcome::Hold`] too.
@@ -62,7 +71,9 @@ pub const BATTERY_MIN_STEP_PCT: f64 = 0.05;
 pub struct BatteryPlanRequest {
     /// Consecutive slots in time order (gaps allowed, no overlaps).
     pub slots: Vec<EnergySlot>,
+    /// The household's connection: limit (W), whether the battery may export, carbon weight.
     pub grid: GridConnection,
+    /// The battery: capacity (Wh), SoC bounds (%), powers (W), efficiencies, wear and end value.
     pub battery: BatteryModel,
     /// SoC grid resolution (steps between floor and ceiling); `None` = a default giving < 0.5 %
     /// steps ([`BATTERY_DEFAULT_STEPS`]).
@@ -72,6 +83,7 @@ pub struct BatteryPlanRequest {
 /// The battery's plan for one slot.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BatterySlotPlan {
+    /// The slot's start and end, as in the request.
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
     /// AC power at the battery, W: charging positive, discharging negative.
@@ -124,6 +136,7 @@ pub struct BatteryPlan {
     pub cost: f64,
     /// The same bill with the battery idle, currency units.
     pub baseline_cost: f64,
+    /// Optimal, recovering from below the floor, or holding.
     pub outcome: BatteryOutcome,
     /// The SoC lattice resolution used (steps between floor and ceiling).
     pub soc_steps: usize,

@@ -66,6 +66,10 @@
 //! [`fleet`] plans many EVs behind one grid-zone capacity limit jointly and exactly, as a
 //! minimum-cost flow (see its module docs).
 //!
+//! ## Home batteries
+//! [`battery`] plans a home battery against import and export prices, base load and solar,
+//! exactly over a SoC lattice by dynamic programming (see its module docs).
+//!
 //! ## Hysteresis / anti-flapping (`min_price_step > 0`)
 //! Effective prices are bucketed as `floor(price / step)`, so prices in one bucket differ by less
 //! than `step`. Buckets are taken cheapest-first; a bucket that fits entirely is taken whole; in the

@@ -460,3 +460,19 @@ fn run_length_cap_splits_charging() {
     });
     assert!(objective(&plan) > objective(&uncapped) + 1e-6);
 }
+
+/// Reused buffers give the same plans as fresh ones, whatever was planned before.
+#[test]
+fn scratch_reuse_matches_fresh_plans() {
+    let mut reqs = crate::bench_battery_requests(24, 3);
+    reqs[5].battery.max_continuous_slots = Some(2);
+    reqs[7].battery.end_soc_pct = Some(100.0);
+    reqs[9].slots.truncate(7);
+    reqs[11].soc_steps = Some(37);
+    let mut scratch = BatteryScratch::default();
+    let mut out = BatteryPlan::default();
+    for req in reqs.iter().chain(reqs.iter().rev()) {
+        plan_battery_with(req, &mut scratch, &mut out);
+        assert_eq!(out, plan_battery(req));
+    }
+}
