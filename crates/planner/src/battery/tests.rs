@@ -476,3 +476,46 @@ fn scratch_reuse_matches_fresh_plans() {
         assert_eq!(out, plan_battery(req));
     }
 }
+
+#[test]
+fn degenerate_band_and_slots_do_not_panic() {
+    let mut prices = vec![0.30; 8];
+    prices[2] = 0.05;
+    let base = request(slots(&prices, 0.0, 500.0, 0.0));
+    // Floor equals ceiling: at the band the battery can only hold.
+    let mut r = base.clone();
+    r.battery.min_soc_pct = 50.0;
+    r.battery.max_soc_pct = 50.0;
+    r.battery.reserve_pct = 0.0;
+    let plan = plan_battery(&r);
+    check_plan(&r, &plan);
+    assert_eq!(plan.outcome, BatteryOutcome::Hold);
+    // Below such a band it recovers to it.
+    r.battery.soc_pct = 30.0;
+    let plan = plan_battery(&r);
+    check_plan(&r, &plan);
+    assert_eq!(plan.outcome, BatteryOutcome::Recovering);
+    assert!((plan.slots.last().unwrap().soc_end_pct - 50.0).abs() < 1e-9);
+    // Above the ceiling it may only come down.
+    let mut r = base.clone();
+    r.battery.soc_pct = 100.0;
+    r.battery.max_soc_pct = 80.0;
+    let plan = plan_battery(&r);
+    check_plan(&r, &plan);
+    // Huge powers, a zero-length slot and a gap.
+    let mut r = base.clone();
+    r.battery.max_charge_w = 1e7;
+    r.battery.max_discharge_w = 1e7;
+    r.slots[4].end = r.slots[4].start;
+    r.slots.remove(6);
+    r.grid.battery_export = true;
+    let plan = plan_battery(&r);
+    check_plan(&r, &plan);
+    assert_eq!(plan.slots[4].power_w, 0.0);
+    // Very fine steps are coarsened to the minimum step.
+    let mut r = base.clone();
+    r.soc_steps = Some(1_000_000);
+    let plan = plan_battery(&r);
+    check_plan(&r, &plan);
+    assert!(plan.soc_steps <= ((90.0 / BATTERY_MIN_STEP_PCT) as usize));
+}
