@@ -66,6 +66,7 @@ pub struct RemoteDevice {
 }
 
 pub use resiflex_domain::command::{Command, ScheduleWindow};
+pub use resiflex_domain::forecast::ForecastPoint;
 pub use resiflex_domain::telemetry::{Connection, Telemetry};
 
 /// The provider's acknowledgement of a command.
@@ -123,6 +124,21 @@ pub trait DeviceProvider: Send + Sync + std::fmt::Debug {
 
     /// Gives up the grant; its devices can no longer be read or controlled.
     async fn deauthorize(&self, grant: &Grant, now: DateTime<Utc>) -> Result<(), ProviderError>;
+
+    /// What the vendor expects at the device's home between `from` and `to`: outdoor temperature,
+    /// solar production and the household's other load. A vendor that forecasts nothing answers
+    /// with no points (the default); the planner then falls back on the latest reading.
+    async fn forecast(
+        &self,
+        grant: &Grant,
+        remote_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ForecastPoint>, ProviderError> {
+        let _ = (grant, remote_id, from, to, now);
+        Ok(Vec::new())
+    }
 
     /// For providers whose devices connect to ResiFlex themselves (OCPP charge points) instead of
     /// being reached through a vendor's cloud: how they are enrolled. `None` (the default) means

@@ -15,8 +15,8 @@ use sha2::{Digest, Sha256};
 use super::model::{self, Params, State, u64_text};
 use super::spec::SimDeviceSpec;
 use crate::{
-    Command, CommandReceipt, Connection, DeviceProvider, Grant, ProviderError, RemoteDevice,
-    Telemetry,
+    Command, CommandReceipt, Connection, DeviceProvider, ForecastPoint, Grant, ProviderError,
+    RemoteDevice, Telemetry,
 };
 
 /// The snapshot format this build writes and reads.
@@ -740,6 +740,22 @@ impl DeviceProvider for SimulatorProvider {
             .recent_commands
             .push_back((idempotency_key.to_owned(), receipt.clone()));
         Ok(receipt)
+    }
+
+    async fn forecast(
+        &self,
+        grant: &Grant,
+        remote_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        _now: DateTime<Utc>,
+    ) -> Result<Vec<ForecastPoint>, ProviderError> {
+        let mut world = self.world();
+        let device = world.granted_device_mut(grant, remote_id)?;
+        if device.faults.contains(&Fault::NoTelemetry) || device.faults.contains(&Fault::Offline) {
+            return Err(ProviderError::Unreachable);
+        }
+        Ok(device.state.forecast(&device.params, from, to))
     }
 
     async fn deauthorize(&self, grant: &Grant, _now: DateTime<Utc>) -> Result<(), ProviderError> {

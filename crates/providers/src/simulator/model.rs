@@ -18,7 +18,7 @@ use resiflex_domain::heat::{HeatPumpMode, ZoneMode};
 use serde::{Deserialize, Serialize};
 
 use super::spec::{DailySchedule, OutdoorProfile, SimDeviceSpec};
-use crate::{Command, Connection, ProviderError, ScheduleWindow, Telemetry};
+use crate::{Command, Connection, ForecastPoint, ProviderError, ScheduleWindow, Telemetry};
 
 /// The length of a simulation step.
 pub(crate) const STEP_SECONDS: i64 = 60;
@@ -449,7 +449,44 @@ pub(crate) fn check_command(params: &Params, command: &Command) -> Result<(), Pr
     }
 }
 
+/// The spacing of a forecast's points.
+const FORECAST_STEP_SECONDS: i64 = 1_800;
+/// The most points one forecast holds (a week of half-hours), whatever span is asked for.
+const FORECAST_MAX_POINTS: usize = 336;
+
 impl State {
+    /// What this device's world will do between `from` and `to`: one point per half-hour (from
+    /// the half-hour `from` falls in), each the value at the middle of its half-hour, from the same
+    /// weather, sun and household load the physics then uses. Solar production is an inverter's.
+    pub(crate) fn forecast(
+        &self,
+        params: &Params,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Vec<ForecastPoint> {
+        let first = from.timestamp().div_euclid(FORECAST_STEP_SECONDS) * FORECAST_STEP_SECONDS;
+        let inverter = physics(params.kind) == Physics::Inverter;
+        (0..)
+            .map(|i| first + i * FORECAST_STEP_SECONDS)
+            .take_while(|at| *at < to.timestamp())
+            .take(FORECAST_MAX_POINTS)
+            .filter_map(|at| DateTime::from_timestamp(at, 0))
+            .map(|at| {
+                let middle = at + TimeDelta::seconds(FORECAST_STEP_SECONDS / 2);
+                ForecastPoint {
+                    at,
+                    outdoor_c: Some(self.outdoor_c(params, middle)),
+                    solar_w: Some(if inverter {
+                        self.solar_w(params, middle)
+                    } else {
+                        0.0
+                    }),
+                    base_load_w: Some(self.site_load_w(params, middle)),
+                }
+            })
+            .collect()
+    }
+
     fn capacity_uwh(&self, params: &Params) -> i64 {
         params.capacity_wh * FULL_PPM
     }

@@ -996,3 +996,57 @@ async fn revoked_grants_expire_at_the_vendor() {
         Err(ProviderError::AuthorisationExpired)
     );
 }
+
+#[tokio::test]
+async fn the_forecast_is_what_the_world_then_does() {
+    let (sim, grant, id) = one(SimDeviceSpec::new(DeviceKind::HeatPump)).await;
+    let points = sim
+        .forecast(&grant, &id, t0() + mins(10), t0() + mins(24 * 60), t0())
+        .await
+        .unwrap();
+    // Half-hours from the one the start falls in, to the end.
+    assert_eq!(points.len(), 48);
+    assert_eq!(points[0].at, t0());
+    assert!(points.windows(2).all(|w| w[1].at - w[0].at == mins(30)));
+    // The outdoor temperature forecast for the middle of a half-hour is the one read then.
+    for point in [&points[3], &points[30]] {
+        let reading = read(&sim, &grant, &id, point.at + mins(15)).await;
+        let read_c = reading.outdoor_temperature_c.unwrap();
+        assert!(
+            (point.outdoor_c.unwrap() - read_c).abs() < 0.05,
+            "{point:?} vs {read_c}"
+        );
+    }
+    // A heat pump's home has no panels of its own; the household's load is there all day.
+    assert!(points.iter().all(|p| p.solar_w == Some(0.0)));
+    assert!(
+        points
+            .iter()
+            .all(|p| p.base_load_w.is_some_and(|w| w > 0.0))
+    );
+    // The same world forecasts the same again.
+    let again = sim
+        .forecast(&grant, &id, t0() + mins(10), t0() + mins(24 * 60), t0())
+        .await
+        .unwrap();
+    assert_eq!(points, again);
+}
+
+#[tokio::test]
+async fn an_inverter_forecasts_sun_by_day_only() {
+    let (sim, grant, id) = one(SimDeviceSpec::new(DeviceKind::Inverter)).await;
+    let points = sim
+        .forecast(&grant, &id, t0(), t0() + mins(24 * 60), t0())
+        .await
+        .unwrap();
+    let at = |hour: i64| points[(hour * 2) as usize].solar_w.unwrap();
+    assert_eq!(at(2), 0.0);
+    assert!(at(12) > 100.0, "{}", at(12));
+    assert_eq!(at(22), 0.0);
+    // A forecast is bounded whatever span is asked for.
+    let long = sim
+        .forecast(&grant, &id, t0(), t0() + mins(365 * 24 * 60), t0())
+        .await
+        .unwrap();
+    assert_eq!(long.len(), 336);
+}
