@@ -76,6 +76,18 @@ pub fn wanted_schedule(plan: &PlanRecord, now: DateTime<Utc>) -> Option<(DateTim
     if !matches!(plan.kind, PlanKind::Smart | PlanKind::Boost) {
         return None;
     }
+    Some(schedule_of(plan, now))
+}
+
+/// For heat pumps and batteries, which always take a whole schedule: the plan's coming dispatches
+/// (with their set-points, and negative power to discharge), and for an idle plan an empty
+/// schedule, which hands the device back to its own control (a heat pump's thermostat, a
+/// battery's hold).
+pub fn wanted_day_ahead(plan: &PlanRecord, now: DateTime<Utc>) -> (DateTime<Utc>, Command) {
+    schedule_of(plan, now)
+}
+
+fn schedule_of(plan: &PlanRecord, now: DateTime<Utc>) -> (DateTime<Utc>, Command) {
     let windows = plan
         .dispatches
         .iter()
@@ -84,10 +96,56 @@ pub fn wanted_schedule(plan: &PlanRecord, now: DateTime<Utc>) -> Option<(DateTim
             start: d.start.max(plan.created_at),
             end: d.end,
             power_w: d.power_w,
-            setpoint_c: None,
+            setpoint_c: d.setpoint_c,
         })
         .collect();
-    Some((plan.created_at, Command::Schedule { windows }))
+    (plan.created_at, Command::Schedule { windows })
+}
+
+/// The setting a plan version gives a device before its schedule: a heat pump's mode
+/// ([`heat_pump_mode`]), an inverter's export limit (the household's connection: what the battery
+/// may feed is the plan's business, the limit protects the connection), or none.
+pub fn setting_of(
+    device: &Device,
+    plan: &PlanRecord,
+    now: DateTime<Utc>,
+    config: &ControlConfig,
+) -> Option<Command> {
+    if plan.kind != PlanKind::Smart {
+        return None;
+    }
+    if device.kind.heats() {
+        heat_pump_mode(device, plan, now)
+    } else if device.kind == resiflex_domain::device::DeviceKind::Inverter {
+        Some(Command::SetExportLimit {
+            power_w: config.connection_limit_w.max(0.0).round() as i64,
+        })
+    } else {
+        None
+    }
+}
+
+/// The mode a heat pump's plan runs it in, with the set-point it holds now: the preferences'
+/// mode (heating or cooling), off while the plan is idle for a reason other than suspension (a
+/// suspended heat pump keeps its own mode and thermostat).
+pub fn heat_pump_mode(device: &Device, plan: &PlanRecord, now: DateTime<Utc>) -> Option<Command> {
+    use resiflex_domain::heat::HeatPumpMode;
+    use resiflex_domain::preferences::PreferenceMode;
+    if device.is_suspended {
+        return None;
+    }
+    let preferences = device.preferences.as_ref()?;
+    let mode = match preferences.mode {
+        PreferenceMode::Heat => HeatPumpMode::Heating,
+        PreferenceMode::Cool => HeatPumpMode::Cooling,
+        PreferenceMode::Charge => return None,
+    };
+    let setpoint_c = plan
+        .dispatches
+        .iter()
+        .find(|d| d.end > now)
+        .and_then(|d| d.setpoint_c);
+    Some(Command::SetHeatPumpMode { mode, setpoint_c })
 }
 
 /// Whether two commands ask the same of a device whose full power is `max_w`.
@@ -138,15 +196,47 @@ pub async fn execute(
     config: &ControlConfig,
 ) -> Result<Executed, StoreError> {
     let mut done = Executed::default();
+    // An inverter without a battery has nothing to control.
+    if device.kind == resiflex_domain::device::DeviceKind::Inverter
+        && device.battery_capacity_wh.unwrap_or(0) <= 0
+    {
+        return Ok(done);
+    }
     let state = device.state;
     finish_boost(db, device, state, plan, reading, now).await?;
     let delivery = providers
         .get(device.provider)
         .map_or(PlanDelivery::Segments, |p| p.plan_delivery());
-    let wanted_now = match delivery {
-        PlanDelivery::Segments => wanted(plan, now),
-        PlanDelivery::Schedule => wanted_schedule(plan, now),
+    let wanted_now = if device.kind.charges_vehicle() {
+        match delivery {
+            PlanDelivery::Segments => wanted(plan, now),
+            PlanDelivery::Schedule => wanted_schedule(plan, now),
+        }
+    } else {
+        Some(wanted_day_ahead(plan, now))
     };
+    // A heat pump is told its mode, an inverter its export limit, once per plan version before
+    // the schedule.
+    if let Some(setting) = setting_of(device, plan, now, config) {
+        let outgoing = Outgoing {
+            key: format!(
+                "{}:setting",
+                ledger::plan_key(&device.id, plan.version, plan.created_at)
+            ),
+            ..Outgoing::planned(&device.id, plan.version, plan.created_at, setting)
+        };
+        if commands::by_key(db, &outgoing.key).await?.is_none() {
+            let link = grants::link(db, providers, device).await?;
+            let retry = Retry::Backoff {
+                attempts: config.command_attempts,
+            };
+            match ledger::send(db, &link, device, outgoing, retry, now).await? {
+                Sent::Acknowledged(_) => done.commands_sent += 1,
+                Sent::Failed { .. } => done.commands_failed += 1,
+                Sent::AlreadyDone => {}
+            }
+        }
+    }
     let Some((segment, command)) = wanted_now else {
         return Ok(done);
     };

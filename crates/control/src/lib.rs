@@ -4,17 +4,27 @@
 //! away, LOST_CONNECTION when the device is offline or has not answered for too long, back to
 //! SMART_CONTROL_CAPABLE when it returns. A boost stays BOOSTING while the vehicle can charge.
 //!
-//! Then it keeps every vehicle and charge point planned ([`planning`]: a new plan version when
-//! prices, plug, state of charge, preferences, boost, suspension or state change) and carries out
-//! the current plan through the provider ([`dispatch`]: one command per plan version and segment,
-//! idempotent across restarts, retried with backoff, reconciled with telemetry).
+//! Then it keeps every device planned ([`planning`]: a new plan version when prices, plug, state of
+//! charge, indoor temperature, preferences, boost, suspension or state change): cars and charge
+//! points by their ready-by goal, heat pumps and thermostats by their comfort band ([`heat`]),
+//! batteries and inverters by their prices and household ([`storage`]), and the devices of one home
+//! together ([`household`]), with each property's forecast ([`forecast`]) and each heat pump's
+//! building as learnt from its readings ([`learning`]). It carries out the current plan through the
+//! provider ([`dispatch`]: one command per plan version and segment, or one schedule per version
+//! with set-points and discharge for heat pumps and batteries, idempotent across restarts, retried
+//! with backoff, reconciled with telemetry).
 //!
 //! It never reads the system clock: `tick` asks the injected clock, so tests and the accelerated demo
 //! clock decide what "now" is.
 
 pub mod dispatch;
+pub mod forecast;
+pub mod heat;
+pub mod household;
+pub mod learning;
 pub mod planning;
 pub mod sessions;
+pub mod storage;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -60,6 +70,28 @@ pub struct ControlConfig {
     pub reconcile_after_minutes: i64,
     /// Wall-clock limit of one grid zone's joint plan, ms; past it the fallback plan is used.
     pub zone_solve_millis: u64,
+    /// How far ahead heat pumps, batteries and households are planned, hours.
+    pub horizon_hours: i64,
+    /// An indoor temperature further than this (K) from the plan's expectation re-plans.
+    pub temperature_tolerance_c: f64,
+    /// What a degree below (or above) the comfort band for an hour costs in a plan, minor units:
+    /// large, so that comfort is never traded for money.
+    pub comfort_penalty: f64,
+    /// The shortest a heat pump runs once started, and the shortest it rests once stopped.
+    pub heat_min_run_minutes: i64,
+    pub heat_min_off_minutes: i64,
+    /// A battery's wear, minor units per kWh charged or discharged.
+    pub battery_degradation_per_kwh: f64,
+    /// The state of charge a battery keeps for outages when its preferences give no floor, %.
+    pub battery_reserve_pct: f64,
+    /// The most a household draws from (or feeds into) the grid, W.
+    pub connection_limit_w: f64,
+    /// The household's own load when nothing better is known, W.
+    pub base_load_w: f64,
+    /// Wall-clock limit of one household's joint plan, ms; past it the best plan found is used.
+    pub household_solve_millis: u64,
+    /// With `isChargingDurationCapped` ENABLED: the longest a battery is driven without a break.
+    pub duration_cap_minutes: i64,
 }
 
 impl Default for ControlConfig {
@@ -79,6 +111,17 @@ impl Default for ControlConfig {
             command_attempts: 6,
             reconcile_after_minutes: 3,
             zone_solve_millis: 2_000,
+            horizon_hours: 24,
+            temperature_tolerance_c: 0.75,
+            comfort_penalty: 1_000.0,
+            heat_min_run_minutes: 60,
+            heat_min_off_minutes: 30,
+            battery_degradation_per_kwh: 1.0,
+            battery_reserve_pct: 10.0,
+            connection_limit_w: 13_800.0,
+            base_load_w: 350.0,
+            household_solve_millis: 500,
+            duration_cap_minutes: 240,
         }
     }
 }
@@ -227,6 +270,21 @@ impl ControlLoop {
                 }
             }
         }
+        // What the homes of heat pumps and batteries expect: outdoor temperature, sun, load.
+        if let Err(err) =
+            forecast::refresh(&self.db, &self.providers, &live, now, &self.config).await
+        {
+            tracing::warn!(error = %err, "forecasts could not be refreshed");
+        }
+        // Heat pumps' buildings, learnt again once a day from their readings.
+        let models = resiflex_store::thermal::all_models(&self.db).await?;
+        for device in live.iter().filter(|d| d.kind.heats()) {
+            if learning::due(models.get(&device.id), now)
+                && let Err(err) = learning::refresh(&self.db, &device.id, now).await
+            {
+                tracing::warn!(device = %device.id, error = %err, "the building could not be learnt");
+            }
+        }
         let (replanned, plans) =
             planning::replan(&self.db, now, &self.config, planning::Scope::All, None).await?;
         report.replanned = replanned.replanned;
@@ -260,6 +318,7 @@ impl ControlLoop {
         }
         let forget = now - Duration::days(self.config.telemetry_retention_days.max(1));
         resiflex_store::telemetry::prune(&self.db, forget).await?;
+        resiflex_store::forecasts::prune(&self.db, now - Duration::days(2)).await?;
         Ok(report)
     }
 

@@ -34,9 +34,11 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Datelike, Duration, Utc};
 use resiflex_domain::device::{DeviceKind, DeviceState, Lifecycle};
+use resiflex_domain::forecast::ForecastPoint;
 use resiflex_domain::plan::{DeviceEventKind, DispatchKind, PlanDispatch, PlanKind, PlanTrigger};
 use resiflex_domain::preferences::Preferences;
 use resiflex_domain::tariff::Rate;
+use resiflex_planner::thermal::Building;
 use resiflex_planner::{EvPlan, EvPlanRequest, PlanReason, PlanScratch, PlannedSlot, Slot, Taper};
 use resiflex_providers::{Connection, Telemetry};
 use resiflex_store::devices::Device;
@@ -87,6 +89,16 @@ pub struct PlanInputs {
     pub soc_limit_pct: Option<f64>,
     pub capacity_wh: Option<i64>,
     pub max_power_w: Option<i64>,
+    /// Heat pumps and batteries: the settings that shape their plan (grid export, duration cap).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<String>,
+    /// Heat pumps and batteries: where the plan's horizon ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub horizon_end: Option<DateTime<Utc>>,
+    /// Heat pumps and batteries: the indoor temperature (°C) or state of charge (%) the plan
+    /// expects, from where it started at its creation to the end of each slot.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expected: Vec<(DateTime<Utc>, f64)>,
 }
 
 /// Everything known about one device when planning it.
@@ -103,6 +115,10 @@ pub struct DeviceView<'a> {
     pub previous: Option<&'a PlanRecord>,
     /// The stored set of `rates`, for the plan to refer to.
     pub rate_set_id: Option<i64>,
+    /// The property's forecast from now on (outdoor temperature, solar, base load), in time order.
+    pub forecast: &'a [ForecastPoint],
+    /// The building as learnt from the device's readings (heat pumps), if it has been.
+    pub building: Option<Building>,
 }
 
 impl DeviceView<'_> {
@@ -136,6 +152,15 @@ impl DeviceView<'_> {
             soc_limit_pct: reading.and_then(|t| t.soc_limit_pct).map(tidy),
             capacity_wh: device.battery_capacity_wh,
             max_power_w: device.max_power_w,
+            settings: (!self.kind.charges_vehicle()).then(|| {
+                format!(
+                    "{}/{}",
+                    device.grid_export.as_str(),
+                    device.charging_duration_capped.as_str()
+                )
+            }),
+            horizon_end: None,
+            expected: Vec::new(),
         }
     }
 }
@@ -200,6 +225,7 @@ pub fn trigger(
     if before.soc_limit_pct != inputs.soc_limit_pct
         || before.capacity_wh != inputs.capacity_wh
         || before.max_power_w != inputs.max_power_w
+        || before.settings != inputs.settings
     {
         return Some(PlanTrigger::DeviceChanged);
     }
@@ -208,6 +234,9 @@ pub fn trigger(
         return Some(PlanTrigger::StateChanged);
     }
     let kind = plan.kind;
+    if !view.kind.charges_vehicle() {
+        return day_ahead_trigger(view, plan, &before, now, config);
+    }
     if kind == PlanKind::Smart && plan.ready_by.is_some_and(|at| at <= now) {
         return Some(PlanTrigger::ReadyByPassed);
     }
@@ -221,6 +250,39 @@ pub fn trigger(
         return Some(PlanTrigger::StateOfChargeChanged);
     }
     None
+}
+
+/// Why a heat pump's or battery's day-ahead plan is due, past the triggers all kinds share: its
+/// horizon is half run out, or the indoor temperature (state of charge) has drifted from the path
+/// the plan expected by more than the tolerance.
+fn day_ahead_trigger(
+    view: &DeviceView<'_>,
+    plan: &PlanRecord,
+    before: &PlanInputs,
+    now: DateTime<Utc>,
+    config: &ControlConfig,
+) -> Option<PlanTrigger> {
+    if plan.kind == PlanKind::Idle {
+        return None;
+    }
+    if let Some(end) = before.horizon_end {
+        let half = (end - plan.created_at) / 2;
+        if now >= plan.created_at + half {
+            return Some(PlanTrigger::HorizonReached);
+        }
+    }
+    let (&(start, start_value), path) = before.expected.split_first()?;
+    let expected = crate::heat::expected_at(path, start, start_value, now)?;
+    let reading = view.reading?;
+    if view.kind.heats() {
+        let indoor = reading.indoor_temperature_c?;
+        ((indoor - expected).abs() > config.temperature_tolerance_c)
+            .then_some(PlanTrigger::TemperatureChanged)
+    } else {
+        let soc = reading.state_of_charge_pct?;
+        ((soc - expected).abs() > config.soc_tolerance_pct)
+            .then_some(PlanTrigger::StateOfChargeChanged)
+    }
 }
 
 /// The state of charge the plan expects at `now`, if it knows where it started.
@@ -297,6 +359,14 @@ pub fn make_plan(
     };
     if let Some(reason) = idle_reason(view, inputs) {
         record.outcome = reason.to_owned();
+        return record;
+    }
+    if view.kind.heats() {
+        crate::heat::plan_alone(view, inputs, &mut record, now, config);
+        return record;
+    }
+    if view.kind.stores_energy() {
+        crate::storage::plan_alone(view, inputs, &mut record, now, config);
         return record;
     }
     let Some(preferences) = view.device.preferences.as_ref() else {
@@ -429,9 +499,7 @@ pub fn make_plan(
 
 /// Why the device draws nothing, if it should not.
 fn idle_reason(view: &DeviceView<'_>, inputs: &PlanInputs) -> Option<&'static str> {
-    if !view.kind.charges_vehicle() {
-        Some("NOT_PLANNED")
-    } else if !inputs.live {
+    if !inputs.live {
         Some("NOT_LIVE")
     } else if inputs.suspended {
         Some("SUSPENDED")
@@ -746,10 +814,13 @@ pub struct ReplanReport {
 /// Which devices a pass looks at.
 #[derive(Debug, Clone, Copy)]
 pub enum Scope<'a> {
-    /// Every live vehicle and charge point.
+    /// Every active device.
     All,
-    /// One device.
+    /// One device (with the rest of its household when it shares a home with other flexible
+    /// devices, which are planned together).
     Device(&'a str),
+    /// The devices of one property.
+    Household { account_id: i64, property_id: i64 },
 }
 
 /// How many times a device whose new plan version was claimed first by someone else (a customer's
@@ -799,6 +870,63 @@ pub async fn replan(
     Ok((report, current))
 }
 
+/// Devices planned per worker thread at least: below this, one thread plans them all.
+const PLANS_PER_THREAD: usize = 512;
+
+/// Makes the plans of `items` (each device's view, inputs and trigger), on every core when there
+/// are many: planning is pure, so the devices are cut into one run per core, each with its own
+/// scratch space, and the plans come back in the order of `items`.
+fn plan_all(
+    items: &[(DeviceView<'_>, PlanInputs, PlanTrigger)],
+    now: DateTime<Utc>,
+    config: &ControlConfig,
+) -> Vec<PlanRecord> {
+    let plan_run = |run: &[(DeviceView<'_>, PlanInputs, PlanTrigger)]| {
+        let mut scratch = PlanScratch::default();
+        run.iter()
+            .map(|(view, inputs, reason)| {
+                make_plan(view, inputs, *reason, now, config, &mut scratch)
+            })
+            .collect::<Vec<_>>()
+    };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = cores.min(items.len() / PLANS_PER_THREAD).max(1);
+    if threads == 1 {
+        return plan_run(items);
+    }
+    let per_thread = items.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = items
+            .chunks(per_thread)
+            .map(|run| (run, scope.spawn(move || plan_run(run))))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|(run, worker)| {
+                worker.join().unwrap_or_else(|_| {
+                    // A worker that failed leaves its devices on the plans they have.
+                    tracing::error!(
+                        devices = run.len(),
+                        "a planning thread failed; its devices keep their plans"
+                    );
+                    Vec::new()
+                })
+            })
+            .collect()
+    })
+}
+
+/// The active devices of a device's home (itself included).
+async fn household_of(db: &Db, device: &Device) -> Result<Vec<Device>, StoreError> {
+    Ok(
+        resiflex_store::devices::devices_of_account(db, device.account_id)
+            .await?
+            .into_iter()
+            .filter(|d| d.property_id == device.property_id && d.retired_at.is_none())
+            .collect(),
+    )
+}
+
 /// One pass of [`replan`]; also answers the devices whose new version someone else claimed first.
 async fn replan_once(
     db: &Db,
@@ -821,6 +949,28 @@ async fn replan_once(
         current.retain(|key, _| key == id);
         return Ok((report, current, Vec::new()));
     }
+    // A device sharing a home with other devices is planned with its household.
+    if let Scope::Device(id) = scope
+        && forced.is_none()
+        && let Some(device) = store_devices::device_by_id(db, id).await?
+    {
+        let household = household_of(db, &device).await?;
+        if household.len() > 1 {
+            let (report, mut current, lost) = Box::pin(replan_once(
+                db,
+                now,
+                config,
+                Scope::Household {
+                    account_id: device.account_id,
+                    property_id: device.property_id,
+                },
+                None,
+            ))
+            .await?;
+            current.retain(|key, _| key == id);
+            return Ok((report, current, lost));
+        }
+    }
     let clock = std::time::Instant::now();
     let mut phases: Vec<(&str, std::time::Duration)> = Vec::new();
     let devices: Vec<Device> = match scope {
@@ -829,11 +979,15 @@ async fn replan_once(
             .await?
             .into_iter()
             .collect(),
+        Scope::Household {
+            account_id,
+            property_id,
+        } => store_devices::devices_of_account(db, account_id)
+            .await?
+            .into_iter()
+            .filter(|d| d.property_id == property_id && d.retired_at.is_none())
+            .collect(),
     };
-    let devices: Vec<Device> = devices
-        .into_iter()
-        .filter(|d| d.kind.charges_vehicle())
-        .collect();
     phases.push(("devices", clock.elapsed()));
     let (readings, mut current, zones, tariffs_now) = match scope {
         Scope::All => (
@@ -842,14 +996,17 @@ async fn replan_once(
             accounts::property_time_zones(db).await?,
             tariffs::property_tariffs_at(db, now).await?,
         ),
-        Scope::Device(id) => {
+        Scope::Device(_) | Scope::Household { .. } => {
             let mut readings = HashMap::new();
-            if let Some(reading) = resiflex_store::telemetry::latest(db, id).await? {
-                readings.insert(id.to_owned(), reading);
-            }
             let mut current = HashMap::new();
-            if let Some(plan) = plans::current_plan(db, id).await? {
-                current.insert(id.to_owned(), plan);
+            for device in &devices {
+                let id = device.id.as_str();
+                if let Some(reading) = resiflex_store::telemetry::latest(db, id).await? {
+                    readings.insert(id.to_owned(), reading);
+                }
+                if let Some(plan) = plans::current_plan(db, id).await? {
+                    current.insert(id.to_owned(), plan);
+                }
             }
             let mut zones = HashMap::new();
             let mut tariffs_now = HashMap::new();
@@ -880,6 +1037,32 @@ async fn replan_once(
             slot.insert(found);
         }
     }
+    // Forecasts reach as far as the longest horizon (and the point in force now).
+    let forecasts: HashMap<i64, Vec<ForecastPoint>> = match scope {
+        Scope::All => {
+            resiflex_store::forecasts::all_between(db, now, now + Duration::hours(49)).await?
+        }
+        _ => {
+            let mut out = HashMap::new();
+            for device in &devices {
+                if let std::collections::hash_map::Entry::Vacant(slot) =
+                    out.entry(device.property_id)
+                {
+                    slot.insert(
+                        resiflex_store::forecasts::between(
+                            db,
+                            device.property_id,
+                            now,
+                            now + Duration::hours(49),
+                        )
+                        .await?,
+                    );
+                }
+            }
+            out
+        }
+    };
+    let buildings = resiflex_store::thermal::all_models(db).await?;
     phases.push(("readings, plans, zones, tariffs", clock.elapsed()));
     let parsed: HashMap<&str, &Telemetry> = readings
         .iter()
@@ -891,7 +1074,10 @@ async fn replan_once(
     let mut new_plans = Vec::new();
     let empty: Vec<Rate> = Vec::new();
     let zone_of = zones::property_zones(db).await?;
+    let no_forecast: Vec<ForecastPoint> = Vec::new();
     let mut zoned: HashMap<i64, Vec<(DeviceView<'_>, PlanInputs)>> = HashMap::new();
+    let mut homes: HashMap<i64, Vec<(DeviceView<'_>, PlanInputs)>> = HashMap::new();
+    let mut due_items: Vec<(DeviceView<'_>, PlanInputs, PlanTrigger)> = Vec::new();
     for device in &devices {
         let (kind, state) = (device.kind, device.state);
         let time_zone = zones
@@ -909,6 +1095,14 @@ async fn replan_once(
             rates: tariff.and_then(|t| rates.get(&t.id)).unwrap_or(&empty),
             previous: current.get(&device.id),
             rate_set_id: tariff.and_then(|t| rate_sets.get(&t.id).copied()),
+            forecast: forecasts.get(&device.property_id).unwrap_or(&no_forecast),
+            building: buildings
+                .get(&device.id)
+                .filter(|m| crate::learning::learnt(m))
+                .map(|m| Building {
+                    heat_loss_w_per_k: m.heat_loss_w_per_k,
+                    thermal_mass_wh_per_k: m.thermal_mass_wh_per_k,
+                }),
         };
         let inputs = view.inputs();
         let due = match forced {
@@ -916,10 +1110,27 @@ async fn replan_once(
             None => trigger(&view, &inputs, now, config),
         };
         if let Some(reason) = due {
-            new_plans.push(make_plan(&view, &inputs, reason, now, config, &mut scratch));
+            due_items.push((view.clone(), inputs.clone(), reason));
+        }
+        if !matches!(scope, Scope::Device(_)) {
+            homes
+                .entry(device.property_id)
+                .or_default()
+                .push((view.clone(), inputs.clone()));
         }
         if let Some(zone) = zone_of.get(&device.property_id) {
             zoned.entry(zone.id).or_default().push((view, inputs));
+        }
+    }
+    new_plans.extend(plan_all(&due_items, now, config));
+    // A household's devices are planned together whenever one of them was re-planned.
+    for members in homes.values() {
+        if members.len() > 1
+            && members
+                .iter()
+                .any(|(view, _)| new_plans.iter().any(|p| p.device_id == view.device.id))
+        {
+            crate::household::plan_together(members, &mut new_plans, now, config, &mut scratch);
         }
     }
     // Devices that share a grid zone are planned together whenever one of them was re-planned.
@@ -1070,6 +1281,8 @@ mod tests {
             rates: &[],
             previous,
             rate_set_id: None,
+            forecast: &[],
+            building: None,
         }
     }
 

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod bench;
+pub mod bench_fleet;
 pub mod bench_ocpp;
 pub mod bench_planner;
 pub mod config;
@@ -13,3 +14,4 @@ pub mod secrets;
 pub mod server;
 pub mod telemetry;
 pub mod transport;
+pub mod weather;

@@ -86,9 +86,27 @@ enum Command {
     /// Grid zones: capacity shared by the devices of many homes, planned jointly.
     #[command(subcommand)]
     Zone(ZoneCommand),
+    /// A property's forecast (outdoor temperature, solar production, household load) for the
+    /// plans of heat pumps, batteries and inverters.
+    #[command(subcommand)]
+    Forecast(ForecastCommand),
     /// The master key that encrypts the secrets stored in the database.
     #[command(subcommand)]
     Secrets(SecretsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ForecastCommand {
+    /// Import a forecast for every property of an account from a CSV file (header: at and any of
+    /// outdoor_temperature, solar_power, base_load).
+    Import {
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        file: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -400,6 +418,16 @@ async fn main() -> anyhow::Result<()> {
         }) => {
             let db = database(db).await?;
             print_json(admin::set_account_status(&db, &number, &status).await).await
+        }
+        Command::Forecast(ForecastCommand::Import {
+            account,
+            file,
+            database: db,
+        }) => {
+            let csv = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let db = database(db).await?;
+            print_json(resiflex::weather::import_csv(&db, &account, &csv).await).await
         }
         Command::Prices(PricesCommand::Import {
             tariff,

@@ -45,7 +45,7 @@ async fn tariff_for(db: &Db, code: &str, options: &TariffOptions) -> anyhow::Res
 }
 
 /// One CSV field, without surrounding quotes and spaces.
-fn field(raw: &str) -> &str {
+pub(crate) fn field(raw: &str) -> &str {
     let raw = raw.trim();
     raw.strip_prefix('"')
         .and_then(|r| r.strip_suffix('"'))
@@ -53,7 +53,7 @@ fn field(raw: &str) -> &str {
         .trim()
 }
 
-fn instant(text: &str, column: &str) -> Result<DateTime<Utc>, String> {
+pub(crate) fn instant(text: &str, column: &str) -> Result<DateTime<Utc>, String> {
     DateTime::<FixedOffset>::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|_| {

@@ -538,11 +538,12 @@ async fn devices_shows_each_kind_as_its_object_with_status_preferences_and_setti
             "solar": { "powerInKw": "3.0" }, "grid": { "powerInKw": "-0.5" },
             "site": { "consumptionInKw": "1.0", "exportInKw": "0.5" } })
     );
-    // Inverters take no preferences but have a grid export setting.
+    // Inverters take no preferences but have a grid export setting and, driving a battery, the
+    // charging-duration cap.
     assert_eq!(
         inverter["preferences"],
         json!({ "mode": null, "unit": null, "targetType": null, "gridExport": "DISABLED",
-            "isChargingDurationCapped": "NOT_APPLICABLE", "schedules": [] })
+            "isChargingDurationCapped": "DISABLED", "schedules": [] })
     );
     assert_eq!(inverter["preferenceSetting"], Value::Null);
 
@@ -979,7 +980,17 @@ async fn grid_export_and_the_charging_duration_cap_apply_only_where_they_exist()
         json!({ "gridExport": "NOT_APPLICABLE", "isChargingDurationCapped": "ENABLED" }),
         "{body}"
     );
+    // A battery is driven too, so the cap applies to it; a heat pump runs to keep the home warm.
     let body = w.as_a(cap, json!({ "d": battery, "e": true })).await;
+    assert_eq!(
+        body["data"]["updateIsChargingDurationCapped"]["preferences"],
+        json!({ "gridExport": "DISABLED", "isChargingDurationCapped": "ENABLED" }),
+        "{body}"
+    );
+    let heat_pump = w
+        .insert(device(&w.account_a, DeviceKind::HeatPump, "heat-pump"))
+        .await;
+    let body = w.as_a(cap, json!({ "d": heat_pump, "e": true })).await;
     assert_eq!(error_code(&body), "KT-CT-4389", "{body}");
     assert_eq!(
         w.device(&ev, "preferences { isChargingDurationCapped }")

@@ -20,9 +20,9 @@ pub mod secrets;
 pub mod sessions;
 pub mod tariffs;
 pub mod telemetry;
-pub mod thermal;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+pub mod thermal;
 pub mod wizards;
 pub mod zones;
 

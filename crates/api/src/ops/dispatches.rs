@@ -15,7 +15,7 @@ use super::devices::device_for;
 use super::{OperationErrors, OperationKind, api, protected as op};
 use crate::auth::access::account_for;
 use crate::auth::authorise;
-use crate::enums::SmartFlexChargingType;
+use crate::enums::{HeatPumpActivity, SmartFlexChargingType};
 use crate::errors::{ApiResult, ErrorCode, KrakenError};
 use crate::ops::tariffs::TariffRate;
 use crate::scalars::{DateTime, Decimal};
@@ -65,7 +65,8 @@ fn charging_type(kind: DispatchKind) -> SmartFlexChargingType {
     }
 }
 
-/// One planned stretch of charging.
+/// One planned stretch of a device's work: charging a car or a battery, discharging a battery,
+/// heating or cooling a home.
 #[derive(SimpleObject, Clone)]
 #[graphql(name = "SmartFlexDispatch")]
 pub struct SmartFlexDispatch {
@@ -73,8 +74,28 @@ pub struct SmartFlexDispatch {
     pub end: DateTime,
     #[graphql(name = "type")]
     pub kind: SmartFlexChargingType,
-    /// The energy the dispatch is expected to draw, kWh.
+    /// The energy the dispatch is expected to draw, kWh (negative: a battery feeding the home
+    /// or the grid).
     pub energy_added_kwh: Option<Decimal>,
+    /// ResiFlex: what the device does, `CHARGE`, `DISCHARGE`, `HEAT` or `COOL`.
+    pub action: String,
+    /// ResiFlex: the power asked of the device, kW (negative while discharging).
+    pub power_kw: Decimal,
+    /// ResiFlex: heat pumps and thermostats, the temperature held during the dispatch.
+    pub setpoint_in_celsius: Option<f64>,
+    /// ResiFlex: heat pumps and thermostats, why they run (pre-heating or to the schedule).
+    pub heat_pump_activity: Option<HeatPumpActivity>,
+}
+
+pub(crate) fn activity(activity: resiflex_domain::heat::HeatPumpActivity) -> HeatPumpActivity {
+    use resiflex_domain::heat::HeatPumpActivity as Domain;
+    match activity {
+        Domain::Pending => HeatPumpActivity::Pending,
+        Domain::PreHeating => HeatPumpActivity::PreHeating,
+        Domain::ScheduledHeating => HeatPumpActivity::ScheduledHeating,
+        Domain::PreCooling => HeatPumpActivity::PreCooling,
+        Domain::ScheduledCooling => HeatPumpActivity::ScheduledCooling,
+    }
 }
 
 impl From<&PlanDispatch> for SmartFlexDispatch {
@@ -84,6 +105,10 @@ impl From<&PlanDispatch> for SmartFlexDispatch {
             end: DateTime(dispatch.end),
             kind: charging_type(dispatch.kind),
             energy_added_kwh: Some(kwh(dispatch.energy_wh)),
+            action: dispatch.action.as_str().to_owned(),
+            power_kw: kwh(dispatch.power_w),
+            setpoint_in_celsius: dispatch.setpoint_c,
+            heat_pump_activity: dispatch.activity.map(activity),
         }
     }
 }

@@ -45,6 +45,8 @@ pub struct Reading {
     pub soc_limit_pct: Option<f64>,
     /// The import meter, Wh.
     pub meter_wh: i64,
+    /// The export meter, Wh (a battery feeding the home or the grid).
+    pub export_meter_wh: i64,
 }
 
 impl Reading {
@@ -57,6 +59,7 @@ impl Reading {
             soc_pct: telemetry.state_of_charge_pct.filter(|v| v.is_finite()),
             soc_limit_pct: telemetry.soc_limit_pct.filter(|v| v.is_finite()),
             meter_wh: telemetry.energy_imported_wh,
+            export_meter_wh: telemetry.energy_exported_wh,
         }
     }
 
@@ -127,7 +130,7 @@ impl Piece {
     /// A stretch a newer plan cut short before the meter showed any energy in it (a boost
     /// cancelled at once) did not happen: it is not a completed dispatch.
     pub fn happened(&self, energy_wh: i64) -> bool {
-        !(self.superseded && energy_wh <= 0)
+        !(self.superseded && energy_wh == 0)
     }
 }
 
@@ -184,6 +187,15 @@ fn overlap(a: (DateTime<Utc>, DateTime<Utc>), b: (DateTime<Utc>, DateTime<Utc>))
 /// series starts and the last one after it ends (no growth is assumed where nothing was heard).
 /// `readings` oldest first.
 pub fn meter_at(readings: &[Reading], t: DateTime<Utc>) -> Option<f64> {
+    meter_of(readings, t, |r| r.meter_wh)
+}
+
+/// A meter of the readings (`meter` picks it) at `t`, as [`meter_at`] reads the import meter.
+fn meter_of(
+    readings: &[Reading],
+    t: DateTime<Utc>,
+    meter: impl Fn(&Reading) -> i64,
+) -> Option<f64> {
     let after = readings.partition_point(|r| r.at <= t);
     match (
         after.checked_sub(1).and_then(|i| readings.get(i)),
@@ -196,11 +208,20 @@ pub fn meter_at(readings: &[Reading], t: DateTime<Utc>) -> Option<f64> {
             } else {
                 1.0
             };
-            Some(a.meter_wh as f64 + (b.meter_wh - a.meter_wh) as f64 * part)
+            Some(meter(a) as f64 + (meter(b) - meter(a)) as f64 * part)
         }
-        (Some(a), None) => Some(a.meter_wh as f64),
-        (None, Some(b)) => Some(b.meter_wh as f64),
+        (Some(a), None) => Some(meter(a) as f64),
+        (None, Some(b)) => Some(meter(b) as f64),
         (None, None) => None,
+    }
+}
+
+/// What the export meter shows over `[from, to]`, Wh.
+pub fn exported_between(readings: &[Reading], from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
+    let meter = |t| meter_of(readings, t, |r| r.export_meter_wh);
+    match (meter(from), meter(to)) {
+        (Some(a), Some(b)) if to > from => (b - a).max(0.0),
+        _ => 0.0,
     }
 }
 
@@ -270,7 +291,12 @@ pub fn completed(
         })
         .map(|p| Completed {
             piece: *p,
-            energy_wh: energy_between(readings, p.start, p.end).round() as i64,
+            // A discharge's energy is what the battery fed out, negative.
+            energy_wh: if p.power_w < 0 {
+                -exported_between(readings, p.start, p.end).round() as i64
+            } else {
+                energy_between(readings, p.start, p.end).round() as i64
+            },
             location: location(readings, p.start, p.end),
         })
         .filter(|c| c.piece.happened(c.energy_wh))

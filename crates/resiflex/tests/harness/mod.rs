@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod household;
 pub mod onboarding;
 pub mod scenario;
 

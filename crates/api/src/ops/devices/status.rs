@@ -173,13 +173,31 @@ status_object! {
             heat_pump_mode(&self.0)
         }
 
-        /// What the heat pump is doing now.
-        async fn activity(&self) -> Option<HeatPumpActivity> {
+        /// What the heat pump is doing now: the activity of the plan's dispatch in force while it
+        /// runs (pre-heating, or heating to the schedule), PENDING while it rests.
+        async fn activity(&self, ctx: &Context<'_>) -> Option<HeatPumpActivity> {
             let telemetry = self.0.telemetry.as_ref()?;
-            Some(match (heat_pump_mode(&self.0)?, telemetry.active) {
-                (HeatPumpMode::Heating, true) => HeatPumpActivity::ScheduledHeating,
-                (HeatPumpMode::Cooling, true) => HeatPumpActivity::ScheduledCooling,
-                _ => HeatPumpActivity::Pending,
+            let mode = heat_pump_mode(&self.0)?;
+            if !telemetry.active || mode == HeatPumpMode::Off {
+                return Some(HeatPumpActivity::Pending);
+            }
+            let planned = match crate::ops::api(ctx) {
+                Ok(api) => resiflex_store::plans::current_plan(&api.db, &self.0.device.id)
+                    .await
+                    .ok()
+                    .flatten()
+                    .and_then(|plan| {
+                        plan.dispatches
+                            .iter()
+                            .find(|d| d.start <= telemetry.at && telemetry.at < d.end)
+                            .and_then(|d| d.activity)
+                    }),
+                Err(_) => None,
+            };
+            Some(match (planned, mode) {
+                (Some(activity), _) => crate::ops::dispatches::activity(activity),
+                (None, HeatPumpMode::Cooling) => HeatPumpActivity::ScheduledCooling,
+                (None, _) => HeatPumpActivity::ScheduledHeating,
             })
         }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use async_graphql::{Interface, Object, SimpleObject, Union};
 use chrono::Utc;
-use resiflex_domain::plan::DispatchKind;
+use resiflex_domain::plan::{DispatchAction, DispatchKind, PlanDispatch};
 use resiflex_store::sessions::{ChargingSessionRecord, problem_kind};
 use rust_decimal::Decimal as RustDecimal;
 use serde::Deserialize;
@@ -165,15 +165,18 @@ session_object! {
             serde_json::from_value::<Vec<StoredDispatch>>(self.0.0.dispatches.clone())
                 .unwrap_or_default()
                 .into_iter()
-                .map(|d| SmartFlexDispatch {
-                    start: DateTime(d.start),
-                    end: DateTime(d.end),
-                    kind: match d.kind {
-                        DispatchKind::Smart => SmartFlexChargingType::Smart,
-                        DispatchKind::Boost => SmartFlexChargingType::Boost,
-                        DispatchKind::Test => SmartFlexChargingType::Test,
-                    },
-                    energy_added_kwh: Some(Decimal(RustDecimal::new(d.energy_wh, 3).normalize())),
+                .map(|d| {
+                    let hours = (d.end - d.start).num_milliseconds() as f64 / 3.6e6;
+                    SmartFlexDispatch::from(&PlanDispatch {
+                        start: d.start,
+                        end: d.end,
+                        kind: d.kind,
+                        power_w: if hours > 0.0 { (d.energy_wh as f64 / hours).round() as i64 } else { 0 },
+                        energy_wh: d.energy_wh,
+                        action: DispatchAction::Charge,
+                        setpoint_c: None,
+                        activity: None,
+                    })
                 })
                 .collect()
         }

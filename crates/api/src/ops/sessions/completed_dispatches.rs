@@ -14,7 +14,8 @@ use crate::ops::dispatches::{UpsideDispatchMetaType, UpsideDispatchType};
 /// How many stored completed dispatches an account shows (before adjacent ones are merged).
 const DISPATCH_LIMIT: i64 = 1_000;
 
-/// Merges a device's touching stretches of the same kind and location; `rows` oldest first.
+/// Merges a device's touching stretches of the same kind, location and direction (a battery's
+/// charge and its discharge stay apart); `rows` oldest first.
 fn merged(rows: Vec<CompletedDispatch>) -> Vec<CompletedDispatch> {
     let mut out: Vec<CompletedDispatch> = Vec::new();
     for row in rows {
@@ -23,7 +24,8 @@ fn merged(rows: Vec<CompletedDispatch>) -> Vec<CompletedDispatch> {
                 if last.device_id == row.device_id
                     && last.end_at == row.start_at
                     && last.kind == row.kind
-                    && last.location == row.location =>
+                    && last.location == row.location
+                    && (last.energy_wh < 0) == (row.energy_wh < 0) =>
             {
                 last.end_at = row.end_at;
                 last.energy_wh += row.energy_wh;

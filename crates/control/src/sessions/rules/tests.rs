@@ -50,6 +50,7 @@ impl Car {
             soc_pct: Some((self.soc * 100.0).round() / 100.0),
             soc_limit_pct: self.limit,
             meter_wh: self.meter.round() as i64,
+            export_meter_wh: 0,
         });
     }
 

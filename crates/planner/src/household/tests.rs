@@ -1,0 +1,425 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use chrono::{Duration, TimeZone, Timelike};
+use proptest::prelude::*;
+use resiflex_domain::heat::HeatPumpActivity;
+
+use super::*;
+use crate::heat::ThermalMode;
+use crate::thermal::{Building, CopModel};
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap()
+}
+
+/// Half-hours from midnight: 7p at night, 25p by day, 60p from 16:00 to 19:00.
+fn day(n: usize) -> Vec<EnergySlot> {
+    (0..n)
+        .map(|i| {
+            let start = t0() + Duration::minutes(30 * i as i64);
+            let hour = start.hour();
+            let import_price = match hour {
+                0..=5 => 7.0,
+                16..=18 => 60.0,
+                _ => 25.0,
+            };
+            EnergySlot {
+                start,
+                end: start + Duration::minutes(30),
+                import_price,
+                export_price: 5.0,
+                carbon_g_per_kwh: None,
+                base_load_w: 400.0,
+                solar_w: 0.0,
+            }
+        })
+        .collect()
+}
+
+fn heat_pump(indoor_c: f64) -> HeatPumpModel {
+    HeatPumpModel {
+        mode: ThermalMode::Heat,
+        building: Building {
+            heat_loss_w_per_k: 180.0,
+            thermal_mass_wh_per_k: 6_000.0,
+        },
+        cop: CopModel::default(),
+        indoor_c,
+        max_power_w: 3_000.0,
+        min_power_w: 900.0,
+        min_run_slots: 2,
+        min_off_slots: 1,
+        running_for_slots: -2,
+        comfort_penalty_per_c_h: 1_000.0,
+    }
+}
+
+fn band(slots: &[EnergySlot], outdoor_c: f64) -> Vec<ComfortSlot> {
+    slots
+        .iter()
+        .map(|_| ComfortSlot {
+            min_c: 20.0,
+            max_c: 23.0,
+            setpoint_c: 20.0,
+            outdoor_c,
+        })
+        .collect()
+}
+
+fn request(slots: Vec<EnergySlot>) -> HouseholdRequest {
+    HouseholdRequest {
+        slots,
+        grid: GridConnection::default(),
+        ev: None,
+        heat: None,
+        battery: None,
+        time_limit: Duration::seconds(5).to_std().unwrap(),
+    }
+}
+
+#[test]
+fn a_cold_evening_peak_is_pre_heated_for() {
+    let slots = day(48);
+    let comfort = band(&slots, 2.0);
+    let plan = plan_household(&HouseholdRequest {
+        heat: Some((heat_pump(20.5), comfort.clone())),
+        ..request(slots.clone())
+    });
+    assert_eq!(plan.status, SolveStatus::Optimal);
+    assert!(
+        plan.comfort_violation_c_h < 1e-6,
+        "{}",
+        plan.comfort_violation_c_h
+    );
+    let drawn = |from: u32, to: u32| -> f64 {
+        plan.heat
+            .iter()
+            .filter(|h| (from..to).contains(&h.start.hour()))
+            .map(|h| h.power_w)
+            .sum()
+    };
+    assert!(
+        drawn(16, 19) < drawn(13, 16),
+        "peak {} before {}",
+        drawn(16, 19),
+        drawn(13, 16)
+    );
+    assert!(
+        plan.heat
+            .iter()
+            .any(|h| h.activity == HeatPumpActivity::PreHeating && h.end.hour() <= 16)
+    );
+    assert!(
+        plan.cost < plan.baseline_cost,
+        "{} vs {}",
+        plan.cost,
+        plan.baseline_cost
+    );
+}
+
+#[test]
+fn cooling_pre_cools_ahead_of_the_peak() {
+    let slots = day(48);
+    let comfort: Vec<ComfortSlot> = slots
+        .iter()
+        .map(|_| ComfortSlot {
+            min_c: 22.0,
+            max_c: 25.0,
+            setpoint_c: 25.0,
+            outdoor_c: 32.0,
+        })
+        .collect();
+    let model = HeatPumpModel {
+        mode: ThermalMode::Cool,
+        ..heat_pump(24.5)
+    };
+    let plan = plan_household(&HouseholdRequest {
+        heat: Some((model, comfort)),
+        ..request(slots)
+    });
+    assert_eq!(plan.status, SolveStatus::Optimal);
+    assert!(plan.comfort_violation_c_h < 1e-6);
+    assert!(
+        plan.heat
+            .iter()
+            .any(|h| h.activity == HeatPumpActivity::PreCooling)
+    );
+    assert!(plan.heat.iter().all(|h| h.heat_w <= 0.0));
+}
+
+#[test]
+fn a_household_shares_its_connection_and_the_battery_covers_the_peak() {
+    let slots = day(48);
+    let comfort = band(&slots, -3.0);
+    let grid = GridConnection {
+        limit_w: 9_000.0,
+        ..GridConnection::default()
+    };
+    let plan = plan_household(&HouseholdRequest {
+        grid,
+        ev: Some(EvDemand {
+            energy_wh: 30_000.0,
+            ready_by: t0() + Duration::hours(7),
+            max_power_w: 7_400.0,
+        }),
+        heat: Some((heat_pump(20.0), comfort)),
+        battery: Some(BatteryModel {
+            soc_pct: 20.0,
+            ..BatteryModel::default()
+        }),
+        ..request(slots.clone())
+    });
+    assert_eq!(plan.status, SolveStatus::Optimal);
+    assert!(plan.ev_shortfall_wh < 1e-3, "{}", plan.ev_shortfall_wh);
+    assert!(
+        plan.grid_w.iter().all(|g| *g <= 9_000.0 + 1e-3),
+        "{:?}",
+        plan.grid_w
+    );
+    let peak_discharge: f64 = plan
+        .battery
+        .iter()
+        .zip(&slots)
+        .filter(|(_, s)| (16..19).contains(&s.start.hour()))
+        .map(|(b, _)| -b.power_w.min(0.0))
+        .sum();
+    assert!(peak_discharge > 1_000.0, "{:?}", plan.battery);
+    assert!(plan.cost < plan.baseline_cost);
+}
+
+#[test]
+fn no_time_is_no_proof_but_a_plan_all_the_same() {
+    let slots = day(48);
+    let comfort = band(&slots, 0.0);
+    let plan = plan_household(&HouseholdRequest {
+        heat: Some((heat_pump(20.0), comfort)),
+        battery: Some(BatteryModel::default()),
+        time_limit: std::time::Duration::ZERO,
+        ..request(slots)
+    });
+    assert_ne!(plan.status, SolveStatus::Optimal);
+    assert_eq!(plan.heat.len(), 48);
+    assert_eq!(plan.battery.len(), 48);
+}
+
+#[test]
+fn invalid_input_falls_back_without_panicking() {
+    let mut slots = day(4);
+    slots[1].import_price = f64::NAN;
+    let plan = plan_household(&HouseholdRequest {
+        heat: Some((heat_pump(20.0), band(&slots, 5.0))),
+        ..request(slots)
+    });
+    assert_eq!(plan.status, SolveStatus::Fallback);
+    assert_eq!(plan.heat.len(), 4);
+    let empty = plan_household(&request(Vec::new()));
+    assert_eq!(empty.status, SolveStatus::Fallback);
+}
+
+/// An independent optimum for a heat pump and a battery over a few slots: every on/off pattern
+/// of the heat pump that its run and rest times allow, times every charge-or-discharge choice of
+/// the battery, each a small LP written out directly (temperatures and charge as sums of the
+/// powers); the least objective of them all.
+fn brute_force(request: &HouseholdRequest) -> f64 {
+    let slots = &request.slots;
+    let n = slots.len();
+    let (model, comfort) = request.heat.as_ref().unwrap();
+    let battery = request.battery.unwrap();
+    let allowed = |pattern: u32| -> bool {
+        // Run lengths against the minimum run and rest, with the history before the first slot.
+        let mut state = model.running_for_slots > 0;
+        let mut length = model.running_for_slots.unsigned_abs() as usize;
+        for t in 0..n {
+            let on = pattern >> t & 1 == 1;
+            if on != state {
+                let needed = if state {
+                    model.min_run_slots
+                } else {
+                    model.min_off_slots
+                };
+                if length < needed {
+                    return false;
+                }
+                state = on;
+                length = 0;
+            }
+            length += 1;
+        }
+        true
+    };
+    let mut best = f64::INFINITY;
+    for pattern in (0..1u32 << n).filter(|p| allowed(*p)) {
+        for direction in 0..1u32 << n {
+            let mut p = Problem::new(OptimizationDirection::Minimize);
+            let mut temp_terms: Vec<Vec<(Variable, f64)>> = Vec::new();
+            let mut energy_terms: Vec<(Variable, f64)> = Vec::new();
+            let mut constant_t = model.indoor_c;
+            let mut heat_vars: Vec<(Variable, f64)> = Vec::new();
+            let start_kwh = battery.capacity_wh / 1000.0 * battery.soc_pct / 100.0;
+            for (t, (slot, c)) in slots.iter().zip(comfort).enumerate() {
+                let h = slot.hours();
+                let on = pattern >> t & 1 == 1;
+                let hp = if on {
+                    p.add_var(
+                        0.0,
+                        (model.min_power_w / 1000.0, model.max_power_w / 1000.0),
+                    )
+                } else {
+                    p.add_var(0.0, (0.0, 0.0))
+                };
+                let charging = direction >> t & 1 == 1;
+                let wear = battery.degradation_per_kwh * h;
+                let ch = p.add_var(
+                    wear,
+                    (
+                        0.0,
+                        if charging {
+                            battery.max_charge_w / 1000.0
+                        } else {
+                            0.0
+                        },
+                    ),
+                );
+                let dis = p.add_var(
+                    wear,
+                    (
+                        0.0,
+                        if charging {
+                            0.0
+                        } else {
+                            battery.max_discharge_w / 1000.0
+                        },
+                    ),
+                );
+                let price = request.grid.effective_import_price(slot);
+                let imp = p.add_var(price * h, (0.0, request.grid.limit_w / 1000.0));
+                let exp = p.add_var(
+                    -slot.export_price.min(price) * h,
+                    (0.0, request.grid.limit_w / 1000.0),
+                );
+                p.add_constraint(
+                    expr(&[(imp, 1.0), (exp, -1.0), (hp, -1.0), (ch, -1.0), (dis, 1.0)]),
+                    ComparisonOp::Eq,
+                    (slot.base_load_w - slot.solar_w) / 1000.0,
+                );
+                // The temperature at the end of slot t as a sum over the powers so far.
+                let step = model.building.step_coefficients(h);
+                for (_, coefficient) in heat_vars.iter_mut() {
+                    *coefficient *= step.a;
+                }
+                heat_vars.push((hp, 1000.0 * step.c * model.heat_per_watt(c.outdoor_c)));
+                constant_t = step.a * constant_t + step.b * c.outdoor_c;
+                let below = p.add_var(model.comfort_penalty_per_c_h * h, (0.0, f64::INFINITY));
+                let above = p.add_var(model.comfort_penalty_per_c_h * h, (0.0, f64::INFINITY));
+                let mut lower = heat_vars.clone();
+                lower.push((below, 1.0));
+                p.add_constraint(expr(&lower), ComparisonOp::Ge, c.min_c - constant_t);
+                let mut upper = heat_vars.clone();
+                upper.push((above, -1.0));
+                p.add_constraint(expr(&upper), ComparisonOp::Le, c.max_c - constant_t);
+                temp_terms.push(heat_vars.clone());
+                // The stored energy after slot t.
+                energy_terms.push((ch, h * battery.charge_efficiency));
+                energy_terms.push((dis, -h / battery.discharge_efficiency));
+                let capacity = battery.capacity_wh / 1000.0;
+                p.add_constraint(
+                    expr(&energy_terms),
+                    ComparisonOp::Ge,
+                    capacity * battery.floor_pct() / 100.0 - start_kwh,
+                );
+                p.add_constraint(
+                    expr(&energy_terms),
+                    ComparisonOp::Le,
+                    capacity * battery.ceiling_pct() / 100.0 - start_kwh,
+                );
+            }
+            if let Ok(solution) = p.solve() {
+                best = best.min(solution.objective());
+            }
+        }
+    }
+    best
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_plan_is_as_cheap_as_every_pattern_tried_one_by_one(
+        prices in proptest::collection::vec(-10.0f64..60.0, 4),
+        export in 0.0f64..10.0,
+        indoor in 19.0f64..22.0,
+        outdoor in -5.0f64..12.0,
+        soc in 15.0f64..90.0,
+        history in -2i64..3,
+    ) {
+        let mut slots = day(4);
+        for (slot, price) in slots.iter_mut().zip(&prices) {
+            slot.import_price = *price;
+            slot.export_price = export.min(*price);
+        }
+        let model = HeatPumpModel {
+            running_for_slots: if history == 0 { -1 } else { history },
+            ..heat_pump(indoor)
+        };
+        let battery = BatteryModel {
+            capacity_wh: 5_000.0,
+            soc_pct: soc,
+            max_charge_w: 2_500.0,
+            max_discharge_w: 2_500.0,
+            degradation_per_kwh: 0.5,
+            ..BatteryModel::default()
+        };
+        let req = HouseholdRequest {
+            grid: GridConnection { battery_export: true, ..GridConnection::default() },
+            heat: Some((model, band(&slots, outdoor))),
+            battery: Some(battery),
+            ..request(slots)
+        };
+        let plan = plan_household(&req);
+        prop_assert_eq!(plan.status, SolveStatus::Optimal);
+        let oracle = brute_force(&req);
+        prop_assert!((plan.objective - oracle).abs() < 1e-6 * (1.0 + oracle.abs()), "plan {} oracle {}", plan.objective, oracle);
+        // What the plan does is what the model says it does.
+        for step in &plan.battery {
+            prop_assert!(step.soc_end_pct >= battery.floor_pct().min(soc) - 1e-6);
+            prop_assert!(step.soc_end_pct <= battery.ceiling_pct().max(soc) + 1e-6);
+        }
+        for h in &plan.heat {
+            prop_assert!(h.power_w == 0.0 || h.power_w >= 900.0 - 1e-6);
+        }
+    }
+
+    #[test]
+    fn plans_keep_every_limit(
+        seed in 0u64..1_000,
+        limit in 6_000.0f64..14_000.0,
+    ) {
+        let mut req = bench_household_requests(1, seed).remove(0);
+        req.grid.limit_w = limit;
+        req.time_limit = std::time::Duration::from_secs(5);
+        let plan = plan_household(&req);
+        prop_assert!(plan.status != SolveStatus::Fallback);
+        let (model, comfort) = req.heat.clone().unwrap();
+        let battery = req.battery.unwrap();
+        for (t, slot) in req.slots.iter().enumerate() {
+            let own = slot.base_load_w - slot.solar_w;
+            prop_assert!(plan.grid_w[t] <= limit.max(own) + 1e-3, "slot {t}: {} > {limit}", plan.grid_w[t]);
+            prop_assert!(plan.ev_w[t] <= 7_400.0 + 1e-6);
+            let soc = plan.battery[t].soc_end_pct;
+            prop_assert!(soc >= battery.floor_pct().min(battery.soc_pct) - 1e-6 && soc <= battery.ceiling_pct().max(battery.soc_pct) + 1e-6);
+            let h = &plan.heat[t];
+            prop_assert!(h.power_w == 0.0 || (h.power_w >= model.min_power_w - 1e-6 && h.power_w <= model.max_power_w + 1e-6));
+        }
+        // Minimum run: no run of one slot (min run 2) except one still owed from before or cut by the horizon.
+        let on: Vec<bool> = plan.heat.iter().map(|h| h.power_w > 0.0).collect();
+        for t in 1..on.len().saturating_sub(1) {
+            prop_assert!(!(on[t] && !on[t - 1] && !on[t + 1]), "a one-slot run at {t}: {on:?}");
+        }
+        // Comfort is kept wherever the heat pump is big enough to keep it.
+        if plan.comfort_violation_c_h > 1e-6 {
+            let full = crate::heat::simulate(&model, &req.slots, &comfort, vec![model.max_power_w; req.slots.len()]);
+            prop_assert!(full.iter().zip(&comfort).any(|(f, c)| f.indoor_end_c < c.min_c - 1e-6 || f.indoor_end_c > c.max_c + 1e-6) || plan.status != SolveStatus::Optimal);
+        }
+    }
+}

@@ -1,0 +1,256 @@
+//! Stored fleets for the end-to-end re-planning benchmark: an organisation, one account on a
+//! day-ahead tariff, and its devices with readings, inserted in bulk.
+//!
+//! - [`Fleet::Ev`]: every device a plugged-in car, all on one property.
+//! - [`Fleet::Mixed`]: homes of every kind, one property each, in a repeating pattern of ten
+//!   homes: one with a car, a heat pump and a battery behind one connection (planned jointly),
+//!   five with a car, two with a heat pump, one with a battery and one with a hybrid inverter with
+//!   solar panels and a battery (twelve devices).
+
+use anyhow::Context as _;
+use chrono::{DateTime, Duration as TimeDelta, Utc};
+use resiflex_domain::device::{DeviceKind, DeviceState, Lifecycle, Provider};
+use resiflex_domain::preferences::Preferences;
+use resiflex_domain::tariff::{self, Tariff};
+use resiflex_providers::{Connection, Telemetry};
+use resiflex_store::Db;
+use resiflex_store::devices::{self as store, Device};
+
+/// Which fleet to store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fleet {
+    /// Plugged-in cars only.
+    Ev,
+    /// Cars, heat pumps, batteries and inverters, some sharing a home.
+    Mixed,
+}
+
+/// The kinds of the homes of one repetition of the mixed pattern.
+const PATTERN: [&[DeviceKind]; 10] = [
+    &[
+        DeviceKind::ElectricVehicle,
+        DeviceKind::HeatPump,
+        DeviceKind::Battery,
+    ],
+    &[DeviceKind::ElectricVehicle],
+    &[DeviceKind::ElectricVehicle],
+    &[DeviceKind::ElectricVehicle],
+    &[DeviceKind::ElectricVehicle],
+    &[DeviceKind::ElectricVehicle],
+    &[DeviceKind::HeatPump],
+    &[DeviceKind::HeatPump],
+    &[DeviceKind::Battery],
+    &[DeviceKind::Inverter],
+];
+
+/// A small deterministic generator (xorshift), so every run stores the same fleet.
+struct Draw(u64);
+
+impl Draw {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A number in `[from, from + span)` in steps of 0.1.
+    fn tenths(&mut self, from: f64, span: u64) -> f64 {
+        from + (self.next() % (span * 10)) as f64 / 10.0
+    }
+}
+
+/// Stores `count` devices of `fleet`.
+pub async fn seed(db: &Db, fleet: Fleet, count: usize) -> anyhow::Result<()> {
+    use resiflex_store::accounts::{self, NewAddress, NewShellAccount};
+    use resiflex_store::identity::{self, NewUser};
+    let now = Utc::now();
+    let org = identity::create_organisation(db, "Bench", "RESIFLEX_LIVE", "bench", now).await?;
+    let account = accounts::create_shell_account(
+        db,
+        &NewShellAccount {
+            organisation_id: org.id,
+            status: "ACTIVE",
+            account_type: "DOMESTIC",
+            brand_code: "RESIFLEX_LIVE",
+            user: NewUser {
+                email: "bench@example.com",
+                given_name: "Bench",
+                family_name: "Mark",
+                preferred_name: None,
+                mobile: None,
+                password_hash: None,
+            },
+            address: NewAddress {
+                country: "GB",
+                time_zone: "Europe/London",
+                ..NewAddress::default()
+            },
+            reference: None,
+        },
+        now,
+    )
+    .await?
+    .account;
+    let first_property = accounts::properties_of_account(db, account.id)
+        .await?
+        .into_iter()
+        .next()
+        .context("the account has no property")?;
+    let tariff = Tariff {
+        code: "BENCH-AGILE".into(),
+        name: "Bench day-ahead".into(),
+        currency: "GBP".into(),
+        time_zone: "Europe/London".into(),
+        slot_minutes: 30,
+    };
+    let today = now.date_naive();
+    let rates = tariff::generate_day_ahead(&tariff, today - TimeDelta::days(1), 4, 7)
+        .map_err(|e| anyhow::anyhow!("generating prices: {e}"))?;
+    let imported = resiflex_store::tariffs::import_rates(db, &tariff, None, &rates, now).await?;
+    resiflex_store::tariffs::assign_tariff_to_account(
+        db,
+        account.id,
+        imported.tariff.id,
+        now - TimeDelta::days(1),
+        now,
+    )
+    .await?;
+    // Which kind goes to which property.
+    let mut homes: Vec<(i64, DeviceKind)> = Vec::with_capacity(count);
+    match fleet {
+        Fleet::Ev => {
+            homes.extend((0..count).map(|_| (first_property.id, DeviceKind::ElectricVehicle)))
+        }
+        Fleet::Mixed => {
+            let per_pattern: usize = PATTERN.iter().map(|home| home.len()).sum();
+            let properties = (count * PATTERN.len()).div_ceil(per_pattern);
+            let mut ids = vec![first_property.id];
+            ids.extend(
+                accounts::add_properties(
+                    db,
+                    account.id,
+                    properties.saturating_sub(1),
+                    "GB",
+                    "Europe/London",
+                    now,
+                )
+                .await?,
+            );
+            'homes: for (index, property) in ids.iter().enumerate() {
+                for kind in PATTERN[index % PATTERN.len()] {
+                    if homes.len() == count {
+                        break 'homes;
+                    }
+                    homes.push((*property, *kind));
+                }
+            }
+        }
+    }
+    let mut draw = Draw(0x9E37_79B9_7F4A_7C15);
+    let mut devices = Vec::with_capacity(count);
+    let mut readings = Vec::with_capacity(count);
+    for (index, (property_id, kind)) in homes.into_iter().enumerate() {
+        let id = format!("bench-{index:07}");
+        let (device, reading) = device(&id, account.id, property_id, kind, &mut draw, now)?;
+        devices.push(device);
+        readings.push((id, reading));
+    }
+    for chunk in devices.chunks(10_000) {
+        store::insert_devices(db, chunk).await?;
+    }
+    for chunk in readings.chunks(10_000) {
+        resiflex_store::telemetry::save_latest_many(db, chunk).await?;
+    }
+    Ok(())
+}
+
+/// One stored device of `kind` with its latest reading.
+fn device(
+    id: &str,
+    account_id: i64,
+    property_id: i64,
+    kind: DeviceKind,
+    draw: &mut Draw,
+    now: DateTime<Utc>,
+) -> anyhow::Result<(Device, Telemetry)> {
+    let base = Telemetry {
+        connection: Connection::Online,
+        plugged_in: None,
+        at_home: None,
+        state_of_charge_pct: None,
+        ..Telemetry::vehicle_at_home(now, 0.0)
+    };
+    let (provider, capacity, power, reading) = match kind {
+        DeviceKind::ElectricVehicle | DeviceKind::ChargePoint => {
+            let capacity = [40_000, 57_500, 77_000, 100_000][(draw.next() % 4) as usize];
+            let power = [3_700, 7_400, 11_000][(draw.next() % 3) as usize];
+            let soc = draw.tenths(10.0, 60);
+            let reading = Telemetry {
+                connection: Connection::Online,
+                soc_limit_pct: Some(100.0),
+                ..Telemetry::vehicle_at_home(now, soc)
+            };
+            (Provider::Tesla, Some(capacity), power, reading)
+        }
+        DeviceKind::HeatPump | DeviceKind::Thermostat => {
+            let reading = Telemetry {
+                indoor_temperature_c: Some(draw.tenths(19.0, 2)),
+                outdoor_temperature_c: Some(draw.tenths(2.0, 8)),
+                target_temperature_c: Some(20.0),
+                ..base
+            };
+            (
+                Provider::Daikin,
+                None,
+                [2_000, 3_000, 4_000][(draw.next() % 3) as usize],
+                reading,
+            )
+        }
+        DeviceKind::Battery => {
+            let reading = Telemetry {
+                state_of_charge_pct: Some(draw.tenths(20.0, 60)),
+                ..base
+            };
+            (Provider::TeslaV2, Some(13_500), 5_000, reading)
+        }
+        DeviceKind::Inverter => {
+            let reading = Telemetry {
+                state_of_charge_pct: Some(draw.tenths(20.0, 60)),
+                solar_power_w: Some((draw.next() % 4_000) as i64),
+                site_consumption_w: Some(300 + (draw.next() % 700) as i64),
+                ..base
+            };
+            (Provider::Givenergy, Some(9_500), 5_000, reading)
+        }
+    };
+    let device = Device {
+        id: id.to_owned(),
+        account_id,
+        property_id,
+        kind,
+        provider,
+        grant_id: None,
+        integration_device_id: format!("remote-{id}"),
+        name: format!("Bench {}", kind.as_str()),
+        make: "Bench".into(),
+        model: kind.as_str().into(),
+        catalogue_id: None,
+        vin: None,
+        battery_capacity_wh: capacity,
+        max_power_w: Some(power),
+        lifecycle: Lifecycle::Live,
+        state: DeviceState::SmartControlCapable,
+        is_suspended: false,
+        grid_export: kind.default_grid_export(),
+        charging_duration_capped: kind.default_charging_duration_capped(),
+        preferences: Preferences::default_for(kind),
+        test_charge: None,
+        created_at: now,
+        updated_at: now,
+        retired_at: None,
+        version: 0,
+    };
+    Ok((device, reading))
+}
