@@ -42,6 +42,8 @@ const PARKED_DRAIN_PER_DAY: f64 = 0.005;
 const THERMOSTAT_BAND_C: f64 = 0.5;
 /// How far above the target a heat pump may pre-heat inside a schedule window.
 const PREHEAT_C: f64 = 1.5;
+/// Share of a heat pump's electrical power (W) it may draw in hush mode.
+pub(crate) const HUSH_SHARE: f64 = 0.6;
 
 const SALT_TRIP: u64 = 1;
 const SALT_CLOUD: u64 = 2;
@@ -108,6 +110,9 @@ pub(crate) struct Plan {
     pub enabled: bool,
     /// Heat pumps: the target temperature, m°C.
     pub target_mc: i64,
+    /// Heat pumps: whether hush (quiet) mode caps the compressor at [`HUSH_SHARE`] of its power.
+    #[serde(default)]
+    pub hush: bool,
 }
 
 /// A device's changing state.
@@ -254,6 +259,7 @@ pub(crate) fn create(spec: &SimDeviceSpec, noise_seed: u64, now: DateTime<Utc>) 
             power_limit_w: None,
             enabled: true,
             target_mc: (target_c * 1000.0).round() as i64,
+            hush: false,
         },
     };
     (params, state)
@@ -564,7 +570,7 @@ impl State {
     /// The electrical power a heat pump draws at `t`, and whether it is heating.
     fn heat_w(&self, params: &Params, t: DateTime<Utc>) -> f64 {
         let plan = &self.plan;
-        let max = params.max_power_w as f64;
+        let max = params.max_power_w as f64 * if plan.hush { HUSH_SHARE } else { 1.0 };
         let cap = plan
             .power_limit_w
             .map_or(max, |limit| (limit.max(0) as f64).min(max));
@@ -870,9 +876,9 @@ impl State {
                     plan.target_mc = (celsius * 1000.0).round() as i64;
                 }
             }
+            Command::SetHushMode { enabled } => plan.hush = *enabled,
             Command::SetZoneMode(_)
             | Command::SetFlowTemperature(_)
-            | Command::SetHushMode { .. }
             | Command::SetExportLimit { .. } => {}
         }
     }

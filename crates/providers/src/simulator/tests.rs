@@ -1050,3 +1050,42 @@ async fn an_inverter_forecasts_sun_by_day_only() {
         .unwrap();
     assert_eq!(long.len(), 336);
 }
+
+#[tokio::test]
+async fn hush_mode_caps_a_heat_pumps_power() {
+    let spec = SimDeviceSpec {
+        initial_indoor_c: Some(15.0),
+        max_power_w: Some(3_000),
+        ..SimDeviceSpec::new(DeviceKind::HeatPump)
+    };
+    let (sim, grant, id) = one(spec).await;
+    send(
+        &sim,
+        &grant,
+        &id,
+        Command::Start {
+            power_limit_w: None,
+        },
+        t0(),
+    )
+    .await;
+    assert_eq!(read(&sim, &grant, &id, t0() + mins(1)).await.power_w, 3_000);
+    send(
+        &sim,
+        &grant,
+        &id,
+        Command::SetHushMode { enabled: true },
+        t0() + mins(1),
+    )
+    .await;
+    assert_eq!(read(&sim, &grant, &id, t0() + mins(2)).await.power_w, 1_800);
+    send(
+        &sim,
+        &grant,
+        &id,
+        Command::SetHushMode { enabled: false },
+        t0() + mins(2),
+    )
+    .await;
+    assert_eq!(read(&sim, &grant, &id, t0() + mins(3)).await.power_w, 3_000);
+}
