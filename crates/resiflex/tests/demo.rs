@@ -484,3 +484,52 @@ async fn preparing_the_demo_twice_creates_nothing_new() {
         4
     );
 }
+
+/// The demo household's heat pump and battery at work, as the README shows them: from a noon
+/// start at 600 times real time, the heat pump's plan pre-heats before the evening peak and the
+/// battery's discharges over it, both through `flexPlannedDispatches`.
+#[cfg(unix)]
+#[tokio::test]
+async fn in_the_demo_the_heat_pump_pre_heats_and_the_battery_covers_the_peak() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = Running::start(
+        dir.path(),
+        &["--demo", "--clock-speed", "600", "--clock-start", "2026-11-27T12:00:00Z"],
+    )
+    .await;
+    let key = json!({"APIKey": running.demo["apiKey"]});
+    let planned = "query($d: String!) { flexPlannedDispatches(deviceId: $d) { start end action powerKw energyAddedKwh setpointInCelsius heatPumpActivity } }";
+    let wall = std::time::Instant::now();
+    let (mut heat, mut battery) = (Vec::new(), Vec::new());
+    // The first control tick plans them; give it up to a minute of wall time.
+    while wall.elapsed() < Duration::from_secs(60) {
+        let (token, _) = running.sign_in(key.clone()).await;
+        let devices = running.devices(&token).await;
+        let id = |kind: &str| {
+            devices
+                .iter()
+                .find(|d| d["__typename"] == kind)
+                .map(|d| d["id"].as_str().unwrap().to_owned())
+                .unwrap()
+        };
+        let dispatches = |body: Value| body["data"]["flexPlannedDispatches"].as_array().cloned().unwrap_or_default();
+        heat = dispatches(running.graphql(Some(&token), planned, json!({"d": id("SmartFlexHeatPump")})).await);
+        battery = dispatches(running.graphql(Some(&token), planned, json!({"d": id("SmartFlexBattery")})).await);
+        if !heat.is_empty() && !battery.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(
+        heat.iter().any(|d| d["heatPumpActivity"] == "PRE_HEATING" && d["action"] == "HEAT"
+            && d["setpointInCelsius"].as_f64().is_some_and(|c| c > 20.0)),
+        "{heat:#?}"
+    );
+    assert!(battery.iter().any(|d| d["action"] == "CHARGE"), "{battery:#?}");
+    assert!(
+        battery.iter().any(|d| d["action"] == "DISCHARGE"
+            && d["energyAddedKwh"].as_str().is_some_and(|e| e.starts_with('-'))),
+        "{battery:#?}"
+    );
+    running.stop().await;
+}

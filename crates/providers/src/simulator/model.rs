@@ -14,7 +14,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use resiflex_domain::device::DeviceKind;
-use resiflex_domain::heat::{HeatPumpMode, ZoneMode};
+use resiflex_domain::heat::{FlowTemperature, HeatPumpMode, ZoneMode};
 use serde::{Deserialize, Serialize};
 
 use super::spec::{DailySchedule, OutdoorProfile, SimDeviceSpec};
@@ -44,6 +44,19 @@ const THERMOSTAT_BAND_C: f64 = 0.5;
 const PREHEAT_C: f64 = 1.5;
 /// Share of a heat pump's electrical power (W) it may draw in hush mode.
 pub(crate) const HUSH_SHARE: f64 = 0.6;
+const KELVIN: f64 = 273.15;
+/// The smallest temperature lift a COP is computed for, K.
+const MIN_LIFT_K: f64 = 5.0;
+/// The conditions a heat pump's rated COP is given at (A7/W35).
+const RATED_OUTDOOR_C: f64 = 7.0;
+const RATED_FLOW_C: f64 = 35.0;
+const MAX_COP: f64 = 7.0;
+/// A heat pump's COP at A7/W35 when its spec gives none.
+const RATED_COP: f64 = 4.2;
+/// Share of the heat spent defrosting at 0 °C outside, and the half-width of the band it falls to
+/// nothing over, K.
+const DEFROST_LOSS: f64 = 0.12;
+const DEFROST_HALF_WIDTH_C: f64 = 5.0;
 
 const SALT_TRIP: u64 = 1;
 const SALT_CLOUD: u64 = 2;
@@ -113,6 +126,9 @@ pub(crate) struct Plan {
     /// Heat pumps: whether hush (quiet) mode caps the compressor at [`HUSH_SHARE`] of its power.
     #[serde(default)]
     pub hush: bool,
+    /// Heat pumps: the flow temperature setting (`None`: the default weather-compensation curve).
+    #[serde(default)]
+    pub flow: Option<FlowTemperature>,
 }
 
 /// A device's changing state.
@@ -212,7 +228,7 @@ pub(crate) fn create(spec: &SimDeviceSpec, noise_seed: u64, now: DateTime<Utc>) 
         cop: positive_or(
             spec.cop,
             if kind == DeviceKind::HeatPump {
-                3.0
+                RATED_COP
             } else {
                 1.0
             },
@@ -260,6 +276,7 @@ pub(crate) fn create(spec: &SimDeviceSpec, noise_seed: u64, now: DateTime<Utc>) 
             enabled: true,
             target_mc: (target_c * 1000.0).round() as i64,
             hush: false,
+            flow: None,
         },
     };
     (params, state)
@@ -590,9 +607,12 @@ impl State {
             )
         } else if plan.schedule_active(t) {
             match plan.window_at(t) {
-                Some(window) if window.power_w > 0 => {
-                    (target + PREHEAT_C, (window.power_w as f64).min(cap))
-                }
+                Some(window) if window.power_w > 0 => (
+                    window
+                        .setpoint_c
+                        .map_or(target + PREHEAT_C, |c| c + THERMOSTAT_BAND_C),
+                    (window.power_w as f64).min(cap),
+                ),
                 _ => return 0.0,
             }
         } else {
@@ -606,6 +626,25 @@ impl State {
             indoor < lower
         };
         if on { power } else { 0.0 }
+    }
+
+    /// The flow temperature the heat pump runs at with `outdoor_c` outside, °C.
+    fn flow_c(&self, outdoor_c: f64) -> f64 {
+        self.plan.flow.unwrap_or_default().at(outdoor_c)
+    }
+
+    /// The heating COP at `outdoor_c`: a fixed share of the Carnot COP between the flow
+    /// temperature and outside (the share that gives the rated COP at 7 °C outside and a 35 °C
+    /// flow), less the heat spent defrosting the outdoor coil between −5 and 5 °C (most at 0 °C).
+    fn cop(&self, params: &Params, outdoor_c: f64) -> f64 {
+        if params.kind != DeviceKind::HeatPump {
+            // A thermostat's electric heating turns each watt into a watt of heat.
+            return params.cop;
+        }
+        let carnot = |flow_c: f64, outdoor_c: f64| (flow_c + KELVIN) / (flow_c - outdoor_c).max(MIN_LIFT_K);
+        let share = params.cop / carnot(RATED_FLOW_C, RATED_OUTDOOR_C);
+        let defrost = 1.0 - DEFROST_LOSS * (1.0 - (outdoor_c / DEFROST_HALF_WIDTH_C).abs()).max(0.0);
+        (share * carnot(self.flow_c(outdoor_c), outdoor_c) * defrost).clamp(1.0, MAX_COP)
     }
 
     fn outdoor_c(&self, params: &Params, t: DateTime<Utc>) -> f64 {
@@ -811,7 +850,7 @@ impl State {
                 self.heating = power > 0.0;
                 let outdoor = self.outdoor_c(params, t);
                 let indoor = self.indoor_uc as f64 / MICRO;
-                let heat = power * params.cop;
+                let heat = power * self.cop(params, outdoor);
                 let ua = params.heat_loss_w_per_k;
                 let mass = params.thermal_mass_j_per_k;
                 let next = if ua > 0.0 {
@@ -877,9 +916,8 @@ impl State {
                 }
             }
             Command::SetHushMode { enabled } => plan.hush = *enabled,
-            Command::SetZoneMode(_)
-            | Command::SetFlowTemperature(_)
-            | Command::SetExportLimit { .. } => {}
+            Command::SetFlowTemperature(flow) => plan.flow = Some(*flow),
+            Command::SetZoneMode(_) | Command::SetExportLimit { .. } => {}
         }
     }
 
@@ -1017,6 +1055,9 @@ impl State {
                 telemetry.indoor_temperature_c = Some(round2(self.indoor_uc as f64 / MICRO));
                 telemetry.outdoor_temperature_c = Some(round2(self.outdoor_c(params, at)));
                 telemetry.target_temperature_c = Some(self.plan.target_mc as f64 / 1000.0);
+                let outdoor = self.outdoor_c(params, at);
+                telemetry.flow_temperature_c = Some(round2(self.flow_c(outdoor)));
+                telemetry.heat_output_w = Some((power * self.cop(params, outdoor)).round() as i64);
             }
         }
         telemetry

@@ -46,8 +46,9 @@ pub struct SimDeviceSpec {
     /// Heat pumps and thermostats: the house's thermal mass, J per kelvin (default 10 MJ/K).
     #[serde(default)]
     pub thermal_mass_j_per_k: Option<f64>,
-    /// Heat pumps and thermostats: heat out per electrical energy in (default 3 for a heat pump, 1
-    /// for a thermostat's electric heating).
+    /// Heat pumps: the COP at 7 °C outside and a 35 °C flow (default 4.2), from which the COP at
+    /// other temperatures follows; thermostats: heat out per electrical energy in (default 1, electric
+    /// heating).
     #[serde(default)]
     pub cop: Option<f64>,
     /// Heat pumps and thermostats: the inside temperature when the device is created (default 19 °C).

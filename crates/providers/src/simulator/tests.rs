@@ -953,7 +953,8 @@ async fn weeks_unread_are_caught_up() {
     assert_eq!(soc(&vehicle), 0.0);
     let indoor = heat_pump.indoor_temperature_c.unwrap();
     assert!((19.4..=20.6).contains(&indoor), "{indoor}");
-    // About 2.25 kW of heat loss (20 °C in, 5 °C out) for 1,440 hours at a COP of 3: 1.1 MWh.
+    // About 2.25 kW of heat loss (20 °C in, 5 °C out) for 1,440 hours at a COP of about 3.2 (a
+    // 42.5 °C flow on the weather curve): 1 MWh.
     assert!(
         (900_000..1_300_000).contains(&heat_pump.energy_imported_wh),
         "{}",
@@ -1088,4 +1089,62 @@ async fn hush_mode_caps_a_heat_pumps_power() {
     )
     .await;
     assert_eq!(read(&sim, &grant, &id, t0() + mins(3)).await.power_w, 3_000);
+}
+
+fn cold_house(mean_c: f64) -> SimDeviceSpec {
+    SimDeviceSpec {
+        initial_indoor_c: Some(15.0),
+        outdoor: Some(OutdoorProfile { mean_c, daily_swing_c: 0.0 }),
+        ..SimDeviceSpec::new(DeviceKind::HeatPump)
+    }
+}
+
+/// Heat delivered per watt drawn, from a heat pump's reading.
+fn cop_of(reading: &Telemetry) -> f64 {
+    reading.heat_output_w.unwrap() as f64 / reading.power_w as f64
+}
+
+#[tokio::test]
+async fn a_heat_pump_gives_less_heat_per_watt_in_the_cold_and_while_defrosting() {
+    let mut cops = Vec::new();
+    for mean in [14.0, 6.0, 0.0, -8.0] {
+        let (sim, grant, id) = one(cold_house(mean)).await;
+        let reading = read(&sim, &grant, &id, t0() + mins(5)).await;
+        assert!(reading.active && reading.power_w > 0, "{reading:?}");
+        assert!(reading.flow_temperature_c.unwrap() >= 30.0);
+        cops.push(cop_of(&reading));
+    }
+    assert!(cops.windows(2).all(|w| w[0] > w[1]), "{cops:?}");
+    assert!(cops.iter().all(|c| (1.0..=7.0).contains(c)), "{cops:?}");
+    // A fixed, hotter flow costs efficiency.
+    let (sim, grant, id) = one(cold_house(6.0)).await;
+    let flow = resiflex_domain::heat::FlowTemperature {
+        weather_compensation: false,
+        flow_c: 55.0,
+        ..Default::default()
+    };
+    send(&sim, &grant, &id, Command::SetFlowTemperature(flow), t0()).await;
+    let reading = read(&sim, &grant, &id, t0() + mins(5)).await;
+    assert_eq!(reading.flow_temperature_c, Some(55.0));
+    assert!(cop_of(&reading) < cops[1], "{} vs {}", cop_of(&reading), cops[1]);
+}
+
+#[tokio::test]
+async fn a_heat_pump_heats_to_a_windows_set_point() {
+    let (sim, grant, id) = one(SimDeviceSpec {
+        initial_indoor_c: Some(20.0),
+        outdoor: Some(OutdoorProfile { mean_c: 5.0, daily_swing_c: 0.0 }),
+        ..SimDeviceSpec::new(DeviceKind::HeatPump)
+    })
+    .await;
+    let window = ScheduleWindow {
+        start: t0(),
+        end: t0() + mins(8 * 60),
+        power_w: 3_000,
+        setpoint_c: Some(22.0),
+    };
+    send(&sim, &grant, &id, Command::Schedule { windows: vec![window] }, t0()).await;
+    let reading = read(&sim, &grant, &id, t0() + mins(6 * 60)).await;
+    let indoor = reading.indoor_temperature_c.unwrap();
+    assert!((21.5..=22.5).contains(&indoor), "heats to the window's 22 °C: {indoor}");
 }
