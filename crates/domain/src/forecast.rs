@@ -41,9 +41,24 @@ mod tests {
             base_load_w: None,
         };
         let points = [point(0, 1.0), point(1, 2.0), point(2, 3.0)];
-        assert_eq!(ForecastPoint::at(&points, t0 - Duration::hours(1)).unwrap().outdoor_c, Some(1.0));
-        assert_eq!(ForecastPoint::at(&points, t0 + Duration::minutes(90)).unwrap().outdoor_c, Some(2.0));
-        assert_eq!(ForecastPoint::at(&points, t0 + Duration::hours(5)).unwrap().outdoor_c, Some(3.0));
+        assert_eq!(
+            ForecastPoint::at(&points, t0 - Duration::hours(1))
+                .unwrap()
+                .outdoor_c,
+            Some(1.0)
+        );
+        assert_eq!(
+            ForecastPoint::at(&points, t0 + Duration::minutes(90))
+                .unwrap()
+                .outdoor_c,
+            Some(2.0)
+        );
+        assert_eq!(
+            ForecastPoint::at(&points, t0 + Duration::hours(5))
+                .unwrap()
+                .outdoor_c,
+            Some(3.0)
+        );
         assert_eq!(ForecastPoint::at(&[], t0), None);
     }
 }

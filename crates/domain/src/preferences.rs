@@ -542,7 +542,10 @@ impl Preferences {
         Some(match self.mode {
             PreferenceMode::Cool => ComfortBand {
                 setpoint_c: entry.max,
-                min_c: entry.min.unwrap_or(entry.max - COOLING_BAND_C).min(entry.max),
+                min_c: entry
+                    .min
+                    .unwrap_or(entry.max - COOLING_BAND_C)
+                    .min(entry.max),
                 max_c: entry.max,
             },
             _ => {
@@ -957,22 +960,41 @@ mod tests {
             mode: PreferenceMode::Heat,
             unit: PreferenceUnit::Celsius,
             schedules: vec![
-                ScheduleEntry { day: Weekday::Mon, time: hm(7, 0), min: Some(20.0), max: 23.0 },
-                ScheduleEntry { day: Weekday::Wed, time: hm(22, 0), min: Some(17.0), max: 19.0 },
+                ScheduleEntry {
+                    day: Weekday::Mon,
+                    time: hm(7, 0),
+                    min: Some(20.0),
+                    max: 23.0,
+                },
+                ScheduleEntry {
+                    day: Weekday::Wed,
+                    time: hm(22, 0),
+                    min: Some(17.0),
+                    max: 19.0,
+                },
             ],
         };
         let band = heat.comfort_at(at(Weekday::Tue, 12, 0)).unwrap();
-        assert_eq!((band.setpoint_c, band.min_c, band.max_c), (20.0, 20.0, 23.0));
+        assert_eq!(
+            (band.setpoint_c, band.min_c, band.max_c),
+            (20.0, 20.0, 23.0)
+        );
         // Monday before 07:00 is still last Wednesday's entry, across the week's end.
         let early = heat.comfort_at(at(Weekday::Mon, 6, 59)).unwrap();
         assert_eq!((early.setpoint_c, early.max_c), (17.0, 19.0));
-        assert_eq!(heat.comfort_at(at(Weekday::Mon, 7, 0)).unwrap().setpoint_c, 20.0);
+        assert_eq!(
+            heat.comfort_at(at(Weekday::Mon, 7, 0)).unwrap().setpoint_c,
+            20.0
+        );
         let cool = Preferences {
             mode: PreferenceMode::Cool,
             ..heat.clone()
         };
         let band = cool.comfort_at(at(Weekday::Tue, 12, 0)).unwrap();
-        assert_eq!((band.setpoint_c, band.min_c, band.max_c), (23.0, 20.0, 23.0));
+        assert_eq!(
+            (band.setpoint_c, band.min_c, band.max_c),
+            (23.0, 20.0, 23.0)
+        );
         let charge = Preferences {
             mode: PreferenceMode::Charge,
             ..heat
