@@ -94,7 +94,8 @@ pub async fn between(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<ForecastPoint>, StoreError> {
-    let rows: Vec<PointRow> = on_db!(db, |pool| sqlx::query_as(
+    let rows: Vec<PointRow> = on_db!(db, |pool| {
+        sqlx::query_as(
         "SELECT property_id, at, outdoor_c, solar_w, base_load_w FROM property_forecasts \
          WHERE property_id = $1 AND at < $3 AND at >= COALESCE((SELECT MAX(at) FROM property_forecasts \
              WHERE property_id = $1 AND at <= $2), $2) \
@@ -104,7 +105,8 @@ pub async fn between(
     .bind(from)
     .bind(to)
     .fetch_all(pool)
-    .await)?;
+    .await
+    })?;
     Ok(rows.iter().map(PointRow::point).collect())
 }
 

@@ -13,6 +13,7 @@ pub mod devices;
 mod documents;
 pub mod events;
 pub mod forecasts;
+pub mod heat_pumps;
 pub mod identity;
 pub mod ocpp;
 pub mod plans;
@@ -20,9 +21,9 @@ pub mod secrets;
 pub mod sessions;
 pub mod tariffs;
 pub mod telemetry;
-pub mod thermal;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+pub mod thermal;
 pub mod wizards;
 pub mod zones;
 

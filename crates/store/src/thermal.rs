@@ -18,7 +18,8 @@ pub struct ThermalModel {
 
 /// Stores (or replaces) the device's fitted building.
 pub async fn save_model(db: &Db, device_id: &str, model: &ThermalModel) -> Result<(), StoreError> {
-    on_db!(db, |pool| sqlx::query(
+    on_db!(db, |pool| {
+        sqlx::query(
         "INSERT INTO thermal_models (device_id, heat_loss_w_per_k, thermal_mass_wh_per_k, samples, fitted_at) \
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (device_id) DO UPDATE SET \
          heat_loss_w_per_k = excluded.heat_loss_w_per_k, thermal_mass_wh_per_k = excluded.thermal_mass_wh_per_k, \
@@ -31,18 +32,21 @@ pub async fn save_model(db: &Db, device_id: &str, model: &ThermalModel) -> Resul
     .bind(model.fitted_at)
     .execute(pool)
     .await
-    .map(|_| ()))?;
+    .map(|_| ())
+    })?;
     Ok(())
 }
 
 /// The device's fitted building, if it has one.
 pub async fn model(db: &Db, device_id: &str) -> Result<Option<ThermalModel>, StoreError> {
-    Ok(on_db!(db, |pool| sqlx::query_as(
+    Ok(on_db!(db, |pool| {
+        sqlx::query_as(
         "SELECT heat_loss_w_per_k, thermal_mass_wh_per_k, samples, fitted_at FROM thermal_models WHERE device_id = $1"
     )
     .bind(device_id)
     .fetch_optional(pool)
-    .await)?)
+    .await
+    })?)
 }
 
 #[derive(sqlx::FromRow)]
@@ -54,10 +58,12 @@ struct ModelRow {
 
 /// Every fitted building, by device id.
 pub async fn all_models(db: &Db) -> Result<HashMap<String, ThermalModel>, StoreError> {
-    let rows: Vec<ModelRow> = on_db!(db, |pool| sqlx::query_as(
+    let rows: Vec<ModelRow> = on_db!(db, |pool| {
+        sqlx::query_as(
         "SELECT device_id, heat_loss_w_per_k, thermal_mass_wh_per_k, samples, fitted_at FROM thermal_models"
     )
     .fetch_all(pool)
-    .await)?;
+    .await
+    })?;
     Ok(rows.into_iter().map(|r| (r.device_id, r.model)).collect())
 }
