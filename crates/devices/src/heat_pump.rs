@@ -249,4 +249,33 @@ mod tests {
         assert_eq!(live_cop(&reading(0, 1000, 3500)), Some(3.5));
         assert_eq!(live_cop(&reading(0, 0, 3500)), None);
     }
+
+    #[tokio::test]
+    async fn stored_readings_are_integrated_between_two_instants() {
+        let test = resiflex_store::testing::TestDb::new().await;
+        let device =
+            resiflex_store::testing::vehicle_fixture(&test.db, "ada@example.com", "hp-1").await;
+        for r in [
+            reading(0, 1000, 3000),
+            reading(30, 2000, 6000),
+            reading(60, 2000, 6000),
+            reading(90, 0, 0),
+        ] {
+            resiflex_store::telemetry::append(&test.db, &device.id, &r)
+                .await
+                .unwrap();
+        }
+        let from = reading(0, 0, 0).at;
+        let p = performance_between(&test.db, &device, from, from + Duration::minutes(61))
+            .await
+            .unwrap();
+        assert!((p.energy_input_wh - 1750.0).abs() < 1e-9);
+        assert!((p.heat_output_wh - 5250.0).abs() < 1e-9);
+        let first = controller(&test.db, &device, from).await.unwrap();
+        assert_eq!(first.configuration, HeatControllerConfiguration::default());
+        assert_eq!(
+            controller(&test.db, &device, from).await.unwrap().euid,
+            first.euid
+        );
+    }
 }
