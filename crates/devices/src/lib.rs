@@ -16,6 +16,7 @@
 pub mod actions;
 pub mod commands;
 pub mod grants;
+pub mod heat_pump;
 pub mod onboarding;
 pub mod registration;
 pub mod rules;

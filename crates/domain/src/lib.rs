@@ -10,6 +10,7 @@ pub mod command;
 pub mod device;
 pub mod forecast;
 pub mod heat;
+pub mod heat_controller;
 pub mod identity;
 pub mod plan;
 pub mod preferences;

@@ -13,6 +13,7 @@ pub mod devices;
 mod documents;
 pub mod events;
 pub mod forecasts;
+pub mod heat_pumps;
 pub mod identity;
 pub mod ocpp;
 pub mod plans;
