@@ -8,12 +8,15 @@
 //!
 //! - `spec.rs`: what a simulated device is ([`SimDeviceSpec`]).
 //! - `model.rs`: the physics of one device.
+//! - `baseline.rs`: the same household unmanaged over a day ([`baseline`]).
 //! - `cloud.rs`: the provider itself ([`SimulatorProvider`]): logins, consent, grants, faults.
 
+mod baseline;
 mod cloud;
 mod model;
 mod spec;
 
+pub use baseline::{BASELINE_STEP_SECONDS, BASELINE_STEPS, BaselineInterval, baseline};
 pub use cloud::{Fault, SimulatorProvider, SnapshotError};
 pub use spec::{DailySchedule, OutdoorProfile, SimDeviceSpec};
 

@@ -641,9 +641,11 @@ impl State {
             // A thermostat's electric heating turns each watt into a watt of heat.
             return params.cop;
         }
-        let carnot = |flow_c: f64, outdoor_c: f64| (flow_c + KELVIN) / (flow_c - outdoor_c).max(MIN_LIFT_K);
+        let carnot =
+            |flow_c: f64, outdoor_c: f64| (flow_c + KELVIN) / (flow_c - outdoor_c).max(MIN_LIFT_K);
         let share = params.cop / carnot(RATED_FLOW_C, RATED_OUTDOOR_C);
-        let defrost = 1.0 - DEFROST_LOSS * (1.0 - (outdoor_c / DEFROST_HALF_WIDTH_C).abs()).max(0.0);
+        let defrost =
+            1.0 - DEFROST_LOSS * (1.0 - (outdoor_c / DEFROST_HALF_WIDTH_C).abs()).max(0.0);
         (share * carnot(self.flow_c(outdoor_c), outdoor_c) * defrost).clamp(1.0, MAX_COP)
     }
 
@@ -688,6 +690,11 @@ impl State {
     }
 
     /// Brings the state to `to`: whole steps only, or exactly to `to` when `partial`.
+    /// Net grid energy so far, µWh: imported minus exported.
+    pub(crate) fn net_grid_uwh(&self) -> i64 {
+        self.imported_uwh - self.exported_uwh
+    }
+
     pub(crate) fn advance(&mut self, params: &Params, to: DateTime<Utc>, partial: bool) {
         let step = TimeDelta::seconds(STEP_SECONDS);
         while self.clock < to {

@@ -1094,7 +1094,10 @@ async fn hush_mode_caps_a_heat_pumps_power() {
 fn cold_house(mean_c: f64) -> SimDeviceSpec {
     SimDeviceSpec {
         initial_indoor_c: Some(15.0),
-        outdoor: Some(OutdoorProfile { mean_c, daily_swing_c: 0.0 }),
+        outdoor: Some(OutdoorProfile {
+            mean_c,
+            daily_swing_c: 0.0,
+        }),
         ..SimDeviceSpec::new(DeviceKind::HeatPump)
     }
 }
@@ -1126,14 +1129,22 @@ async fn a_heat_pump_gives_less_heat_per_watt_in_the_cold_and_while_defrosting()
     send(&sim, &grant, &id, Command::SetFlowTemperature(flow), t0()).await;
     let reading = read(&sim, &grant, &id, t0() + mins(5)).await;
     assert_eq!(reading.flow_temperature_c, Some(55.0));
-    assert!(cop_of(&reading) < cops[1], "{} vs {}", cop_of(&reading), cops[1]);
+    assert!(
+        cop_of(&reading) < cops[1],
+        "{} vs {}",
+        cop_of(&reading),
+        cops[1]
+    );
 }
 
 #[tokio::test]
 async fn a_heat_pump_heats_to_a_windows_set_point() {
     let (sim, grant, id) = one(SimDeviceSpec {
         initial_indoor_c: Some(20.0),
-        outdoor: Some(OutdoorProfile { mean_c: 5.0, daily_swing_c: 0.0 }),
+        outdoor: Some(OutdoorProfile {
+            mean_c: 5.0,
+            daily_swing_c: 0.0,
+        }),
         ..SimDeviceSpec::new(DeviceKind::HeatPump)
     })
     .await;
@@ -1143,8 +1154,20 @@ async fn a_heat_pump_heats_to_a_windows_set_point() {
         power_w: 3_000,
         setpoint_c: Some(22.0),
     };
-    send(&sim, &grant, &id, Command::Schedule { windows: vec![window] }, t0()).await;
+    send(
+        &sim,
+        &grant,
+        &id,
+        Command::Schedule {
+            windows: vec![window],
+        },
+        t0(),
+    )
+    .await;
     let reading = read(&sim, &grant, &id, t0() + mins(6 * 60)).await;
     let indoor = reading.indoor_temperature_c.unwrap();
-    assert!((21.5..=22.5).contains(&indoor), "heats to the window's 22 °C: {indoor}");
+    assert!(
+        (21.5..=22.5).contains(&indoor),
+        "heats to the window's 22 °C: {indoor}"
+    );
 }
