@@ -1217,4 +1217,19 @@ mod tests {
         }
         assert!(state.imported_uwh > 0);
     }
+
+    #[test]
+    fn the_forecast_is_deterministic_per_seed() {
+        let spec = SimDeviceSpec::new(DeviceKind::Inverter);
+        let forecast = |seed: u64| {
+            let (params, state) = create(&spec, seed, at(0, 0));
+            state.forecast(&params, at(0, 0), at(0, 0) + TimeDelta::days(2))
+        };
+        assert_eq!(forecast(11), forecast(11));
+        assert_eq!(forecast(11).len(), 96);
+        let outdoor = |seed: u64| -> Vec<Option<f64>> {
+            forecast(seed).iter().map(|p| p.outdoor_c).collect()
+        };
+        assert_ne!(outdoor(11), outdoor(12));
+    }
 }
