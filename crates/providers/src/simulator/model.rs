@@ -129,6 +129,9 @@ pub(crate) struct Plan {
     /// Heat pumps: the flow temperature setting (`None`: the default weather-compensation curve).
     #[serde(default)]
     pub flow: Option<FlowTemperature>,
+    /// Batteries and inverters: the most power (W) that may be fed to the grid (`None`: no cap).
+    #[serde(default)]
+    pub export_limit_w: Option<i64>,
 }
 
 /// A device's changing state.
@@ -277,6 +280,7 @@ pub(crate) fn create(spec: &SimDeviceSpec, noise_seed: u64, now: DateTime<Utc>) 
             target_mc: (target_c * 1000.0).round() as i64,
             hush: false,
             flow: None,
+            export_limit_w: None,
         },
     };
     (params, state)
@@ -842,15 +846,30 @@ impl State {
                 self.take(used);
             }
             Physics::Battery => {
-                let power = self.battery_w(params, t);
+                let mut power = self.battery_w(params, t);
+                if let Some(limit) = self.plan.export_limit_w {
+                    power = power.max(-(limit.max(0) as f64));
+                }
                 let drawn = self.run_battery(params, power, hours);
                 self.meter(drawn);
             }
             Physics::Inverter => {
-                let battery = self.battery_w(params, t);
-                let drawn = self.run_battery(params, battery, hours);
                 let house = self.site_load_w(params, t) - self.solar_w(params, t);
-                self.meter(house * hours * MICRO + drawn);
+                let mut battery = self.battery_w(params, t);
+                let floor = self.plan.export_limit_w.map(|limit| -(limit.max(0) as f64));
+                if let Some(floor) = floor
+                    && battery < 0.0
+                {
+                    // Discharge only as far as the export cap allows.
+                    battery = battery.max((floor - house).min(0.0));
+                }
+                let drawn = self.run_battery(params, battery, hours);
+                let mut grid = house * hours * MICRO + drawn;
+                if let Some(floor) = floor {
+                    // Solar beyond the cap is curtailed.
+                    grid = grid.max(floor * hours * MICRO);
+                }
+                self.meter(grid);
             }
             Physics::Heat => {
                 let power = self.heat_w(params, t);
@@ -924,7 +943,8 @@ impl State {
             }
             Command::SetHushMode { enabled } => plan.hush = *enabled,
             Command::SetFlowTemperature(flow) => plan.flow = Some(*flow),
-            Command::SetZoneMode(_) | Command::SetExportLimit { .. } => {}
+            Command::SetExportLimit { power_w } => plan.export_limit_w = Some(*power_w),
+            Command::SetZoneMode(_) => {}
         }
     }
 
@@ -1231,5 +1251,42 @@ mod tests {
             forecast(seed).iter().map(|p| p.outdoor_c).collect()
         };
         assert_ne!(outdoor(11), outdoor(12));
+    }
+
+    fn discharged(export_limit_w: Option<i64>) -> (Params, State) {
+        let spec = SimDeviceSpec {
+            initial_soc_pct: Some(80.0),
+            ..SimDeviceSpec::new(DeviceKind::Battery)
+        };
+        let (params, mut state) = create(&spec, 1, at(16, 0));
+        if let Some(power_w) = export_limit_w {
+            state.apply(&Command::SetExportLimit { power_w }, at(16, 0));
+        }
+        state.apply(
+            &Command::Schedule {
+                windows: vec![ScheduleWindow {
+                    start: at(17, 0),
+                    end: at(18, 0),
+                    power_w: -3_000,
+                    setpoint_c: None,
+                }],
+            },
+            at(16, 0),
+        );
+        state.advance(&params, at(19, 0), true);
+        (params, state)
+    }
+
+    #[test]
+    fn a_discharge_window_exports_only_when_export_is_allowed() {
+        let (params, free) = discharged(None);
+        assert!(soc(&params, &free) < 80.0 - 1.0);
+        assert!(free.net_grid_uwh() < -2_000_000_000);
+        assert!(soc(&params, &free) >= 0.0);
+        let (params, capped) = discharged(Some(0));
+        assert_eq!(capped.net_grid_uwh(), 0);
+        assert!((soc(&params, &capped) - 80.0).abs() < 1e-6);
+        let (_, partly) = discharged(Some(1_000));
+        assert!((partly.net_grid_uwh() + 1_000_000_000).abs() < 1_000);
     }
 }
