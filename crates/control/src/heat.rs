@@ -25,7 +25,7 @@ use resiflex_store::plans::PlanRecord;
 
 use crate::ControlConfig;
 use crate::forecast::{HouseholdSlots, household_slots};
-use crate::planning::{DeviceView, PlanInputs};
+use crate::planning::{DeviceView, PlanInputs, SlotWork, dispatches_of};
 
 /// A plan whose comfort shortfall stays under this (°C·h over the horizon) keeps the band.
 const COMFORT_KEPT_C_H: f64 = 0.05;
@@ -125,14 +125,8 @@ pub fn fill_record(
     record.cost_micros =
         (energy_cost(&slots.slots, planned.iter().map(|s| s.power_w), grid) * 1e6).round() as i64;
     record.dispatches = dispatches(planned, model.mode, DispatchKind::Smart, now);
-    let mut expected = vec![(now, model.indoor_c)];
-    expected.extend(expected_path(planned));
-    let inputs = PlanInputs {
-        horizon_end: slots.end(),
-        expected,
-        ..inputs.clone()
-    };
-    record.inputs = serde_json::to_value(&inputs).unwrap_or_default();
+    record.inputs =
+        inputs.with_expectation(slots.end(), now, model.indoor_c, expected_path(planned));
 }
 
 /// The lowest a running heat pump modulates down to, as a share of its power.
@@ -235,37 +229,15 @@ pub fn dispatches(
         ThermalMode::Heat => DispatchAction::Heat,
         ThermalMode::Cool => DispatchAction::Cool,
     };
-    let mut out: Vec<PlanDispatch> = Vec::new();
-    for slot in planned {
-        let power_w = slot.power_w.round() as i64;
-        if power_w < 10 || slot.end <= now {
-            continue;
-        }
-        let start = slot.start.max(now);
-        let energy = slot.power_w * (slot.end - start).num_milliseconds() as f64 / 3.6e6;
-        let setpoint = controller_setpoint(slot.setpoint_c);
-        if let Some(last) = out.last_mut()
-            && last.end == start
-            && (last.power_w - power_w).abs() <= 10
-            && last.setpoint_c == Some(setpoint)
-            && last.activity == Some(slot.activity)
-        {
-            last.end = slot.end;
-            last.energy_wh += energy.round() as i64;
-            continue;
-        }
-        out.push(PlanDispatch {
-            start,
-            end: slot.end,
-            kind,
-            power_w,
-            energy_wh: energy.round() as i64,
-            action,
-            setpoint_c: Some(setpoint),
-            activity: Some(slot.activity),
-        });
-    }
-    out
+    let work = planned.iter().map(|slot| SlotWork {
+        start: slot.start,
+        end: slot.end,
+        power_w: slot.power_w,
+        action,
+        setpoint_c: Some(controller_setpoint(slot.setpoint_c)),
+        activity: Some(slot.activity),
+    });
+    dispatches_of(work, kind, now)
 }
 
 /// The indoor temperature the plan expects at the end of each slot.

@@ -18,7 +18,7 @@ use resiflex_store::plans::PlanRecord;
 
 use crate::ControlConfig;
 use crate::forecast::household_slots;
-use crate::planning::{DeviceView, PlanInputs, make_plan};
+use crate::planning::{DeviceView, PlanInputs, SlotWork, dispatches_of, make_plan};
 use crate::storage::BatteryStep;
 
 /// Plans `members` (the devices of one property) together, updating `new_plans`.
@@ -205,32 +205,13 @@ fn ev_dispatches(
     power_w: &[f64],
     now: DateTime<Utc>,
 ) -> Vec<PlanDispatch> {
-    let mut out: Vec<PlanDispatch> = Vec::new();
-    for (slot, &power) in slots.iter().zip(power_w) {
-        let power_w = power.round() as i64;
-        if power_w < 10 || slot.end <= now {
-            continue;
-        }
-        let start = slot.start.max(now);
-        let energy = power * (slot.end - start).num_milliseconds() as f64 / 3.6e6;
-        if let Some(last) = out.last_mut()
-            && last.end == start
-            && (last.power_w - power_w).abs() <= 10
-        {
-            last.end = slot.end;
-            last.energy_wh += energy.round() as i64;
-            continue;
-        }
-        out.push(PlanDispatch {
-            start,
-            end: slot.end,
-            kind: DispatchKind::Smart,
-            power_w,
-            energy_wh: energy.round() as i64,
-            action: DispatchAction::Charge,
-            setpoint_c: None,
-            activity: None,
-        });
-    }
-    out
+    let work = slots.iter().zip(power_w).map(|(slot, &power_w)| SlotWork {
+        start: slot.start,
+        end: slot.end,
+        power_w: power_w.max(0.0),
+        action: DispatchAction::Charge,
+        setpoint_c: None,
+        activity: None,
+    });
+    dispatches_of(work, DispatchKind::Smart, now)
 }

@@ -121,6 +121,80 @@ pub struct DeviceView<'a> {
     pub building: Option<Building>,
 }
 
+impl PlanInputs {
+    /// These inputs with a day-ahead plan's horizon and the path it expects (`start_value` now,
+    /// then `path`), as a plan record stores them.
+    pub fn with_expectation(
+        &self,
+        horizon_end: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+        start_value: f64,
+        path: impl IntoIterator<Item = (DateTime<Utc>, f64)>,
+    ) -> serde_json::Value {
+        let mut expected = vec![(now, start_value)];
+        expected.extend(path);
+        let inputs = PlanInputs {
+            horizon_end,
+            expected,
+            ..self.clone()
+        };
+        serde_json::to_value(&inputs).unwrap_or_default()
+    }
+}
+
+/// One slot's planned work, before runs of equal work are joined into dispatches.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SlotWork {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// W; negative while discharging.
+    pub power_w: f64,
+    pub action: resiflex_domain::plan::DispatchAction,
+    pub setpoint_c: Option<f64>,
+    pub activity: Option<resiflex_domain::heat::HeatPumpActivity>,
+}
+
+/// The dispatches of planned slots from `now` on: slots under 10 W are left out, and neighbouring
+/// slots of the same action, set-point and activity whose powers differ by at most 10 W become one
+/// dispatch (a slot under way counts from `now`).
+pub fn dispatches_of(
+    work: impl IntoIterator<Item = SlotWork>,
+    kind: DispatchKind,
+    now: DateTime<Utc>,
+) -> Vec<PlanDispatch> {
+    let mut out: Vec<PlanDispatch> = Vec::new();
+    for slot in work {
+        let power_w = slot.power_w.round() as i64;
+        if power_w.abs() < 10 || slot.end <= now {
+            continue;
+        }
+        let start = slot.start.max(now);
+        let energy = slot.power_w * (slot.end - start).num_milliseconds() as f64 / 3.6e6;
+        if let Some(last) = out.last_mut()
+            && last.end == start
+            && (last.power_w - power_w).abs() <= 10
+            && last.action == slot.action
+            && last.setpoint_c == slot.setpoint_c
+            && last.activity == slot.activity
+        {
+            last.end = slot.end;
+            last.energy_wh += energy.round() as i64;
+            continue;
+        }
+        out.push(PlanDispatch {
+            start,
+            end: slot.end,
+            kind,
+            power_w,
+            energy_wh: energy.round() as i64,
+            action: slot.action,
+            setpoint_c: slot.setpoint_c,
+            activity: slot.activity,
+        });
+    }
+    out
+}
+
 impl DeviceView<'_> {
     pub fn inputs(&self) -> PlanInputs {
         let device = self.device;

@@ -18,7 +18,7 @@ use resiflex_store::plans::PlanRecord;
 
 use crate::ControlConfig;
 use crate::forecast::{HouseholdSlots, household_slots};
-use crate::planning::{DeviceView, PlanInputs};
+use crate::planning::{DeviceView, PlanInputs, SlotWork, dispatches_of};
 
 /// A battery planned on its own: fills `record` (an IDLE plan without a state of charge, or
 /// for an inverter without a battery).
@@ -114,14 +114,8 @@ pub fn fill_record(
     record.outcome = outcome.to_owned();
     record.cost_micros = (bill_change(&slots.slots, steps, grid) * 1e6).round() as i64;
     record.dispatches = dispatches(steps, DispatchKind::Smart, now);
-    let mut expected = vec![(now, battery.soc_pct)];
-    expected.extend(expected_path(steps));
-    let inputs = PlanInputs {
-        horizon_end: slots.end(),
-        expected,
-        ..inputs.clone()
-    };
-    record.inputs = serde_json::to_value(&inputs).unwrap_or_default();
+    record.inputs =
+        inputs.with_expectation(slots.end(), now, battery.soc_pct, expected_path(steps));
 }
 
 /// A battery whose record gives no capacity, Wh.
@@ -197,40 +191,19 @@ pub fn dispatches(
     kind: DispatchKind,
     now: DateTime<Utc>,
 ) -> Vec<PlanDispatch> {
-    let mut out: Vec<PlanDispatch> = Vec::new();
-    for step in steps {
-        let power_w = step.power_w.round() as i64;
-        if power_w.abs() < 10 || step.end <= now {
-            continue;
-        }
-        let start = step.start.max(now);
-        let energy = step.power_w * (step.end - start).num_milliseconds() as f64 / 3.6e6;
-        let action = if power_w > 0 {
+    let work = steps.iter().map(|step| SlotWork {
+        start: step.start,
+        end: step.end,
+        power_w: step.power_w,
+        action: if step.power_w > 0.0 {
             DispatchAction::Charge
         } else {
             DispatchAction::Discharge
-        };
-        if let Some(last) = out.last_mut()
-            && last.end == start
-            && (last.power_w - power_w).abs() <= 10
-            && last.action == action
-        {
-            last.end = step.end;
-            last.energy_wh += energy.round() as i64;
-            continue;
-        }
-        out.push(PlanDispatch {
-            start,
-            end: step.end,
-            kind,
-            power_w,
-            energy_wh: energy.round() as i64,
-            action,
-            setpoint_c: None,
-            activity: None,
-        });
-    }
-    out
+        },
+        setpoint_c: None,
+        activity: None,
+    });
+    dispatches_of(work, kind, now)
 }
 
 /// The state of charge the plan expects at the end of each step.

@@ -59,6 +59,9 @@ pub struct PlannerBenchResult {
     pub plans_per_second_one_thread: f64,
     /// How long one plan takes on one thread, µs.
     pub micros_per_plan: f64,
+    /// What the benchmark's plans cost, and the same households unmanaged, currency units.
+    pub planned_cost: Option<f64>,
+    pub unmanaged_cost: Option<f64>,
     pub plans_per_second_all_cores: f64,
     pub threads: usize,
     pub devices: usize,
@@ -101,6 +104,41 @@ fn plans_per_second(kind: Kind, budget: Duration) -> f64 {
     }
 }
 
+/// What the planner's plans cost against the unmanaged household's (cars charging at once, heat
+/// pumps holding the set-point, batteries idle) over the benchmark's requests, currency units
+/// summed: `(planned, unmanaged)`. `None` for cars, whose plans have no unmanaged twin here.
+fn costs(kind: Kind) -> Option<(f64, f64)> {
+    let sum = |pairs: Vec<(f64, f64)>| {
+        pairs
+            .iter()
+            .fold((0.0, 0.0), |(a, b), (c, d)| (a + c, b + d))
+    };
+    match kind {
+        Kind::Ev => None,
+        Kind::Battery => Some(sum(resiflex_planner::bench_battery_requests(256, 42)
+            .iter()
+            .map(|r| {
+                let plan = resiflex_planner::battery::plan_battery(r);
+                (plan.cost, plan.baseline_cost)
+            })
+            .collect())),
+        Kind::HeatPump | Kind::Household => {
+            let requests = if kind == Kind::HeatPump {
+                resiflex_planner::bench_heat_requests(64, 42)
+            } else {
+                resiflex_planner::bench_household_requests(32, 42)
+            };
+            Some(sum(requests
+                .iter()
+                .map(|r| {
+                    let plan = resiflex_planner::household::plan_household(r);
+                    (plan.cost, plan.baseline_cost)
+                })
+                .collect()))
+        }
+    }
+}
+
 /// Runs `plan(i)` over `0..count` round and round for at least `budget`; answers plans per second.
 fn rounds(budget: Duration, count: usize, mut plan: impl FnMut(usize)) -> f64 {
     let started = Instant::now();
@@ -132,6 +170,13 @@ pub async fn planner(args: PlannerBenchArgs) -> anyhow::Result<PlannerBenchResul
         workers.into_iter().map(|w| w.join().unwrap_or(0.0)).sum()
     });
     eprintln!("planner, {threads} threads: {all:.0} plans/s");
+    let costs = costs(kind);
+    if let Some((planned, unmanaged)) = costs {
+        eprintln!(
+            "plans cost {planned:.1} against {unmanaged:.1} unmanaged ({:.1} % less)",
+            100.0 * (unmanaged - planned) / unmanaged.abs().max(1e-9)
+        );
+    }
 
     let dir = tempfile::tempdir().context("creating a temporary folder")?;
     let url = args
@@ -166,6 +211,8 @@ pub async fn planner(args: PlannerBenchArgs) -> anyhow::Result<PlannerBenchResul
         fleet: args.fleet,
         plans_per_second_one_thread: one,
         micros_per_plan: 1e6 / one.max(1e-9),
+        planned_cost: costs.map(|c| c.0),
+        unmanaged_cost: costs.map(|c| c.1),
         plans_per_second_all_cores: all,
         threads,
         devices: report.replanned,

@@ -45,7 +45,7 @@ async fn tariff_for(db: &Db, code: &str, options: &TariffOptions) -> anyhow::Res
 }
 
 /// One CSV field, without surrounding quotes and spaces.
-pub(crate) fn field(raw: &str) -> &str {
+fn field(raw: &str) -> &str {
     let raw = raw.trim();
     raw.strip_prefix('"')
         .and_then(|r| r.strip_suffix('"'))
@@ -68,8 +68,15 @@ pub(crate) fn instant(text: &str, column: &str) -> Result<DateTime<Utc>, String>
         })
 }
 
-/// Parses the CSV into rates, each with the line it came from (1-based, the header is line 1).
-pub fn parse_rates_csv(text: &str) -> anyhow::Result<Vec<(usize, Rate)>> {
+/// A CSV file's column names and its rows, each with its line number.
+pub(crate) type CsvRows<'a> = (Vec<String>, Vec<(usize, Vec<&'a str>)>);
+
+/// A CSV file's header (names lower-cased, each one of `known`) and its non-empty lines, each with
+/// its number (1-based, the header is line 1) and as many fields as the header has names.
+pub(crate) fn csv_rows<'a>(
+    text: &'a str,
+    known: &[&str],
+) -> anyhow::Result<CsvRows<'a>> {
     let mut lines = text
         .lines()
         .enumerate()
@@ -82,20 +89,38 @@ pub fn parse_rates_csv(text: &str) -> anyhow::Result<Vec<(usize, Rate)>> {
         .split(',')
         .map(|h| field(h).to_ascii_lowercase())
         .collect();
-    let column = |name: &str| names.iter().position(|n| n == name);
-    for name in &names {
-        if ![
+    if let Some(unknown) = names.iter().find(|n| !known.contains(&n.as_str())) {
+        bail!("line 1: unknown column {unknown:?}");
+    }
+    let rows = lines
+        .map(|(number, line)| {
+            let fields: Vec<&str> = line.split(',').map(field).collect();
+            if fields.len() != names.len() {
+                bail!(
+                    "line {number}: {} fields where the header has {}",
+                    fields.len(),
+                    names.len()
+                );
+            }
+            Ok((number, fields))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    Ok((names, rows))
+}
+
+/// Parses the CSV into rates, each with the line it came from (1-based, the header is line 1).
+pub fn parse_rates_csv(text: &str) -> anyhow::Result<Vec<(usize, Rate)>> {
+    let (names, rows) = csv_rows(
+        text,
+        &[
             "valid_from",
             "valid_to",
             "unit_rate",
             "export_rate",
             "carbon_intensity",
-        ]
-        .contains(&name.as_str())
-        {
-            bail!("line 1: unknown column {name:?}");
-        }
-    }
+        ],
+    )?;
+    let column = |name: &str| names.iter().position(|n| n == name);
     let required = |name: &str| column(name).with_context(|| format!("line 1: no {name} column"));
     let (from_at, to_at, unit_at) = (
         required("valid_from")?,
@@ -104,16 +129,8 @@ pub fn parse_rates_csv(text: &str) -> anyhow::Result<Vec<(usize, Rate)>> {
     );
     let (export_at, carbon_at) = (column("export_rate"), column("carbon_intensity"));
     let mut rates = Vec::new();
-    for (number, line) in lines {
-        let fields: Vec<&str> = line.split(',').map(field).collect();
+    for (number, fields) in rows {
         let row = || -> Result<Rate, String> {
-            if fields.len() != names.len() {
-                return Err(format!(
-                    "{} fields where the header has {}",
-                    fields.len(),
-                    names.len()
-                ));
-            }
             let optional = |at: Option<usize>, name: &str| -> Result<Option<Micros>, String> {
                 match at.map(|i| fields[i]).filter(|v| !v.is_empty()) {
                     Some(value) => Micros::parse(value)

@@ -12,7 +12,7 @@ use resiflex_domain::forecast::ForecastPoint;
 use resiflex_store::{Db, accounts, forecasts};
 use serde_json::json;
 
-use crate::prices::{field, instant};
+use crate::prices::{csv_rows, instant};
 
 const COLUMNS: [&str; 4] = ["at", "outdoor_temperature", "solar_power", "base_load"];
 /// The most rows one file may hold (a year of quarter-hours).
@@ -20,21 +20,7 @@ pub const MAX_ROWS: usize = 35_136;
 
 /// Parses the CSV into forecast points in time order.
 pub fn parse_forecast_csv(text: &str) -> anyhow::Result<Vec<ForecastPoint>> {
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .map(|(i, line)| (i + 1, line.trim_start_matches('\u{feff}')))
-        .filter(|(_, line)| !line.trim().is_empty());
-    let (_, header) = lines
-        .next()
-        .context("the file is empty: it needs a header")?;
-    let names: Vec<String> = header
-        .split(',')
-        .map(|h| field(h).to_ascii_lowercase())
-        .collect();
-    if let Some(unknown) = names.iter().find(|n| !COLUMNS.contains(&n.as_str())) {
-        bail!("line 1: unknown column {unknown:?}");
-    }
+    let (names, rows) = csv_rows(text, &COLUMNS)?;
     let column = |name: &str| names.iter().position(|n| n == name);
     let at = column("at").context("line 1: no at column")?;
     let values = [
@@ -46,19 +32,11 @@ pub fn parse_forecast_csv(text: &str) -> anyhow::Result<Vec<ForecastPoint>> {
         bail!("line 1: no outdoor_temperature, solar_power or base_load column");
     }
     let mut points = Vec::new();
-    for (number, line) in lines {
-        if points.len() == MAX_ROWS {
-            bail!("line {number}: a file holds at most {MAX_ROWS} rows");
-        }
-        let fields: Vec<&str> = line.split(',').map(field).collect();
+    if rows.len() > MAX_ROWS {
+        bail!("a file holds at most {MAX_ROWS} rows");
+    }
+    for (number, fields) in rows {
         let row = || -> Result<ForecastPoint, String> {
-            if fields.len() != names.len() {
-                return Err(format!(
-                    "{} fields where the header has {}",
-                    fields.len(),
-                    names.len()
-                ));
-            }
             let number_at = |index: Option<usize>,
                              name: &str,
                              range: std::ops::RangeInclusive<f64>| {

@@ -494,7 +494,13 @@ async fn in_the_demo_the_heat_pump_pre_heats_and_the_battery_covers_the_peak() {
     let dir = tempfile::tempdir().unwrap();
     let running = Running::start(
         dir.path(),
-        &["--demo", "--clock-speed", "600", "--clock-start", "2026-11-27T12:00:00Z"],
+        &[
+            "--demo",
+            "--clock-speed",
+            "600",
+            "--clock-start",
+            "2026-11-27T12:00:00Z",
+        ],
     )
     .await;
     let key = json!({"APIKey": running.demo["apiKey"]});
@@ -512,23 +518,42 @@ async fn in_the_demo_the_heat_pump_pre_heats_and_the_battery_covers_the_peak() {
                 .map(|d| d["id"].as_str().unwrap().to_owned())
                 .unwrap()
         };
-        let dispatches = |body: Value| body["data"]["flexPlannedDispatches"].as_array().cloned().unwrap_or_default();
-        heat = dispatches(running.graphql(Some(&token), planned, json!({"d": id("SmartFlexHeatPump")})).await);
-        battery = dispatches(running.graphql(Some(&token), planned, json!({"d": id("SmartFlexBattery")})).await);
+        let dispatches = |body: Value| {
+            body["data"]["flexPlannedDispatches"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        };
+        heat = dispatches(
+            running
+                .graphql(Some(&token), planned, json!({"d": id("SmartFlexHeatPump")}))
+                .await,
+        );
+        battery = dispatches(
+            running
+                .graphql(Some(&token), planned, json!({"d": id("SmartFlexBattery")}))
+                .await,
+        );
         if !heat.is_empty() && !battery.is_empty() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     assert!(
-        heat.iter().any(|d| d["heatPumpActivity"] == "PRE_HEATING" && d["action"] == "HEAT"
+        heat.iter().any(|d| d["heatPumpActivity"] == "PRE_HEATING"
+            && d["action"] == "HEAT"
             && d["setpointInCelsius"].as_f64().is_some_and(|c| c > 20.0)),
         "{heat:#?}"
     );
-    assert!(battery.iter().any(|d| d["action"] == "CHARGE"), "{battery:#?}");
+    assert!(
+        battery.iter().any(|d| d["action"] == "CHARGE"),
+        "{battery:#?}"
+    );
     assert!(
         battery.iter().any(|d| d["action"] == "DISCHARGE"
-            && d["energyAddedKwh"].as_str().is_some_and(|e| e.starts_with('-'))),
+            && d["energyAddedKwh"]
+                .as_str()
+                .is_some_and(|e| e.starts_with('-'))),
         "{battery:#?}"
     );
     running.stop().await;
