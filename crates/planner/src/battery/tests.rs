@@ -113,7 +113,7 @@ fn brute_force(req: &BatteryPlanRequest) -> f64 {
         .fold(INF, f64::min)
 }
 
-/// Checks every constraint of the brief on a plan; panics with a message otherwise.
+/// Checks every constraint a battery plan must keep; panics with a message otherwise.
 fn check_plan(req: &BatteryPlanRequest, plan: &BatteryPlan) {
     let b = &req.battery;
     let (floor, ceiling) = (b.floor_pct(), b.ceiling_pct());
