@@ -73,10 +73,7 @@ pub(crate) type CsvRows<'a> = (Vec<String>, Vec<(usize, Vec<&'a str>)>);
 
 /// A CSV file's header (names lower-cased, each one of `known`) and its non-empty lines, each with
 /// its number (1-based, the header is line 1) and as many fields as the header has names.
-pub(crate) fn csv_rows<'a>(
-    text: &'a str,
-    known: &[&str],
-) -> anyhow::Result<CsvRows<'a>> {
+pub(crate) fn csv_rows<'a>(text: &'a str, known: &[&str]) -> anyhow::Result<CsvRows<'a>> {
     let mut lines = text
         .lines()
         .enumerate()
