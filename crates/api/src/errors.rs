@@ -114,6 +114,8 @@ error_codes! {
     ChargingDurationCapFailed = ("KT-CT-4389", Application, "The charging duration cap could not be updated."),
     DevicePreferenceFailed = ("KT-CT-4390", Application, "The device preference could not be updated."),
     WizardCancelled = ("KT-CT-4391", Validation, "The onboarding wizard has been cancelled."),
+    // Heat-pump controllers.
+    HeatPumpInvalidData = ("OE-0315", Validation, "The data given for the heat pump operation is not valid."),
     // Last resort.
     Internal = ("KT-CT-7899", Application, "An internal error occurred."),
 }
@@ -226,7 +228,10 @@ mod tests {
         let mut seen = HashSet::new();
         for code in ErrorCode::ALL {
             assert!(seen.insert(code.code()), "duplicate {}", code.code());
-            assert!(code.code().starts_with("KT-CT-"), "{}", code.code());
+            // Kraken core codes, and the backend's for heat-pump controllers.
+            let (family, number) = code.code().rsplit_once('-').unwrap_or_default();
+            assert!(matches!(family, "KT-CT" | "OE"), "{}", code.code());
+            assert!(number.len() == 4 && number.chars().all(|c| c.is_ascii_digit()));
             assert_eq!(ErrorCode::from_code(code.code()), Some(*code));
             assert!(!code.description().is_empty());
         }

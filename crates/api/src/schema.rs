@@ -11,6 +11,7 @@ use crate::ops::catalogue::CatalogueQuery;
 use crate::ops::control::ControlMutation;
 use crate::ops::devices::DevicesQuery;
 use crate::ops::dispatches::DispatchesQuery;
+use crate::ops::heat_pumps::{HeatPumpsMutation, HeatPumpsQuery};
 use crate::ops::meta::MetaQuery;
 use crate::ops::onboarding::{OnboardingMutation, OnboardingQuery};
 use crate::ops::preferences::PreferencesMutation;
@@ -28,6 +29,7 @@ pub struct Query(
     DispatchesQuery,
     SessionsQuery,
     TariffsQuery,
+    HeatPumpsQuery,
 );
 
 /// Mutations, merged from the operation modules.
@@ -39,6 +41,7 @@ pub struct Mutation(
     PreferencesMutation,
     ControlMutation,
     TariffsMutation,
+    HeatPumpsMutation,
 );
 
 pub type ResiflexSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -62,6 +62,17 @@ impl Outgoing {
         }
     }
 
+    /// A change a customer asked for as a transaction of its own (a heat-pump controller's
+    /// changes), keyed by the transaction id: every request is a command of its own.
+    pub fn transaction(device: &Device, transaction_id: uuid::Uuid, command: Command) -> Outgoing {
+        Outgoing {
+            key: format!("{}:transaction:{transaction_id}", device.id),
+            plan_version: None,
+            segment_start: None,
+            command,
+        }
+    }
+
     /// The command of a plan's segment, keyed `device:plan-version:segment-start`.
     pub fn planned(
         device_id: &str,

@@ -108,6 +108,27 @@ pub struct ZoneConfiguration {
 }
 
 impl ZoneConfiguration {
+    /// The operation in force at `now`: a boost that has ended is back to AUTO.
+    pub fn operation_at(&self, now: DateTime<Utc>) -> ZoneOperation {
+        let operation = self.operation;
+        match operation.end {
+            Some(end) if operation.mode == ZoneMode::Boost && end <= now => ZoneOperation {
+                mode: ZoneMode::Auto,
+                end: None,
+                ..operation
+            },
+            _ => operation,
+        }
+    }
+
+    /// Whether the zone heats rooms and is run by hand (on, off or boosted) at `now`, so that
+    /// smart control must leave it alone.
+    pub fn overrides_smart_control(&self, now: DateTime<Utc>) -> bool {
+        self.zone_type == ControllerZoneType::Heat
+            && self.enabled
+            && self.operation_at(now).mode != ZoneMode::Auto
+    }
+
     /// A zone as a controller is delivered: enabled, following its schedule, at a typical
     /// set-point (21 °C for rooms, 50 °C for water), with no schedules.
     pub fn standard(zone: Zone) -> Self {
@@ -258,6 +279,12 @@ pub fn validate_schedules(
 }
 
 impl HeatControllerConfiguration {
+    /// Whether any room zone is run by hand at `now` (see
+    /// [`ZoneConfiguration::overrides_smart_control`]).
+    pub fn overrides_smart_control(&self, now: DateTime<Utc>) -> bool {
+        self.zones.iter().any(|z| z.overrides_smart_control(now))
+    }
+
     /// The zone's configuration, if the controller has it.
     pub fn zone(&self, zone: Zone) -> Option<&ZoneConfiguration> {
         self.zones.iter().find(|z| z.zone == zone)
@@ -350,6 +377,32 @@ mod tests {
 
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 5, 18, 16, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn a_room_zone_run_by_hand_overrides_smart_control_until_its_boost_ends() {
+        let mut config = HeatControllerConfiguration::default();
+        assert!(!config.overrides_smart_control(now()));
+        config
+            .set_zone_mode(Zone::Water, ZoneMode::On, Some(55.0), None, now())
+            .unwrap();
+        assert!(
+            !config.overrides_smart_control(now()),
+            "water is not a room"
+        );
+        config
+            .set_zone_mode(Zone::Zone1, ZoneMode::Boost, Some(23.0), None, now())
+            .unwrap();
+        assert!(config.overrides_smart_control(now()));
+        let after = now() + chrono::Duration::minutes(DEFAULT_BOOST_MINUTES);
+        assert!(!config.overrides_smart_control(after));
+        let zone = config.zone(Zone::Zone1).unwrap();
+        assert_eq!(zone.operation_at(after).mode, ZoneMode::Auto);
+        assert_eq!(zone.operation_at(after).setpoint_c, Some(23.0));
+        config
+            .set_zone_mode(Zone::Zone1, ZoneMode::Off, None, None, now())
+            .unwrap();
+        assert!(config.overrides_smart_control(after));
     }
 
     #[test]

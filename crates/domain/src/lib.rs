@@ -13,6 +13,7 @@ pub mod heat;
 pub mod heat_controller;
 pub mod identity;
 pub mod plan;
+pub mod posix_tz;
 pub mod preferences;
 pub mod tariff;
 pub mod telemetry;

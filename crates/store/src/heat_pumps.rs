@@ -132,6 +132,13 @@ pub async fn controller_by_euid(
     row.map(Row::into_controller).transpose()
 }
 
+/// Every stored controller (one per heat pump that has been looked at).
+pub async fn all_controllers(db: &Db) -> Result<Vec<HeatPumpController>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM heat_pump_controllers");
+    let rows: Vec<Row> = on_db!(db, |pool| sqlx::query_as(&sql).fetch_all(pool).await)?;
+    rows.into_iter().map(Row::into_controller).collect()
+}
+
 /// Removes the controller of `device_id`; returns whether there was one.
 pub async fn delete_controller(db: &Db, device_id: &str) -> Result<bool, StoreError> {
     let done = on_db!(db, |pool| sqlx::query(
@@ -193,6 +200,7 @@ mod tests {
                 .setpoint_c,
             Some(21.5)
         );
+        assert_eq!(all_controllers(&test.db).await.unwrap(), vec![read]);
         assert!(delete_controller(&test.db, &device.id).await.unwrap());
         assert_eq!(
             controller_by_euid(&test.db, &saved.euid).await.unwrap(),

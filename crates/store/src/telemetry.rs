@@ -131,6 +131,41 @@ pub async fn between(
         .collect())
 }
 
+/// The device's last reading at or before `at`, or, when the series holds none that early (it
+/// was pruned, or the device was first seen later), its first reading after `at` but before
+/// `until`. Meter readings at two instants give the energy between them without loading the
+/// series.
+pub async fn reading_near(
+    db: &Db,
+    device_id: &str,
+    at: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Option<Telemetry>, StoreError> {
+    let before: Option<Json<Value>> = on_db!(db, |pool| {
+        sqlx::query_scalar(
+        "SELECT reading FROM device_telemetry WHERE device_id = $1 AND at <= $2 ORDER BY at DESC LIMIT 1"
+    )
+    .bind(device_id)
+    .bind(at)
+    .fetch_optional(pool)
+    .await
+    })?;
+    if let Some(found) = before.and_then(|doc| reading(device_id, doc.0)) {
+        return Ok(Some(found));
+    }
+    let after: Option<Json<Value>> = on_db!(db, |pool| {
+        sqlx::query_scalar(
+        "SELECT reading FROM device_telemetry WHERE device_id = $1 AND at > $2 AND at < $3 ORDER BY at LIMIT 1"
+    )
+    .bind(device_id)
+    .bind(at)
+    .bind(until)
+    .fetch_optional(pool)
+    .await
+    })?;
+    Ok(after.and_then(|doc| reading(device_id, doc.0)))
+}
+
 /// Forgets readings older than `before`; answers how many were removed.
 pub async fn prune(db: &Db, before: DateTime<Utc>) -> Result<u64, StoreError> {
     Ok(on_db!(db, |pool| sqlx::query(
@@ -140,4 +175,47 @@ pub async fn prune(db: &Db, before: DateTime<Utc>) -> Result<u64, StoreError> {
     .execute(pool)
     .await
     .map(|done| done.rows_affected()))?)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::testing::{TestDb, vehicle_fixture};
+    use chrono::{Duration, TimeZone};
+
+    #[tokio::test]
+    async fn the_reading_near_an_instant_is_the_last_before_it_else_the_first_after() {
+        let test = TestDb::new().await;
+        let device = vehicle_fixture(&test.db, "ada@example.com", "ev-1").await;
+        let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        for (minutes, wh) in [(10, 100), (20, 200), (30, 300)] {
+            let reading = Telemetry {
+                energy_imported_wh: wh,
+                ..Telemetry::vehicle_at_home(t0 + Duration::minutes(minutes), 50.0)
+            };
+            append(&test.db, &device.id, &reading).await.unwrap();
+        }
+        let near = |minutes: i64, until: i64| {
+            let db = test.db.clone();
+            let id = device.id.clone();
+            async move {
+                reading_near(
+                    &db,
+                    &id,
+                    t0 + Duration::minutes(minutes),
+                    t0 + Duration::minutes(until),
+                )
+                .await
+                .unwrap()
+                .map(|r| r.energy_imported_wh)
+            }
+        };
+        assert_eq!(near(25, 60).await, Some(200));
+        assert_eq!(near(20, 60).await, Some(200));
+        assert_eq!(near(45, 60).await, Some(300));
+        // Nothing before: the first reading after, if it comes before `until`.
+        assert_eq!(near(0, 60).await, Some(100));
+        assert_eq!(near(0, 5).await, None);
+    }
 }

@@ -8,11 +8,13 @@ pub mod catalogue;
 pub mod control;
 pub mod devices;
 pub mod dispatches;
+pub mod heat_pumps;
 pub mod meta;
 pub mod onboarding;
 pub mod preferences;
 pub mod sessions;
 pub mod tariffs;
+pub mod values;
 
 use async_graphql::Context;
 
@@ -79,6 +81,7 @@ pub fn operation_errors() -> Vec<OperationErrors> {
         sessions::ERRORS,
         control::ERRORS,
         tariffs::ERRORS,
+        heat_pumps::ERRORS,
     ]
     .concat()
 }

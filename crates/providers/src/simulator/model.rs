@@ -132,6 +132,20 @@ pub(crate) struct Plan {
     /// Batteries and inverters: the most power (W) that may be fed to the grid (`None`: no cap).
     #[serde(default)]
     pub export_limit_w: Option<i64>,
+    /// Heat pumps: the room zone's mode when the customer set one by hand on the controller
+    /// (`None`: AUTO, following the schedule and the commands of smart control).
+    #[serde(default)]
+    pub manual: Option<ManualZone>,
+}
+
+/// A room zone run by hand: off, on at a set-point, or boosted to a set-point until an end.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub(crate) struct ManualZone {
+    pub mode: ZoneMode,
+    /// The set-point, m°C.
+    pub setpoint_mc: i64,
+    /// When a boost ends (the zone goes back to AUTO).
+    pub until: Option<DateTime<Utc>>,
 }
 
 /// A device's changing state.
@@ -151,6 +165,9 @@ pub(crate) struct State {
     heating: bool,
     imported_uwh: i64,
     exported_uwh: i64,
+    /// Heat pumps and thermostats: heat delivered so far, µWh (the device's heat meter).
+    #[serde(default)]
+    heated_uwh: i64,
     pub plan: Plan,
 }
 
@@ -271,6 +288,7 @@ pub(crate) fn create(spec: &SimDeviceSpec, noise_seed: u64, now: DateTime<Utc>) 
         heating: false,
         imported_uwh: 0,
         exported_uwh: 0,
+        heated_uwh: 0,
         plan: Plan {
             start: None,
             windows: Vec::new(),
@@ -281,6 +299,7 @@ pub(crate) fn create(spec: &SimDeviceSpec, noise_seed: u64, now: DateTime<Utc>) 
             hush: false,
             flow: None,
             export_limit_w: None,
+            manual: None,
         },
     };
     (params, state)
@@ -405,6 +424,12 @@ impl Plan {
 
     fn schedule_active(&self, t: DateTime<Utc>) -> bool {
         self.windows.iter().any(|window| t < window.end)
+    }
+
+    /// The room zone's manual mode in force at `t`, if any (a boost that has ended is not).
+    fn manual_at(&self, t: DateTime<Utc>) -> Option<ManualZone> {
+        self.manual
+            .filter(|zone| zone.mode != ZoneMode::Auto && zone.until.is_none_or(|end| t < end))
     }
 
     fn testing(&self, t: DateTime<Utc>) -> bool {
@@ -598,11 +623,17 @@ impl State {
         if plan.testing(t) {
             return cap;
         }
-        if !plan.enabled {
+        let manual = plan.manual_at(t);
+        if manual.is_none() && !plan.enabled {
             return 0.0;
         }
         let target = plan.target_mc as f64 / 1000.0;
-        let (upper, power) = if let Some(start) = &plan.start {
+        let (upper, power) = if let Some(zone) = manual {
+            if zone.mode == ZoneMode::Off {
+                return 0.0;
+            }
+            (zone.setpoint_mc as f64 / 1000.0 + THERMOSTAT_BAND_C, max)
+        } else if let Some(start) = &plan.start {
             (
                 target + THERMOSTAT_BAND_C,
                 start
@@ -886,6 +917,7 @@ impl State {
                     indoor + heat * seconds / mass
                 };
                 self.indoor_uc = (next * MICRO).round() as i64;
+                self.heated_uwh += (heat * hours * MICRO).round() as i64;
                 self.meter(power * hours * MICRO);
             }
         }
@@ -936,9 +968,16 @@ impl State {
                 }
             }
             Command::SetZoneMode(operation) if !operation.zone.is_water() => {
-                plan.enabled = operation.mode != ZoneMode::Off;
-                if let Some(celsius) = operation.setpoint_c {
-                    plan.target_mc = (celsius * 1000.0).round() as i64;
+                let setpoint_mc = operation
+                    .setpoint_c
+                    .map_or(plan.target_mc, |celsius| (celsius * 1000.0).round() as i64);
+                plan.manual = (operation.mode != ZoneMode::Auto).then_some(ManualZone {
+                    mode: operation.mode,
+                    setpoint_mc,
+                    until: operation.end.filter(|_| operation.mode == ZoneMode::Boost),
+                });
+                if operation.mode == ZoneMode::Auto {
+                    plan.target_mc = setpoint_mc;
                 }
             }
             Command::SetHushMode { enabled } => plan.hush = *enabled,
@@ -1081,10 +1120,15 @@ impl State {
                 telemetry.active = telemetry.power_w > 0;
                 telemetry.indoor_temperature_c = Some(round2(self.indoor_uc as f64 / MICRO));
                 telemetry.outdoor_temperature_c = Some(round2(self.outdoor_c(params, at)));
-                telemetry.target_temperature_c = Some(self.plan.target_mc as f64 / 1000.0);
+                let target_mc = match self.plan.manual_at(at) {
+                    Some(zone) if zone.mode != ZoneMode::Off => zone.setpoint_mc,
+                    _ => self.plan.target_mc,
+                };
+                telemetry.target_temperature_c = Some(target_mc as f64 / 1000.0);
                 let outdoor = self.outdoor_c(params, at);
                 telemetry.flow_temperature_c = Some(round2(self.flow_c(outdoor)));
                 telemetry.heat_output_w = Some((power * self.cop(params, outdoor)).round() as i64);
+                telemetry.heat_output_wh = Some((self.heated_uwh + FULL_PPM / 2) / FULL_PPM);
             }
         }
         telemetry
@@ -1236,6 +1280,76 @@ mod tests {
             assert!((19.4..=20.6).contains(&indoor), "{indoor} at {t}");
         }
         assert!(state.imported_uwh > 0);
+        // The heat meter grows with the electricity meter by the COP (between 1 and the most).
+        let reading = state.reading(&params, t, Connection::Online);
+        let heat = reading.heat_output_wh.unwrap_or(0) as f64;
+        let input = reading.energy_imported_wh as f64;
+        assert!(
+            heat > input && heat < input * MAX_COP,
+            "{heat} Wh of heat for {input} Wh"
+        );
+    }
+
+    #[test]
+    fn a_zone_set_by_hand_overrides_smart_control_until_it_is_auto_again() {
+        use resiflex_domain::heat::{Zone, ZoneOperation};
+        let spec = SimDeviceSpec {
+            initial_indoor_c: Some(20.0),
+            ..SimDeviceSpec::new(DeviceKind::HeatPump)
+        };
+        let (params, mut state) = create(&spec, 7, at(0, 0));
+        let zone = |mode, setpoint_c, end| {
+            Command::SetZoneMode(ZoneOperation {
+                zone: Zone::Zone1,
+                mode,
+                setpoint_c,
+                end,
+            })
+        };
+        let run = |state: &mut State, from: DateTime<Utc>, minutes: i64| {
+            let mut t = from;
+            let mut drawn = false;
+            for _ in 0..minutes {
+                t += TimeDelta::minutes(1);
+                state.advance(&params, t, false);
+                drawn |= state.heat_w(&params, t) > 0.0;
+            }
+            (t, drawn)
+        };
+        state.apply(&zone(ZoneMode::Off, None, None), at(0, 0));
+        // Smart control asks for heat; the zone is off by hand, so nothing runs.
+        state.apply(
+            &Command::Start {
+                power_limit_w: None,
+            },
+            at(0, 0),
+        );
+        let (t, drawn) = run(&mut state, at(0, 0), 120);
+        assert!(!drawn);
+        let cold = state.indoor_uc as f64 / MICRO;
+        assert!(cold < 19.5, "{cold}");
+        // A boost to 24 °C for two hours heats past the usual target, then ends.
+        let end = t + TimeDelta::hours(2);
+        state.apply(&zone(ZoneMode::Boost, Some(24.0), Some(end)), t);
+        assert_eq!(
+            state
+                .reading(&params, t, Connection::Online)
+                .target_temperature_c,
+            Some(24.0)
+        );
+        let (t, drawn) = run(&mut state, t, 120);
+        assert!(drawn);
+        assert!(state.indoor_uc as f64 / MICRO > 21.0);
+        assert_eq!(
+            state
+                .reading(&params, t, Connection::Online)
+                .target_temperature_c,
+            Some(20.0)
+        );
+        // Back to AUTO at 19 °C: smart control and the thermostat are in charge again.
+        state.apply(&zone(ZoneMode::Auto, Some(19.0), None), t);
+        assert_eq!(state.plan.manual, None);
+        assert_eq!(state.plan.target_mc, 19_000);
     }
 
     #[test]

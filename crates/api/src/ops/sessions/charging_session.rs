@@ -16,14 +16,8 @@ use crate::enums::{
     SmartFlexChargingTruncationCause, SmartFlexChargingType,
 };
 use crate::ops::dispatches::SmartFlexDispatch;
+pub use crate::ops::values::Energy;
 use crate::scalars::{DateTime, Decimal};
-
-/// An amount of energy.
-#[derive(SimpleObject, Debug, Clone)]
-pub struct Energy {
-    pub value: Decimal,
-    pub unit: EnergyUnit,
-}
 
 /// An amount of money in minor units (such as pence).
 #[derive(SimpleObject, Debug, Clone)]
@@ -68,11 +62,11 @@ struct SessionView(ChargingSessionRecord);
 impl SessionView {
     fn energy_added(&self) -> Energy {
         Energy {
-            value: Decimal(
+            value: Some(Decimal(
                 RustDecimal::new(self.0.energy_added_wh, 3)
                     .round_dp(2)
                     .normalize(),
-            ),
+            )),
             unit: EnergyUnit::KilowattHour,
         }
     }
