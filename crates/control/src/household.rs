@@ -18,34 +18,35 @@ use resiflex_store::plans::PlanRecord;
 
 use crate::ControlConfig;
 use crate::forecast::household_slots;
-use crate::planning::{DeviceView, PlanInputs, SlotWork, dispatches_of, make_plan};
+use crate::planning::{DeviceView, NewPlans, PlanInputs, SlotWork, dispatches_of, make_plan};
 use crate::storage::BatteryStep;
 
-/// Plans `members` (the devices of one property) together, updating `new_plans`.
+/// Plans `members` (the devices of one property) together: the plans to put in place of (or
+/// beside) `new_plans`, the pass's plans so far. None when fewer than two members take part.
 pub fn plan_together(
     members: &[(DeviceView<'_>, PlanInputs)],
-    new_plans: &mut Vec<PlanRecord>,
+    new_plans: &NewPlans,
     now: DateTime<Utc>,
     config: &ControlConfig,
     scratch: &mut PlanScratch,
-) {
+) -> Vec<PlanRecord> {
     // Each member's plan as it would be made now: the due ones as just made, the others afresh.
     let mut records: Vec<(usize, PlanRecord, bool)> = members
         .iter()
         .enumerate()
-        .map(|(index, (view, inputs))| {
-            match new_plans.iter().find(|p| p.device_id == view.device.id) {
+        .map(
+            |(index, (view, inputs))| match new_plans.get(&view.device.id) {
                 Some(plan) => (index, plan.clone(), true),
                 None => (
                     index,
                     make_plan(view, inputs, PlanTrigger::Household, now, config, scratch),
                     false,
                 ),
-            }
-        })
+            },
+        )
         .collect();
     let Some((first_view, _)) = members.first() else {
-        return;
+        return Vec::new();
     };
     let mut slots = household_slots(
         first_view.rates,
@@ -58,7 +59,7 @@ pub fn plan_together(
         config,
     );
     let Some(horizon_end) = slots.end() else {
-        return;
+        return Vec::new();
     };
     let smart = |record: &PlanRecord| record.kind == PlanKind::Smart;
     let ev = records.iter().position(|(i, r, _)| {
@@ -75,7 +76,7 @@ pub fn plan_together(
         .position(|(i, r, _)| members[*i].0.kind.stores_energy() && smart(r));
     let taking_part = [ev, heat, battery].iter().flatten().count();
     if taking_part < 2 {
-        return;
+        return Vec::new();
     }
     // What the others draw is the household's load.
     for (position, (_, record, _)) in records.iter().enumerate() {
@@ -163,23 +164,18 @@ pub fn plan_together(
             now,
         );
     }
+    let mut out = Vec::new();
     for position in [ev, heat, battery].into_iter().flatten() {
         let (index, record, due) = records[position].clone();
-        if due {
-            if let Some(slot) = new_plans
-                .iter_mut()
-                .find(|p| p.device_id == record.device_id)
-            {
-                *slot = record;
-            }
-        } else {
+        if !due {
             let previous = members[index].0.previous;
             if previous.is_some_and(|p| p.dispatches == record.dispatches) {
                 continue;
             }
-            new_plans.push(record);
         }
+        out.push(record);
     }
+    out
 }
 
 /// The average power `dispatches` draw over `[start, end)`, W.

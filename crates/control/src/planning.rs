@@ -30,7 +30,7 @@
 //! to be at [`ASSUMED_SOC_PCT`] with [`ASSUMED_CAPACITY_WH`] of battery: the charger stops by itself
 //! when the car is full.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Datelike, Duration, Utc};
 use resiflex_domain::device::{DeviceKind, DeviceState, Lifecycle};
@@ -119,6 +119,9 @@ pub struct DeviceView<'a> {
     pub forecast: &'a [ForecastPoint],
     /// The building as learnt from the device's readings (heat pumps), if it has been.
     pub building: Option<Building>,
+    /// Whether the customer runs the device by hand on its controller (a heat pump's room zone
+    /// on, off or boosted): smart control leaves it alone, as if suspended.
+    pub manual: bool,
 }
 
 impl PlanInputs {
@@ -212,7 +215,7 @@ impl DeviceView<'_> {
         PlanInputs {
             live: device.lifecycle == Lifecycle::Live,
             state: state.as_str().to_owned(),
-            suspended: device.is_suspended,
+            suspended: device.is_suspended || self.manual,
             online: reading.map(|t| t.connection == Connection::Online),
             plugged_in,
             // The digest of the document as it is stored, so it stays the same across versions.
@@ -576,7 +579,7 @@ fn idle_reason(view: &DeviceView<'_>, inputs: &PlanInputs) -> Option<&'static st
     if !inputs.live {
         Some("NOT_LIVE")
     } else if inputs.suspended {
-        Some("SUSPENDED")
+        Some(if view.manual { "MANUAL" } else { "SUSPENDED" })
     } else if view.state == DeviceState::TestChargeInProgress {
         Some("TEST_CHARGE")
     } else if !view.state.is_operational() {
@@ -733,7 +736,7 @@ fn reason_name(reason: PlanReason) -> &'static str {
 fn share_zone(
     capacity_w: i64,
     members: &[(DeviceView<'_>, PlanInputs)],
-    new_plans: &mut Vec<PlanRecord>,
+    new_plans: &mut NewPlans,
     now: DateTime<Utc>,
     config: &ControlConfig,
     scratch: &mut PlanScratch,
@@ -742,7 +745,7 @@ fn share_zone(
     // Each member's plan as it would be made now: the due ones as just made, the others afresh.
     let mut records: Vec<(usize, PlanRecord, bool)> = Vec::new();
     for (index, (view, inputs)) in members.iter().enumerate() {
-        let (record, due) = match new_plans.iter().find(|p| p.device_id == view.device.id) {
+        let (record, due) = match new_plans.get(&view.device.id) {
             Some(plan) => (plan.clone(), true),
             None => (
                 make_plan(view, inputs, PlanTrigger::GridZone, now, config, scratch),
@@ -842,7 +845,7 @@ fn share_zone(
             "the grid zone's joint plan took too long; its fallback is used"
         );
     }
-    for (position, (_, mut record, due)) in records.into_iter().enumerate() {
+    for (position, (index, mut record, due)) in records.into_iter().enumerate() {
         let Some(shared) = solved.devices.get(position) else {
             continue;
         };
@@ -856,22 +859,14 @@ fn share_zone(
         record.cost_micros = (shared.total_cost * 1_000_000.0).round() as i64;
         if due {
             record.dispatches = dispatches;
-            if let Some(slot) = new_plans
-                .iter_mut()
-                .find(|p| p.device_id == record.device_id)
-            {
-                *slot = record;
-            }
+            new_plans.put(record);
         } else {
-            let previous = members
-                .iter()
-                .find_map(|(v, _)| (v.device.id == record.device_id).then_some(v.previous))
-                .flatten();
+            let previous = members.get(index).and_then(|(v, _)| v.previous);
             if previous.is_some_and(|p| p.dispatches == dispatches) {
                 continue;
             }
             record.dispatches = dispatches;
-            new_plans.push(record);
+            new_plans.put(record);
         }
     }
 }
@@ -946,39 +941,89 @@ pub async fn replan(
 
 /// Devices planned per worker thread at least: below this, one thread plans them all.
 const PLANS_PER_THREAD: usize = 512;
+/// Households planned together are worth a thread of their own from a few of them on.
+const HOMES_PER_THREAD: usize = 8;
 
 /// Makes the plans of `items` (each device's view, inputs and trigger), on every core when there
 /// are many: planning is pure, so the devices are cut into one run per core, each with its own
 /// scratch space, and the plans come back in the order of `items`.
+/// The plans one pass makes, found by device id in constant time (a fleet-wide pass makes one per
+/// device, and the household and grid-zone passes look each member up).
+#[derive(Debug, Default)]
+pub struct NewPlans {
+    plans: Vec<PlanRecord>,
+    index: HashMap<String, usize>,
+}
+
+impl NewPlans {
+    /// The plan made for `device_id` in this pass, if any.
+    pub fn get(&self, device_id: &str) -> Option<&PlanRecord> {
+        self.index.get(device_id).and_then(|&i| self.plans.get(i))
+    }
+
+    pub fn contains(&self, device_id: &str) -> bool {
+        self.index.contains_key(device_id)
+    }
+
+    /// Adds `plan`, or replaces the one made for its device earlier in the pass.
+    pub fn put(&mut self, plan: PlanRecord) {
+        match self.index.get(&plan.device_id) {
+            Some(&i) => {
+                if let Some(slot) = self.plans.get_mut(i) {
+                    *slot = plan;
+                }
+            }
+            None => {
+                self.index.insert(plan.device_id.clone(), self.plans.len());
+                self.plans.push(plan);
+            }
+        }
+    }
+
+    pub fn into_vec(self) -> Vec<PlanRecord> {
+        self.plans
+    }
+}
+
 fn plan_all(
     items: &[(DeviceView<'_>, PlanInputs, PlanTrigger)],
     now: DateTime<Utc>,
     config: &ControlConfig,
 ) -> Vec<PlanRecord> {
-    let plan_run = |run: &[(DeviceView<'_>, PlanInputs, PlanTrigger)]| {
+    in_threads(items, PLANS_PER_THREAD, |run| {
         let mut scratch = PlanScratch::default();
         run.iter()
             .map(|(view, inputs, reason)| {
                 make_plan(view, inputs, *reason, now, config, &mut scratch)
             })
-            .collect::<Vec<_>>()
-    };
+            .collect()
+    })
+}
+
+/// `work` over `items` in chunks on every core (one thread when there are fewer than `per_thread`
+/// items a core), results in the order of the items. A chunk whose thread failed yields nothing:
+/// its devices keep the plans they have.
+fn in_threads<T: Sync, R: Send>(
+    items: &[T],
+    per_thread: usize,
+    work: impl Fn(&[T]) -> Vec<R> + Sync,
+) -> Vec<R> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let threads = cores.min(items.len() / PLANS_PER_THREAD).max(1);
+    let threads = cores.min(items.len() / per_thread.max(1)).max(1);
     if threads == 1 {
-        return plan_run(items);
+        return work(items);
     }
-    let per_thread = items.len().div_ceil(threads);
+    let chunk = items.len().div_ceil(threads);
+    let work = &work;
     std::thread::scope(|scope| {
         let workers: Vec<_> = items
-            .chunks(per_thread)
-            .map(|run| (run, scope.spawn(move || plan_run(run))))
+            .chunks(chunk)
+            .map(|run| (run, scope.spawn(move || work(run))))
             .collect();
         workers
             .into_iter()
             .flat_map(|(run, worker)| {
                 worker.join().unwrap_or_else(|_| {
-                    // A worker that failed leaves its devices on the plans they have.
                     tracing::error!(
                         devices = run.len(),
                         "a planning thread failed; its devices keep their plans"
@@ -1137,6 +1182,12 @@ async fn replan_once(
         }
     };
     let buildings = resiflex_store::thermal::all_models(db).await?;
+    let manual: HashSet<String> = resiflex_store::heat_pumps::all_controllers(db)
+        .await?
+        .into_iter()
+        .filter(|c| c.configuration.overrides_smart_control(now))
+        .map(|c| c.device_id)
+        .collect();
     phases.push(("readings, plans, zones, tariffs", clock.elapsed()));
     let parsed: HashMap<&str, &Telemetry> = readings
         .iter()
@@ -1145,7 +1196,7 @@ async fn replan_once(
 
     phases.push(("rates, parse", clock.elapsed()));
     let mut scratch = PlanScratch::default();
-    let mut new_plans = Vec::new();
+    let mut new_plans = NewPlans::default();
     let empty: Vec<Rate> = Vec::new();
     let zone_of = zones::property_zones(db).await?;
     let no_forecast: Vec<ForecastPoint> = Vec::new();
@@ -1177,6 +1228,7 @@ async fn replan_once(
                     heat_loss_w_per_k: m.heat_loss_w_per_k,
                     thermal_mass_wh_per_k: m.thermal_mass_wh_per_k,
                 }),
+            manual: manual.contains(&device.id),
         };
         let inputs = view.inputs();
         let due = match forced {
@@ -1196,16 +1248,29 @@ async fn replan_once(
             zoned.entry(zone.id).or_default().push((view, inputs));
         }
     }
-    new_plans.extend(plan_all(&due_items, now, config));
+    for plan in plan_all(&due_items, now, config) {
+        new_plans.put(plan);
+    }
     // A household's devices are planned together whenever one of them was re-planned.
-    for members in homes.values() {
-        if members.len() > 1
-            && members
-                .iter()
-                .any(|(view, _)| new_plans.iter().any(|p| p.device_id == view.device.id))
-        {
-            crate::household::plan_together(members, &mut new_plans, now, config, &mut scratch);
-        }
+    let due_homes: Vec<&Vec<(DeviceView<'_>, PlanInputs)>> = homes
+        .values()
+        .filter(|members| {
+            members.len() > 1
+                && members
+                    .iter()
+                    .any(|(view, _)| new_plans.contains(&view.device.id))
+        })
+        .collect();
+    let together = in_threads(&due_homes, HOMES_PER_THREAD, |run| {
+        let mut scratch = PlanScratch::default();
+        run.iter()
+            .flat_map(|members| {
+                crate::household::plan_together(members, &new_plans, now, config, &mut scratch)
+            })
+            .collect()
+    });
+    for plan in together {
+        new_plans.put(plan);
     }
     // Devices that share a grid zone are planned together whenever one of them was re-planned.
     if matches!(scope, Scope::All) {
@@ -1215,7 +1280,7 @@ async fn replan_once(
             };
             if members
                 .iter()
-                .any(|(view, _)| new_plans.iter().any(|p| p.device_id == view.device.id))
+                .any(|(view, _)| new_plans.contains(&view.device.id))
             {
                 share_zone(
                     zone.capacity_w,
@@ -1229,6 +1294,7 @@ async fn replan_once(
         }
     }
     phases.push(("plan", clock.elapsed()));
+    let mut new_plans = new_plans.into_vec();
     let claimed = plans::claim_plans(db, &new_plans).await?;
     let mut lost = Vec::new();
     new_plans.retain(|plan| {
@@ -1357,6 +1423,7 @@ mod tests {
             rate_set_id: None,
             forecast: &[],
             building: None,
+            manual: false,
         }
     }
 
