@@ -489,6 +489,25 @@ fn reference_deleted(_: &World, d: &Value) -> (Value, Value) {
     billing_reference(d, "deleteAccountReference", "bill-a-2")
 }
 
+/// A heat-pump controller operation on account A naming a controller that is not on it: the
+/// callers who may see the account get OE-0315, the others the usual refusals.
+fn foreign_controller(root: Root, field: &'static str, document: &'static str) -> Row {
+    Row {
+        root,
+        field,
+        case: "account A, a controller not on it",
+        document,
+        variables: number_a,
+        expect: [
+            Deny(HEADER_MISSING),
+            Deny(HEAT_PUMP_INVALID),
+            Deny(UNAUTHORIZED),
+            Deny(HEAT_PUMP_INVALID),
+            Deny(UNAUTHORIZED),
+        ],
+    }
+}
+
 /// The matrix. Rows run in this order; within a row the callers run in [`Caller::WALK`] order.
 fn matrix() -> Vec<Row> {
     vec![
@@ -1623,146 +1642,56 @@ fn matrix() -> Vec<Row> {
                 Deny(UNAUTHORIZED),
             ],
         },
-        Row {
-            root: Root::Query,
-            field: "heatPumpControllerStatus",
-            case: "account A, a controller not on it",
-            document: r#"query($n: String!) { heatPumpControllerStatus(accountNumber: $n, euid: "0000000000000000") { zones { zone } } }"#,
-            variables: number_a,
-            expect: [
-                Deny(HEADER_MISSING),
-                Deny(HEAT_PUMP_INVALID),
-                Deny(UNAUTHORIZED),
-                Deny(HEAT_PUMP_INVALID),
-                Deny(UNAUTHORIZED),
-            ],
-        },
-        Row {
-            root: Root::Query,
-            field: "heatPumpControllerConfiguration",
-            case: "account A, a controller not on it",
-            document: r#"query($n: String!) { heatPumpControllerConfiguration(accountNumber: $n, euid: "0000000000000000") { controller { connected } } }"#,
-            variables: number_a,
-            expect: [
-                Deny(HEADER_MISSING),
-                Deny(HEAT_PUMP_INVALID),
-                Deny(UNAUTHORIZED),
-                Deny(HEAT_PUMP_INVALID),
-                Deny(UNAUTHORIZED),
-            ],
-        },
-        Row {
-            root: Root::Query,
-            field: "heatPumpLivePerformance",
-            case: "account A, a controller not on it",
-            document: r#"query($n: String!) { heatPumpLivePerformance(accountNumber: $n, euid: "0000000000000000") { readAt } }"#,
-            variables: number_a,
-            expect: [
-                Deny(HEADER_MISSING),
-                Deny(HEAT_PUMP_INVALID),
-                Deny(UNAUTHORIZED),
-                Deny(HEAT_PUMP_INVALID),
-                Deny(UNAUTHORIZED),
-            ],
-        },
-        Row {
-            root: Root::Query,
-            field: "heatPumpLifetimePerformance",
-            case: "account A, a controller not on it",
-            document: r#"query($n: String!) { heatPumpLifetimePerformance(accountNumber: $n, euid: "0000000000000000") { readAt } }"#,
-            variables: number_a,
-            expect: [
-                Deny(HEADER_MISSING),
-                Deny(HEAT_PUMP_INVALID),
-                Deny(UNAUTHORIZED),
-                Deny(HEAT_PUMP_INVALID),
-                Deny(UNAUTHORIZED),
-            ],
-        },
-        Row {
-            root: Root::Query,
-            field: "heatPumpTimeRangedPerformance",
-            case: "account A, a controller not on it",
-            document: r#"query($n: String!) { heatPumpTimeRangedPerformance(accountNumber: $n, euid: "0000000000000000", startAt: "2026-11-27T00:00:00Z", endAt: "2026-11-27T12:00:00Z") { energyInput { value } } }"#,
-            variables: number_a,
-            expect: [
-                Deny(HEADER_MISSING),
-                Deny(HEAT_PUMP_INVALID),
-                Deny(UNAUTHORIZED),
-                Deny(HEAT_PUMP_INVALID),
-                Deny(UNAUTHORIZED),
-            ],
-        },
-        Row {
-            root: Root::Query,
-            field: "heatPumpTimeSeriesPerformance",
-            case: "account A, a controller not on it",
-            document: r#"query($n: String!) { heatPumpTimeSeriesPerformance(accountNumber: $n, euid: "0000000000000000", startAt: "2026-11-27T00:00:00Z", endAt: "2026-11-27T12:00:00Z", performanceGrouping: DAY) { startAt } }"#,
-            variables: number_a,
-            expect: [
-                Deny(HEADER_MISSING),
-                Deny(HEAT_PUMP_INVALID),
-                Deny(UNAUTHORIZED),
-                Deny(HEAT_PUMP_INVALID),
-                Deny(UNAUTHORIZED),
-            ],
-        },
-        Row {
-            root: Root::Mutation,
-            field: "heatPumpSetHushMode",
-            case: "account A, a controller not on it",
-            document: r#"mutation($n: String!) { heatPumpSetHushMode(accountNumber: $n, euid: "0000000000000000", hushModeEnabled: true) { transactionId } }"#,
-            variables: number_a,
-            expect: [
-                Deny(HEADER_MISSING),
-                Deny(HEAT_PUMP_INVALID),
-                Deny(UNAUTHORIZED),
-                Deny(HEAT_PUMP_INVALID),
-                Deny(UNAUTHORIZED),
-            ],
-        },
-        Row {
-            root: Root::Mutation,
-            field: "heatPumpUpdateFlowTemperatureConfiguration",
-            case: "account A, a controller not on it",
-            document: r#"mutation($n: String!) { heatPumpUpdateFlowTemperatureConfiguration(accountNumber: $n, euid: "0000000000000000", flowTemperatureInput: { useWeatherCompensation: true }) { transactionIds { transactionId } } }"#,
-            variables: number_a,
-            expect: [
-                Deny(HEADER_MISSING),
-                Deny(HEAT_PUMP_INVALID),
-                Deny(UNAUTHORIZED),
-                Deny(HEAT_PUMP_INVALID),
-                Deny(UNAUTHORIZED),
-            ],
-        },
-        Row {
-            root: Root::Mutation,
-            field: "heatPumpSetZoneMode",
-            case: "account A, a controller not on it",
-            document: r#"mutation($n: String!) { heatPumpSetZoneMode(accountNumber: $n, euid: "0000000000000000", operationParameters: { zone: ZONE_1, mode: AUTO }) { transactionId } }"#,
-            variables: number_a,
-            expect: [
-                Deny(HEADER_MISSING),
-                Deny(HEAT_PUMP_INVALID),
-                Deny(UNAUTHORIZED),
-                Deny(HEAT_PUMP_INVALID),
-                Deny(UNAUTHORIZED),
-            ],
-        },
-        Row {
-            root: Root::Mutation,
-            field: "heatPumpSetZoneSchedules",
-            case: "account A, a controller not on it",
-            document: r#"mutation($n: String!) { heatPumpSetZoneSchedules(accountNumber: $n, euid: "0000000000000000", zoneScheduleParameters: { zone: ZONE_1, schedules: [] }) { transactionId } }"#,
-            variables: number_a,
-            expect: [
-                Deny(HEADER_MISSING),
-                Deny(HEAT_PUMP_INVALID),
-                Deny(UNAUTHORIZED),
-                Deny(HEAT_PUMP_INVALID),
-                Deny(UNAUTHORIZED),
-            ],
-        },
+        foreign_controller(
+            Root::Query,
+            "heatPumpControllerStatus",
+            r#"query($n: String!) { heatPumpControllerStatus(accountNumber: $n, euid: "0000000000000000") { zones { zone } } }"#,
+        ),
+        foreign_controller(
+            Root::Query,
+            "heatPumpControllerConfiguration",
+            r#"query($n: String!) { heatPumpControllerConfiguration(accountNumber: $n, euid: "0000000000000000") { controller { connected } } }"#,
+        ),
+        foreign_controller(
+            Root::Query,
+            "heatPumpLivePerformance",
+            r#"query($n: String!) { heatPumpLivePerformance(accountNumber: $n, euid: "0000000000000000") { readAt } }"#,
+        ),
+        foreign_controller(
+            Root::Query,
+            "heatPumpLifetimePerformance",
+            r#"query($n: String!) { heatPumpLifetimePerformance(accountNumber: $n, euid: "0000000000000000") { readAt } }"#,
+        ),
+        foreign_controller(
+            Root::Query,
+            "heatPumpTimeRangedPerformance",
+            r#"query($n: String!) { heatPumpTimeRangedPerformance(accountNumber: $n, euid: "0000000000000000", startAt: "2026-11-27T00:00:00Z", endAt: "2026-11-27T12:00:00Z") { energyInput { value } } }"#,
+        ),
+        foreign_controller(
+            Root::Query,
+            "heatPumpTimeSeriesPerformance",
+            r#"query($n: String!) { heatPumpTimeSeriesPerformance(accountNumber: $n, euid: "0000000000000000", startAt: "2026-11-27T00:00:00Z", endAt: "2026-11-27T12:00:00Z", performanceGrouping: DAY) { startAt } }"#,
+        ),
+        foreign_controller(
+            Root::Mutation,
+            "heatPumpSetHushMode",
+            r#"mutation($n: String!) { heatPumpSetHushMode(accountNumber: $n, euid: "0000000000000000", hushModeEnabled: true) { transactionId } }"#,
+        ),
+        foreign_controller(
+            Root::Mutation,
+            "heatPumpUpdateFlowTemperatureConfiguration",
+            r#"mutation($n: String!) { heatPumpUpdateFlowTemperatureConfiguration(accountNumber: $n, euid: "0000000000000000", flowTemperatureInput: { useWeatherCompensation: true }) { transactionIds { transactionId } } }"#,
+        ),
+        foreign_controller(
+            Root::Mutation,
+            "heatPumpSetZoneMode",
+            r#"mutation($n: String!) { heatPumpSetZoneMode(accountNumber: $n, euid: "0000000000000000", operationParameters: { zone: ZONE_1, mode: AUTO }) { transactionId } }"#,
+        ),
+        foreign_controller(
+            Root::Mutation,
+            "heatPumpSetZoneSchedules",
+            r#"mutation($n: String!) { heatPumpSetZoneSchedules(accountNumber: $n, euid: "0000000000000000", zoneScheduleParameters: { zone: ZONE_1, schedules: [] }) { transactionId } }"#,
+        ),
     ]
 }
 
