@@ -458,7 +458,7 @@ async fn changes_answer_with_transactions_and_show_in_the_next_read() {
     assert_eq!(error_code(&body), "OE-0315", "{body}");
     // More schedules than a zone takes: refused before anything is sent.
     let one = r#"{ days: "1111111", settings: [{ time: "07:00", action: TURN_OFF }] }"#;
-    let eight = vec![one; 8].join(", ");
+    let eight = [one; 8].join(", ");
     let body = send(format!(
         r#"mutation {{ heatPumpSetZoneSchedules(accountNumber: "{number}", euid: "{euid}", zoneScheduleParameters: {{ zone: ZONE_1, schedules: [{eight}] }}) {{ transactionId }} }}"#
     ))
