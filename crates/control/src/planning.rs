@@ -1371,31 +1371,20 @@ mod tests {
     fn device(preferences: &Preferences) -> Device {
         let t = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
         Device {
-            id: "car".into(),
-            account_id: 1,
-            property_id: 1,
-            kind: resiflex_domain::device::DeviceKind::ElectricVehicle,
-            provider: resiflex_domain::device::Provider::Tesla,
-            grant_id: None,
-            integration_device_id: "r".into(),
             name: "Car".into(),
             make: "Tesla".into(),
             model: "Model 3".into(),
-            catalogue_id: None,
-            vin: None,
             battery_capacity_wh: Some(60_000),
             max_power_w: Some(7_000),
-            lifecycle: resiflex_domain::device::Lifecycle::Live,
-            state: resiflex_domain::device::DeviceState::SmartControlCapable,
-            is_suspended: false,
-            grid_export: resiflex_domain::device::FlexSetting::NotApplicable,
-            charging_duration_capped: resiflex_domain::device::FlexSetting::Disabled,
             preferences: Some(preferences.clone()),
-            test_charge: None,
-            created_at: t,
-            updated_at: t,
-            retired_at: None,
-            version: 0,
+            ..Device::live(
+                "car",
+                (1, 1),
+                resiflex_domain::device::DeviceKind::ElectricVehicle,
+                resiflex_domain::device::Provider::Tesla,
+                "r",
+                t,
+            )
         }
     }
 

@@ -8,7 +8,6 @@ use resiflex_domain::catalogue::{Catalogue, CatalogueEntry};
 use resiflex_domain::device::{
     DeviceKind, DeviceState, DeviceTransitionError, Lifecycle, Provider,
 };
-use resiflex_domain::preferences::Preferences;
 use resiflex_domain::telemetry::Telemetry;
 use resiflex_domain::wizard::FoundDevice;
 use resiflex_store::devices::Device;
@@ -55,13 +54,7 @@ pub fn device_record(catalogue: &Catalogue, new: NewDevice<'_>, now: DateTime<Ut
         None => (found.make.clone(), found.model.clone()),
     };
     Device {
-        id: uuid::Uuid::new_v4().to_string(),
-        account_id: new.account_id,
-        property_id: new.property_id,
-        kind,
-        provider: new.provider,
         grant_id: new.grant_id,
-        integration_device_id: found.remote_id.clone(),
         name: format!("{make} {model}"),
         make,
         model,
@@ -71,15 +64,14 @@ pub fn device_record(catalogue: &Catalogue, new: NewDevice<'_>, now: DateTime<Ut
         max_power_w: power,
         lifecycle: Lifecycle::Onboarding,
         state: DeviceState::AuthenticationComplete,
-        is_suspended: false,
-        grid_export: kind.default_grid_export(),
-        charging_duration_capped: kind.default_charging_duration_capped(),
-        preferences: Preferences::default_for(kind),
-        test_charge: None,
-        created_at: now,
-        updated_at: now,
-        retired_at: None,
-        version: 0,
+        ..Device::live(
+            uuid::Uuid::new_v4().to_string(),
+            (new.account_id, new.property_id),
+            kind,
+            new.provider,
+            found.remote_id.clone(),
+            now,
+        )
     }
 }
 

@@ -9,8 +9,7 @@
 
 use anyhow::Context as _;
 use chrono::{DateTime, Duration as TimeDelta, Utc};
-use resiflex_domain::device::{DeviceKind, DeviceState, Lifecycle, Provider};
-use resiflex_domain::preferences::Preferences;
+use resiflex_domain::device::{DeviceKind, Provider};
 use resiflex_domain::tariff::{self, Tariff};
 use resiflex_providers::{Connection, Telemetry};
 use resiflex_store::Db;
@@ -226,31 +225,19 @@ fn device(
         }
     };
     let device = Device {
-        id: id.to_owned(),
-        account_id,
-        property_id,
-        kind,
-        provider,
-        grant_id: None,
-        integration_device_id: format!("remote-{id}"),
         name: format!("Bench {}", kind.as_str()),
         make: "Bench".into(),
         model: kind.as_str().into(),
-        catalogue_id: None,
-        vin: None,
         battery_capacity_wh: capacity,
         max_power_w: Some(power),
-        lifecycle: Lifecycle::Live,
-        state: DeviceState::SmartControlCapable,
-        is_suspended: false,
-        grid_export: kind.default_grid_export(),
-        charging_duration_capped: kind.default_charging_duration_capped(),
-        preferences: Preferences::default_for(kind),
-        test_charge: None,
-        created_at: now,
-        updated_at: now,
-        retired_at: None,
-        version: 0,
+        ..Device::live(
+            id,
+            (account_id, property_id),
+            kind,
+            provider,
+            format!("remote-{id}"),
+            now,
+        )
     };
     Ok((device, reading))
 }

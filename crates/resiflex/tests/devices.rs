@@ -152,31 +152,20 @@ fn device(account: &Account, kind: DeviceKind, name: &str) -> Device {
         DeviceKind::Thermostat => ("tado", "Smart Thermostat", None, None),
     };
     Device {
-        id,
-        account_id: account.id,
-        property_id: account.property_id,
-        kind,
-        provider: resiflex_domain::device::Provider::Tesla,
-        grant_id: None,
-        integration_device_id: format!("remote-{name}"),
         name: name.to_owned(),
         make: make.to_owned(),
         model: model.to_owned(),
-        catalogue_id: None,
-        vin: None,
         battery_capacity_wh: battery,
         max_power_w: power,
-        lifecycle: resiflex_domain::device::Lifecycle::Live,
-        state: resiflex_domain::device::DeviceState::SmartControlCapable,
-        is_suspended: false,
-        grid_export: kind.default_grid_export(),
-        charging_duration_capped: kind.default_charging_duration_capped(),
         preferences: None,
-        test_charge: None,
-        created_at: now,
-        updated_at: now,
-        retired_at: None,
-        version: 0,
+        ..Device::live(
+            id,
+            (account.id, account.property_id),
+            kind,
+            resiflex_domain::device::Provider::Tesla,
+            format!("remote-{name}"),
+            now,
+        )
     }
 }
 

@@ -75,31 +75,22 @@ async fn world() -> World {
     .await
     .unwrap();
     let device = Device {
-        id: "ada-car".into(),
-        account_id,
-        property_id,
-        kind: DeviceKind::ElectricVehicle,
-        provider: resiflex_domain::device::Provider::Tesla,
         grant_id: Some(stored.id),
-        integration_device_id: remote.remote_id,
         name: "Ada's car".into(),
         make: "Tesla".into(),
         model: "Model 3".into(),
-        catalogue_id: None,
-        vin: None,
         battery_capacity_wh: Some(57_500),
         max_power_w: Some(7_400),
-        lifecycle: resiflex_domain::device::Lifecycle::Live,
-        state: resiflex_domain::device::DeviceState::SmartControlCapable,
-        is_suspended: false,
         grid_export: resiflex_domain::device::FlexSetting::Disabled,
-        charging_duration_capped: resiflex_domain::device::FlexSetting::Disabled,
         preferences: None,
-        test_charge: None,
-        created_at: now,
-        updated_at: now,
-        retired_at: None,
-        version: 0,
+        ..Device::live(
+            "ada-car",
+            (account_id, property_id),
+            DeviceKind::ElectricVehicle,
+            resiflex_domain::device::Provider::Tesla,
+            remote.remote_id,
+            now,
+        )
     };
     store::insert_device(&app.test_db.db, &device)
         .await

@@ -41,31 +41,20 @@ async fn world() -> World {
         .remove(0);
     let now = start_instant() - Duration::days(10);
     let device = Device {
-        id: "car-1".into(),
-        account_id: account.id,
-        property_id: property.id,
-        kind: resiflex_domain::device::DeviceKind::ElectricVehicle,
-        provider: resiflex_domain::device::Provider::Tesla,
-        grant_id: None,
-        integration_device_id: "remote-car-1".into(),
         name: "Car".into(),
         make: "Tesla".into(),
         model: "Model 3".into(),
-        catalogue_id: None,
-        vin: None,
         battery_capacity_wh: Some(57_500),
         max_power_w: Some(7_400),
-        lifecycle: resiflex_domain::device::Lifecycle::Live,
-        state: resiflex_domain::device::DeviceState::SmartControlCapable,
-        is_suspended: false,
-        grid_export: resiflex_domain::device::FlexSetting::NotApplicable,
-        charging_duration_capped: resiflex_domain::device::FlexSetting::Disabled,
         preferences: None,
-        test_charge: None,
-        created_at: now,
-        updated_at: now,
-        retired_at: None,
-        version: 0,
+        ..Device::live(
+            "car-1",
+            (account.id, property.id),
+            resiflex_domain::device::DeviceKind::ElectricVehicle,
+            resiflex_domain::device::Provider::Tesla,
+            "remote-car-1",
+            now,
+        )
     };
     store::insert_device(&app.test_db.db, &device)
         .await

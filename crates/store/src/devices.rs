@@ -157,6 +157,49 @@ pub struct Device {
     pub version: i64,
 }
 
+impl Device {
+    /// A live, smart-control-capable device of `kind` on the account's property, known to its
+    /// provider as `remote_id`, with the kind's default settings and preferences and nothing else
+    /// yet (no grant, catalogue entry, VIN, capacity or power; name, make and model empty). Set
+    /// what differs with struct update syntax.
+    pub fn live(
+        id: impl Into<String>,
+        (account_id, property_id): (i64, i64),
+        kind: DeviceKind,
+        provider: Provider,
+        remote_id: impl Into<String>,
+        now: DateTime<Utc>,
+    ) -> Device {
+        Device {
+            id: id.into(),
+            account_id,
+            property_id,
+            kind,
+            provider,
+            grant_id: None,
+            integration_device_id: remote_id.into(),
+            name: String::new(),
+            make: String::new(),
+            model: String::new(),
+            catalogue_id: None,
+            vin: None,
+            battery_capacity_wh: None,
+            max_power_w: None,
+            lifecycle: Lifecycle::Live,
+            state: DeviceState::SmartControlCapable,
+            is_suspended: false,
+            grid_export: kind.default_grid_export(),
+            charging_duration_capped: kind.default_charging_duration_capped(),
+            preferences: Preferences::default_for(kind),
+            test_charge: None,
+            created_at: now,
+            updated_at: now,
+            retired_at: None,
+            version: 0,
+        }
+    }
+}
+
 impl Document for Preferences {
     const NAME: &'static str = "device preferences";
 }

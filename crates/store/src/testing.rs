@@ -5,7 +5,7 @@
 #![allow(clippy::expect_used, clippy::panic)] // Test support: failing loudly is the point.
 
 use rand::Rng as _;
-use resiflex_domain::device::{FlexSetting, Provider};
+use resiflex_domain::device::Provider;
 
 use crate::secrets::{KeyRing, MasterKey};
 use crate::{Db, DbOptions};
@@ -175,31 +175,20 @@ pub fn vehicle(
     now: chrono::DateTime<chrono::Utc>,
 ) -> crate::devices::Device {
     crate::devices::Device {
-        id: device_id.into(),
-        account_id: home.account_id,
-        property_id: home.property_id,
-        kind: resiflex_domain::device::DeviceKind::ElectricVehicle,
-        provider,
-        grant_id: None,
-        integration_device_id: remote_id.into(),
         name: "Tesla Model 3".into(),
         make: "Tesla".into(),
         model: "Model 3".into(),
-        catalogue_id: None,
-        vin: None,
         battery_capacity_wh: Some(57_500),
         max_power_w: Some(7_400),
-        lifecycle: resiflex_domain::device::Lifecycle::Live,
-        state: resiflex_domain::device::DeviceState::SmartControlCapable,
-        is_suspended: false,
-        grid_export: FlexSetting::NotApplicable,
-        charging_duration_capped: FlexSetting::Disabled,
         preferences: None,
-        test_charge: None,
-        created_at: now,
-        updated_at: now,
-        retired_at: None,
-        version: 0,
+        ..crate::devices::Device::live(
+            device_id,
+            (home.account_id, home.property_id),
+            resiflex_domain::device::DeviceKind::ElectricVehicle,
+            provider,
+            remote_id,
+            now,
+        )
     }
 }
 

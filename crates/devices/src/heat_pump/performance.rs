@@ -60,21 +60,25 @@ pub fn live_cop(reading: &Telemetry) -> Option<f64> {
 }
 
 /// Energy in and out of the device in `[from, to)`, from its meters at the two ends; `None` when
-/// it has no reading in the range or before it.
+/// it has no reading in the range or before it. A range that does not end after it starts is
+/// [`SeriesError::EmptyRange`].
 pub async fn performance_between(
     db: &Db,
     device: &Device,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> Result<Option<Performance>, StoreError> {
+) -> Result<Result<Option<Performance>, SeriesError>, StoreError> {
+    if to <= from {
+        return Ok(Err(SeriesError::EmptyRange));
+    }
     let Some(first) = resiflex_store::telemetry::reading_near(db, &device.id, from, to).await?
     else {
-        return Ok(None);
+        return Ok(Ok(None));
     };
     let last = resiflex_store::telemetry::reading_near(db, &device.id, to, to)
         .await?
         .unwrap_or_else(|| first.clone());
-    Ok(Some(Performance::between(&first, &last)))
+    Ok(Ok(Some(Performance::between(&first, &last))))
 }
 
 /// How long the buckets of a series are (the controller API's `PerformanceGrouping`): `LIVE`
@@ -316,6 +320,7 @@ mod tests {
         let p = performance_between(&test.db, &device, from, from + Duration::minutes(60))
             .await
             .unwrap()
+            .unwrap()
             .unwrap();
         assert_eq!(p.energy_input_wh, 1_500.0);
         assert_eq!(p.heat_output_wh, Some(4_500.0));
@@ -324,7 +329,13 @@ mod tests {
             performance_between(&test.db, &device, before, before + Duration::hours(1))
                 .await
                 .unwrap(),
-            None
+            Ok(None)
+        );
+        assert_eq!(
+            performance_between(&test.db, &device, from, from)
+                .await
+                .unwrap(),
+            Err(SeriesError::EmptyRange)
         );
         let utc: Tz = "UTC".parse().unwrap();
         let buckets = series(

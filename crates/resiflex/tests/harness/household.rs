@@ -6,8 +6,7 @@ use std::sync::Arc;
 use chrono::Duration;
 use resiflex_control::ControlLoop;
 use resiflex_domain::Clock as _;
-use resiflex_domain::device::{DeviceKind, DeviceState, Lifecycle, Provider};
-use resiflex_domain::preferences::Preferences;
+use resiflex_domain::device::{DeviceKind, Provider};
 use resiflex_domain::tariff::{self, Tariff};
 use resiflex_providers::simulator::SimDeviceSpec;
 use resiflex_providers::{DeviceProvider, ProviderRegistry};
@@ -71,31 +70,20 @@ pub async fn household(
         .unwrap();
         let kind = spec.kind;
         let device = Device {
-            id: format!("{}-{index}", kind.as_str().to_ascii_lowercase()),
-            account_id: account.id,
-            property_id: property.id,
-            kind,
-            provider: *provider,
             grant_id: Some(stored.id),
-            integration_device_id: remote.remote_id,
             name: format!("{kind} {index}"),
             make: remote.make,
             model: remote.model,
-            catalogue_id: None,
-            vin: None,
             battery_capacity_wh: remote.battery_capacity_wh,
             max_power_w: remote.max_power_w,
-            lifecycle: Lifecycle::Live,
-            state: DeviceState::SmartControlCapable,
-            is_suspended: false,
-            grid_export: kind.default_grid_export(),
-            charging_duration_capped: kind.default_charging_duration_capped(),
-            preferences: Preferences::default_for(kind),
-            test_charge: None,
-            created_at: now,
-            updated_at: now,
-            retired_at: None,
-            version: 0,
+            ..Device::live(
+                format!("{}-{index}", kind.as_str().to_ascii_lowercase()),
+                (account.id, property.id),
+                kind,
+                *provider,
+                remote.remote_id,
+                now,
+            )
         };
         store::insert_device(db, &device).await.unwrap();
         registry.register(*provider, cloud);

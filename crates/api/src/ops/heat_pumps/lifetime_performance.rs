@@ -5,7 +5,7 @@ use async_graphql::{Context, ID, Object, SimpleObject};
 use resiflex_devices::heat_pump::Performance;
 
 use super::types::{Energy, decimal, kilowatt_hours};
-use super::{answer, controller_for, latest};
+use super::{answer, latest_of};
 use crate::scalars::{DateTime, Decimal};
 
 /// The heat pump's meters.
@@ -35,8 +35,7 @@ impl LifetimePerformanceQuery {
         answer(
             ctx,
             async {
-                let (api, pump) = controller_for(ctx, &account_number, &euid).await?;
-                let Some(reading) = latest(api, &pump).await? else {
+                let Some(reading) = latest_of(ctx, &account_number, &euid).await? else {
                     return Ok(None);
                 };
                 let meters = Performance::of_meters(&reading);

@@ -4,7 +4,7 @@ use async_graphql::{Context, ID, Object, SimpleObject};
 use resiflex_devices::heat_pump;
 
 use super::types::{Power, Temperature, celsius, decimal, kilowatts};
-use super::{answer, controller_for, latest};
+use super::{answer, latest_of};
 use crate::scalars::{DateTime, Decimal};
 
 /// The heat pump now.
@@ -34,8 +34,7 @@ impl LivePerformanceQuery {
         answer(
             ctx,
             async {
-                let (api, pump) = controller_for(ctx, &account_number, &euid).await?;
-                let Some(reading) = latest(api, &pump).await? else {
+                let Some(reading) = latest_of(ctx, &account_number, &euid).await? else {
                     return Ok(None);
                 };
                 Ok(Some(LivePerformance {

@@ -24,7 +24,9 @@ mod types;
 mod update_flow_temperature;
 
 use async_graphql::{Context, MergedObject};
-use resiflex_devices::heat_pump::{self, ControlledHeatPump, HeatPumpError};
+use resiflex_devices::heat_pump::{
+    self, ControlledHeatPump, HeatPumpError, MAX_BUCKETS, SeriesError,
+};
 use resiflex_domain::telemetry::Telemetry;
 
 pub use controller_configuration::*;
@@ -97,6 +99,16 @@ pub(crate) fn invalid(message: impl Into<String>) -> KrakenError {
     KrakenError::with_message(ErrorCode::HeatPumpInvalidData, message)
 }
 
+/// A range the meters cannot be read over, as the API reports it.
+pub(crate) fn series_error(err: SeriesError) -> KrakenError {
+    match err {
+        SeriesError::EmptyRange => invalid("`endAt` must be after `startAt`."),
+        SeriesError::TooManyBuckets => invalid(format!(
+            "The range holds more than {MAX_BUCKETS} buckets; ask for a shorter range or a coarser grouping."
+        )),
+    }
+}
+
 fn store_error(err: impl std::fmt::Display) -> KrakenError {
     KrakenError::internal("heat pumps", &err)
 }
@@ -126,6 +138,16 @@ pub(crate) async fn latest(
         .latest_telemetry(&pump.device)
         .await
         .map_err(|err| KrakenError::internal("telemetry", &err))
+}
+
+/// The caller's controller and its latest reading; `None` before it has reported anything.
+pub(crate) async fn latest_of(
+    ctx: &Context<'_>,
+    account_number: &str,
+    euid: &str,
+) -> ApiResult<Option<Telemetry>> {
+    let (api, pump) = controller_for(ctx, account_number, euid).await?;
+    latest(api, &pump).await
 }
 
 /// The time zone of the heat pump's property (UTC if it names none that is known).

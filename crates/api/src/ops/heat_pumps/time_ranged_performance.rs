@@ -4,7 +4,7 @@ use async_graphql::{Context, ID, Object, SimpleObject};
 use resiflex_devices::heat_pump;
 
 use super::types::{Energy, decimal, kilowatt_hours};
-use super::{answer, controller_for, invalid, store_error};
+use super::{answer, controller_for, series_error, store_error};
 use crate::scalars::{DateTime, Decimal};
 
 /// Totals over a range.
@@ -35,13 +35,11 @@ impl TimeRangedPerformanceQuery {
             ctx,
             async {
                 let (api, pump) = controller_for(ctx, &account_number, &euid).await?;
-                if end_at.0 <= start_at.0 {
-                    return Err(invalid("`endAt` must be after `startAt`."));
-                }
                 let found =
                     heat_pump::performance_between(&api.db, &pump.device, start_at.0, end_at.0)
                         .await
-                        .map_err(store_error)?;
+                        .map_err(store_error)?
+                        .map_err(series_error)?;
                 Ok(Some(HeatPumpTimeRangedPerformance {
                     coefficient_of_performance: found
                         .and_then(|p| p.coefficient_of_performance())

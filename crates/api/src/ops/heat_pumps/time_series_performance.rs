@@ -1,10 +1,10 @@
 //! `heatPumpTimeSeriesPerformance`: what the heat pump drew and delivered, in buckets.
 
 use async_graphql::{Context, ID, Object, SimpleObject};
-use resiflex_devices::heat_pump::{self, Grouping, MAX_BUCKETS, SeriesError};
+use resiflex_devices::heat_pump::{self, Grouping};
 
 use super::types::{Energy, PerformanceGrouping, Temperature, celsius, kilowatt_hours};
-use super::{answer, controller_for, invalid, property_zone, store_error};
+use super::{answer, controller_for, property_zone, series_error, store_error};
 use crate::scalars::DateTime;
 
 /// One bucket of a series.
@@ -48,38 +48,35 @@ impl TimeSeriesPerformanceQuery {
         answer(
             ctx,
             async {
-            let (api, pump) = controller_for(ctx, &account_number, &euid).await?;
-            let zone = property_zone(api, &pump).await?;
-            let buckets = heat_pump::series(
-                &api.db,
-                &pump.device,
-                grouping(performance_grouping),
-                start_at.0,
-                end_at.0,
-                zone,
-            )
-            .await
-            .map_err(store_error)?
-            .map_err(|err| match err {
-                SeriesError::EmptyRange => invalid("`endAt` must be after `startAt`."),
-                SeriesError::TooManyBuckets => invalid(format!(
-                    "The range holds more than {MAX_BUCKETS} buckets; ask for a shorter range or a coarser grouping."
-                )),
-            })?;
-            Ok(Some(
-                buckets
-                    .into_iter()
-                    .map(|bucket| HeatPumpPerformanceGroupingNode {
-                        start_at: DateTime(bucket.start),
-                        end_at: DateTime(bucket.end),
-                        energy_input: bucket
-                            .performance
-                            .map(|p| kilowatt_hours(Some(p.energy_input_wh))),
-                        energy_output: bucket.performance.map(|p| kilowatt_hours(p.heat_output_wh)),
-                        outdoor_temperature: bucket.outdoor_temperature_c.map(celsius),
-                    })
-                    .collect(),
-            ))
+                let (api, pump) = controller_for(ctx, &account_number, &euid).await?;
+                let zone = property_zone(api, &pump).await?;
+                let buckets = heat_pump::series(
+                    &api.db,
+                    &pump.device,
+                    grouping(performance_grouping),
+                    start_at.0,
+                    end_at.0,
+                    zone,
+                )
+                .await
+                .map_err(store_error)?
+                .map_err(series_error)?;
+                Ok(Some(
+                    buckets
+                        .into_iter()
+                        .map(|bucket| HeatPumpPerformanceGroupingNode {
+                            start_at: DateTime(bucket.start),
+                            end_at: DateTime(bucket.end),
+                            energy_input: bucket
+                                .performance
+                                .map(|p| kilowatt_hours(Some(p.energy_input_wh))),
+                            energy_output: bucket
+                                .performance
+                                .map(|p| kilowatt_hours(p.heat_output_wh)),
+                            outdoor_temperature: bucket.outdoor_temperature_c.map(celsius),
+                        })
+                        .collect(),
+                ))
             }
             .await,
         )
