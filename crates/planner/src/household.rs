@@ -578,6 +578,49 @@ fn fallback(request: &HouseholdRequest) -> HouseholdPlan {
     }
 }
 
+/// The battery's steps from the solver's charge and discharge powers (kW per slot), and its power
+/// per slot in W. A slot that does both (a plan cut short by the time limit can) keeps only the
+/// net flow, and a charge or discharge that would take the battery past its ceiling or floor is
+/// cut to what fits, so every step is one the battery can carry out.
+fn battery_steps(
+    b: &BatteryModel,
+    slots: &[EnergySlot],
+    charge: &[f64],
+    discharge: &[f64],
+) -> (Vec<BatteryStep>, Vec<f64>) {
+    let start_wh = b.capacity_wh * b.soc_pct.clamp(0.0, 100.0) / 100.0;
+    let floor_wh = (b.capacity_wh * b.floor_pct() / 100.0).min(start_wh);
+    let ceiling_wh = (b.capacity_wh * b.ceiling_pct() / 100.0).max(start_wh);
+    let mut stored_wh = start_wh;
+    let mut steps = Vec::with_capacity(slots.len());
+    let mut powers = Vec::with_capacity(slots.len());
+    for ((slot, c), d) in slots.iter().zip(charge).zip(discharge) {
+        let h = slot.hours();
+        let net_kw = c.max(0.0) - d.max(0.0);
+        let power_w = if net_kw > EPS_KW && h > 0.0 {
+            let room_w = (ceiling_wh - stored_wh).max(0.0) / (h * b.charge_efficiency);
+            (net_kw * 1000.0).min(room_w)
+        } else if net_kw < -EPS_KW && h > 0.0 {
+            let left_w = (stored_wh - floor_wh).max(0.0) * b.discharge_efficiency / h;
+            (net_kw * 1000.0).max(-left_w)
+        } else {
+            0.0
+        };
+        stored_wh += if power_w >= 0.0 {
+            h * power_w * b.charge_efficiency
+        } else {
+            h * power_w / b.discharge_efficiency
+        };
+        stored_wh = stored_wh.clamp(floor_wh, ceiling_wh);
+        powers.push(power_w);
+        steps.push(BatteryStep {
+            power_w,
+            soc_end_pct: 100.0 * stored_wh / b.capacity_wh,
+        });
+    }
+    (steps, powers)
+}
+
 fn finish(request: &HouseholdRequest, solved: Solved) -> HouseholdPlan {
     let w = |v: &[f64]| -> Vec<f64> {
         v.iter()
@@ -594,30 +637,10 @@ fn finish(request: &HouseholdRequest, solved: Solved) -> HouseholdPlan {
         .as_ref()
         .map(|(model, comfort)| simulate(model, &request.slots, comfort, w(&solved.hp)))
         .unwrap_or_default();
-    let mut battery = Vec::new();
-    let mut battery_w = Vec::new();
-    if let Some(b) = request.battery {
-        let mut stored_wh = b.capacity_wh * b.soc_pct.clamp(0.0, 100.0) / 100.0;
-        for ((slot, c), d) in request
-            .slots
-            .iter()
-            .zip(&solved.charge)
-            .zip(&solved.discharge)
-        {
-            let (c, d) = (
-                if *c < EPS_KW { 0.0 } else { *c },
-                if *d < EPS_KW { 0.0 } else { *d },
-            );
-            stored_wh +=
-                slot.hours() * 1000.0 * (c * b.charge_efficiency - d / b.discharge_efficiency);
-            let power_w = (c - d) * 1000.0;
-            battery_w.push(power_w);
-            battery.push(BatteryStep {
-                power_w,
-                soc_end_pct: 100.0 * stored_wh / b.capacity_wh,
-            });
-        }
-    }
+    let (battery, battery_w) = match request.battery {
+        Some(b) => battery_steps(&b, &request.slots, &solved.charge, &solved.discharge),
+        None => (Vec::new(), Vec::new()),
+    };
     let curtail_w = w(&solved.curtail);
     let (cost, grid_w) = bill(request, &ev_w, &heat, &battery_w, &curtail_w);
     let (base_ev, base_heat) = unmanaged(request);

@@ -423,3 +423,38 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_slot_that_charges_and_discharges_keeps_only_the_net_flow_and_the_bounds() {
+    let slots = day(4);
+    let b = BatteryModel {
+        capacity_wh: 10_000.0,
+        soc_pct: 85.0,
+        max_soc_pct: 90.0,
+        min_soc_pct: 10.0,
+        charge_efficiency: 0.95,
+        discharge_efficiency: 0.95,
+        ..BatteryModel::default()
+    };
+    // kW per slot: both at once (net 1 kW charging), more charge than the 0.5 kWh of room,
+    // a deep discharge, and both at once netting to nothing.
+    let charge = [3.0, 5.0, 0.0, 2.0];
+    let discharge = [2.0, 0.0, 30.0, 2.0];
+    let (steps, powers) = battery_steps(&b, &slots, &charge, &discharge);
+    assert_eq!(powers.len(), 4);
+    assert!((powers[0] - 1_000.0).abs() < 1e-9, "{powers:?}");
+    let after_first = 8_500.0 + 0.5 * 1_000.0 * 0.95;
+    assert!((steps[0].soc_end_pct - after_first / 100.0).abs() < 1e-9);
+    // Only what fits under 90 % is charged.
+    let room = 9_000.0 - after_first;
+    assert!((powers[1] - room / (0.5 * 0.95)).abs() < 1e-6, "{powers:?}");
+    assert!((steps[1].soc_end_pct - 90.0).abs() < 1e-9);
+    // The discharge stops at the 10 % floor.
+    assert!((steps[2].soc_end_pct - 10.0).abs() < 1e-9, "{steps:?}");
+    assert!(
+        (powers[2] + 8_000.0 * 0.95 / 0.5).abs() < 1e-6,
+        "{powers:?}"
+    );
+    assert_eq!(powers[3], 0.0);
+    assert!(steps.iter().zip(&powers).all(|(s, p)| s.power_w == *p));
+}
