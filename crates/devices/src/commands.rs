@@ -106,6 +106,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::SetZoneMode(_) => "zone-mode",
         Command::SetFlowTemperature(_) => "flow-temperature",
         Command::SetHushMode { .. } => "hush-mode",
+        Command::SetZonePrimarySensor { .. } => "zone-primary-sensor",
         Command::SetExportLimit { .. } => "export-limit",
     }
 }

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::heat::{FlowTemperature, HeatPumpMode, ZoneOperation};
+use crate::heat::{FlowTemperature, HeatPumpMode, Zone, ZoneOperation};
 
 /// A command to a device.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -31,6 +31,8 @@ pub enum Command {
     SetFlowTemperature(FlowTemperature),
     /// Run a heat pump quietly (lower compressor speed) or normally.
     SetHushMode { enabled: bool },
+    /// Take the temperature of one sensor as a controller zone's (e.g. `SENSOR01`).
+    SetZonePrimarySensor { zone: Zone, sensor_code: String },
     /// Limit what an inverter feeds into the grid; 0 keeps everything behind the meter.
     SetExportLimit { power_w: i64 },
 }

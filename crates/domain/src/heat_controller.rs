@@ -208,6 +208,8 @@ pub enum HeatControllerError {
     ScheduleDays(String),
     #[error("schedule steps must be in strictly increasing time order")]
     ScheduleOrder,
+    #[error("zone {zone:?} has no sensor {code:?}")]
+    UnknownSensor { zone: Zone, code: String },
 }
 
 /// Checks a set-point for a zone of `zone_type`: finite, in range and on the 0.5 °C grid.
@@ -366,6 +368,25 @@ impl HeatControllerConfiguration {
     pub fn set_hush_mode(&mut self, enabled: bool) {
         self.hush_mode = enabled;
     }
+
+    /// Takes sensor `code`, one of `sensors` (the codes the zone has), as the zone's primary
+    /// sensor.
+    pub fn set_primary_sensor(
+        &mut self,
+        zone: Zone,
+        code: &str,
+        sensors: &[&str],
+    ) -> Result<(), HeatControllerError> {
+        let configuration = self.zone_mut(zone)?;
+        if !sensors.contains(&code) {
+            return Err(HeatControllerError::UnknownSensor {
+                zone,
+                code: code.to_owned(),
+            });
+        }
+        configuration.primary_sensor = Some(code.to_owned());
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -431,6 +452,27 @@ mod tests {
             .set_zone_mode(Zone::Zone1, ZoneMode::Boost, None, None, now())
             .unwrap();
         assert_eq!(op.setpoint_c, Some(30.0));
+    }
+
+    #[test]
+    fn a_primary_sensor_must_be_one_of_the_zone_s_own() {
+        let mut config = HeatControllerConfiguration::default();
+        let before = config.clone();
+        assert_eq!(
+            config.set_primary_sensor(Zone::Zone1, "ADC2", &["SENSOR01"]),
+            Err(HeatControllerError::UnknownSensor {
+                zone: Zone::Zone1,
+                code: "ADC2".to_owned()
+            })
+        );
+        assert_eq!(config, before);
+        config
+            .set_primary_sensor(Zone::Zone1, "SENSOR01", &["SENSOR01"])
+            .unwrap();
+        assert_eq!(
+            config.zone(Zone::Zone1).unwrap().primary_sensor.as_deref(),
+            Some("SENSOR01")
+        );
     }
 
     #[test]

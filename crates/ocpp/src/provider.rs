@@ -523,7 +523,8 @@ impl OcppProvider {
             | Command::SetHeatPumpMode { .. }
             | Command::SetZoneMode(_)
             | Command::SetFlowTemperature(_)
-            | Command::SetHushMode { .. } => Err(ProviderError::Unsupported(
+            | Command::SetHushMode { .. }
+            | Command::SetZonePrimarySensor { .. } => Err(ProviderError::Unsupported(
                 "a charge point is not a heat pump".to_owned(),
             )),
             Command::SetExportLimit { .. } => Err(ProviderError::Unsupported(

@@ -1692,6 +1692,11 @@ fn matrix() -> Vec<Row> {
             "heatPumpSetZoneSchedules",
             r#"mutation($n: String!) { heatPumpSetZoneSchedules(accountNumber: $n, euid: "0000000000000000", zoneScheduleParameters: { zone: ZONE_1, schedules: [] }) { transactionId } }"#,
         ),
+        foreign_controller(
+            Root::Mutation,
+            "heatPumpSetZonePrimarySensor",
+            r#"mutation($n: String!) { heatPumpSetZonePrimarySensor(accountNumber: $n, euid: "0000000000000000", operationParameters: { zone: ZONE_1, sensorCode: "SENSOR01" }) { transactionId } }"#,
+        ),
     ]
 }
 

@@ -464,6 +464,50 @@ async fn changes_answer_with_transactions_and_show_in_the_next_read() {
     ))
     .await;
     assert_eq!(error_code(&body), "OE-0315", "{body}");
+
+    // Primary sensors: one of the zone's own, or refused before anything is sent.
+    let primary = |zone: &str, code: &str| {
+        format!(
+            r#"mutation {{ heatPumpSetZonePrimarySensor(accountNumber: "{number}", euid: "{euid}", operationParameters: {{ zone: {zone}, sensorCode: "{code}" }}) {{ transactionId }} }}"#
+        )
+    };
+    let body = send(primary("WATER", "ADC2")).await;
+    assert!(
+        body["data"]["heatPumpSetZonePrimarySensor"]["transactionId"].is_string(),
+        "{body}"
+    );
+    for (zone, code) in [
+        ("ZONE_1", "ADC2"),
+        ("ZONE_1", "SENSOR99"),
+        ("ZONE_2", "SENSOR01"),
+    ] {
+        let body = send(primary(zone, code)).await;
+        assert_eq!(error_code(&body), "OE-0315", "{zone} {code}: {body}");
+        assert!(body["data"]["heatPumpSetZonePrimarySensor"].is_null());
+    }
+    let sent: Vec<Command> = commands(&app, &home.device_ids[0]).await;
+    let sensors: Vec<(Zone, String)> = sent
+        .iter()
+        .filter_map(|c| match c {
+            Command::SetZonePrimarySensor { zone, sensor_code } => {
+                Some((*zone, sensor_code.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sensors, vec![(Zone::Water, "ADC2".to_owned())]);
+    let read = send(format!(
+        r#"query {{ heatPumpControllerConfiguration(accountNumber: "{number}", euid: "{euid}") {{ zones {{ configuration {{ code primarySensor }} }} }} }}"#
+    ))
+    .await;
+    let zones = read["data"]["heatPumpControllerConfiguration"]["zones"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{read}"));
+    assert!(
+        zones.iter().any(|z| z["configuration"]["code"] == "WATER"
+            && z["configuration"]["primarySensor"] == "ADC2"),
+        "{read}"
+    );
 }
 
 #[tokio::test]

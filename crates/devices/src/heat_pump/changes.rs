@@ -1,4 +1,5 @@
-//! Changes to a controller: hush mode, flow temperature, a zone's mode and a zone's schedules.
+//! Changes to a controller: hush mode, flow temperature, a zone's mode, schedules and primary
+//! sensor.
 //!
 //! Each change is validated against the controller's rules, sent to the device through the one
 //! command path under a key of its own (its transaction), and kept in the stored configuration
@@ -106,6 +107,24 @@ pub async fn set_zone_mode(
         now,
     )?;
     let command = Command::SetZoneMode(operation);
+    apply(devices, device, &configuration, command, now).await
+}
+
+/// Takes one of the zone's sensors as its primary sensor ([`Command::SetZonePrimarySensor`]).
+pub async fn set_primary_sensor(
+    devices: &Devices,
+    device: &Device,
+    zone: Zone,
+    sensor_code: &str,
+    now: DateTime<Utc>,
+) -> Result<Accepted, HeatPumpError> {
+    let mut configuration = controller(&devices.db, device, now).await?.configuration;
+    let codes: Vec<&str> = super::sensors_of(zone).iter().map(|s| s.code).collect();
+    configuration.set_primary_sensor(zone, sensor_code, &codes)?;
+    let command = Command::SetZonePrimarySensor {
+        zone,
+        sensor_code: sensor_code.to_owned(),
+    };
     apply(devices, device, &configuration, command, now).await
 }
 

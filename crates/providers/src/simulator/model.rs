@@ -471,6 +471,7 @@ pub(crate) fn check_command(params: &Params, command: &Command) -> Result<(), Pr
         | Command::SetZoneMode(_)
         | Command::SetFlowTemperature(_)
         | Command::SetHushMode { .. }
+        | Command::SetZonePrimarySensor { .. }
             if physics != Physics::Heat =>
         {
             Err(ProviderError::Unsupported(format!(
@@ -983,7 +984,9 @@ impl State {
             Command::SetHushMode { enabled } => plan.hush = *enabled,
             Command::SetFlowTemperature(flow) => plan.flow = Some(*flow),
             Command::SetExportLimit { power_w } => plan.export_limit_w = Some(*power_w),
-            Command::SetZoneMode(_) => {}
+            // The simulated home has one room sensor and one cylinder thermistor: the zone's
+            // temperature is the same whichever is named.
+            Command::SetZoneMode(_) | Command::SetZonePrimarySensor { .. } => {}
         }
     }
 

@@ -1,6 +1,7 @@
 //! The heat-pump controller operations (`heatPump*`), one file per operation: discovery by
 //! property, the controller's status, configuration and performance, and the changes a
-//! customer makes on the controller (hush mode, flow temperature, zone modes and schedules).
+//! customer makes on the controller (hush mode, flow temperature, zone modes, schedules and
+//! primary sensors).
 //!
 //! Every operation names an account and a controller EUID. The caller must be allowed to see the
 //! account (KT-CT-1111 otherwise); an EUID that is unknown or belongs to another account is
@@ -17,6 +18,7 @@ mod lifetime_performance;
 mod live_performance;
 mod set_hush_mode;
 mod set_zone_mode;
+mod set_zone_primary_sensor;
 mod set_zone_schedules;
 mod time_ranged_performance;
 mod time_series_performance;
@@ -36,6 +38,7 @@ pub use lifetime_performance::*;
 pub use live_performance::*;
 pub use set_hush_mode::*;
 pub use set_zone_mode::*;
+pub use set_zone_primary_sensor::*;
 pub use set_zone_schedules::*;
 pub use time_ranged_performance::*;
 pub use time_series_performance::*;
@@ -71,6 +74,7 @@ pub const ERRORS: &[OperationErrors] = &[
     protected_mutation("heatPumpUpdateFlowTemperatureConfiguration", CHANGE),
     protected_mutation("heatPumpSetZoneMode", CHANGE),
     protected_mutation("heatPumpSetZoneSchedules", CHANGE),
+    protected_mutation("heatPumpSetZonePrimarySensor", CHANGE),
 ];
 
 /// The heat-pump queries.
@@ -92,6 +96,7 @@ pub struct HeatPumpsMutation(
     UpdateFlowTemperatureMutation,
     SetZoneModeMutation,
     SetZoneSchedulesMutation,
+    SetZonePrimarySensorMutation,
 );
 
 /// OE-0315 with a message for people.
