@@ -116,6 +116,7 @@ error_codes! {
     WizardCancelled = ("KT-CT-4391", Validation, "The onboarding wizard has been cancelled."),
     // Heat-pump controllers.
     HeatPumpInvalidData = ("OE-0315", Validation, "The data given for the heat pump operation is not valid."),
+    HeatPumpZoneDisplayName = ("OE-0321", Validation, "The zone display names could not be updated."),
     // Last resort.
     Internal = ("KT-CT-7899", Application, "An internal error occurred."),
 }

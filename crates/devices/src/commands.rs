@@ -107,6 +107,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::SetFlowTemperature(_) => "flow-temperature",
         Command::SetHushMode { .. } => "hush-mode",
         Command::SetZonePrimarySensor { .. } => "zone-primary-sensor",
+        Command::SetZoneDisplayName { .. } => "zone-display-name",
         Command::SetExportLimit { .. } => "export-limit",
     }
 }

@@ -33,6 +33,8 @@ pub enum Command {
     SetHushMode { enabled: bool },
     /// Take the temperature of one sensor as a controller zone's (e.g. `SENSOR01`).
     SetZonePrimarySensor { zone: Zone, sensor_code: String },
+    /// Rename a controller zone, as the controller shows it.
+    SetZoneDisplayName { zone: Zone, display_name: String },
     /// Limit what an inverter feeds into the grid; 0 keeps everything behind the meter.
     SetExportLimit { power_w: i64 },
 }

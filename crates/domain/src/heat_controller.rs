@@ -210,7 +210,14 @@ pub enum HeatControllerError {
     ScheduleOrder,
     #[error("zone {zone:?} has no sensor {code:?}")]
     UnknownSensor { zone: Zone, code: String },
+    #[error(
+        "a zone's display name must have 1 to {MAX_DISPLAY_NAME} characters, none of them control characters"
+    )]
+    DisplayName,
 }
+
+/// The longest display name a zone may have, in characters.
+pub const MAX_DISPLAY_NAME: usize = 40;
 
 /// Checks a set-point for a zone of `zone_type`: finite, in range and on the 0.5 °C grid.
 pub fn validate_setpoint(
@@ -369,6 +376,23 @@ impl HeatControllerConfiguration {
         self.hush_mode = enabled;
     }
 
+    /// Renames a zone; the name is trimmed and must keep 1 to [`MAX_DISPLAY_NAME`] characters
+    /// with no control characters. Returns the name kept.
+    pub fn set_display_name(
+        &mut self,
+        zone: Zone,
+        name: &str,
+    ) -> Result<String, HeatControllerError> {
+        let configuration = self.zone_mut(zone)?;
+        let name = name.trim();
+        let length = name.chars().count();
+        if length == 0 || length > MAX_DISPLAY_NAME || name.chars().any(char::is_control) {
+            return Err(HeatControllerError::DisplayName);
+        }
+        configuration.display_name = name.to_owned();
+        Ok(name.to_owned())
+    }
+
     /// Takes sensor `code`, one of `sensors` (the codes the zone has), as the zone's primary
     /// sensor.
     pub fn set_primary_sensor(
@@ -452,6 +476,30 @@ mod tests {
             .set_zone_mode(Zone::Zone1, ZoneMode::Boost, None, None, now())
             .unwrap();
         assert_eq!(op.setpoint_c, Some(30.0));
+    }
+
+    #[test]
+    fn display_names_are_trimmed_and_bounded() {
+        let mut config = HeatControllerConfiguration::default();
+        assert_eq!(
+            config.set_display_name(Zone::Zone1, "  Downstairs "),
+            Ok("Downstairs".to_owned())
+        );
+        assert_eq!(config.zone(Zone::Zone1).unwrap().display_name, "Downstairs");
+        let before = config.clone();
+        for bad in ["", "   ", "a\u{7}b", &"x".repeat(MAX_DISPLAY_NAME + 1)] {
+            assert_eq!(
+                config.set_display_name(Zone::Zone1, bad),
+                Err(HeatControllerError::DisplayName),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(config, before);
+        assert!(
+            config
+                .set_display_name(Zone::Zone1, &"é".repeat(MAX_DISPLAY_NAME))
+                .is_ok()
+        );
     }
 
     #[test]

@@ -524,7 +524,8 @@ impl OcppProvider {
             | Command::SetZoneMode(_)
             | Command::SetFlowTemperature(_)
             | Command::SetHushMode { .. }
-            | Command::SetZonePrimarySensor { .. } => Err(ProviderError::Unsupported(
+            | Command::SetZonePrimarySensor { .. }
+            | Command::SetZoneDisplayName { .. } => Err(ProviderError::Unsupported(
                 "a charge point is not a heat pump".to_owned(),
             )),
             Command::SetExportLimit { .. } => Err(ProviderError::Unsupported(

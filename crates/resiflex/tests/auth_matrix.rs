@@ -1697,6 +1697,11 @@ fn matrix() -> Vec<Row> {
             "heatPumpSetZonePrimarySensor",
             r#"mutation($n: String!) { heatPumpSetZonePrimarySensor(accountNumber: $n, euid: "0000000000000000", operationParameters: { zone: ZONE_1, sensorCode: "SENSOR01" }) { transactionId } }"#,
         ),
+        foreign_controller(
+            Root::Mutation,
+            "heatPumpBulkUpdateZoneDisplayNames",
+            r#"mutation($n: String!) { heatPumpBulkUpdateZoneDisplayNames(accountNumber: $n, euid: "0000000000000000", updates: [{ zoneCode: ZONE_1, newDisplayName: "Downstairs" }]) { transactionIds { transactionId } } }"#,
+        ),
     ]
 }
 

@@ -508,6 +508,74 @@ async fn changes_answer_with_transactions_and_show_in_the_next_read() {
             && z["configuration"]["primarySensor"] == "ADC2"),
         "{read}"
     );
+
+    // Zone names: each rename a transaction of its own; any bad name renames nothing.
+    let rename = |updates: &str| {
+        format!(
+            r#"mutation {{ heatPumpBulkUpdateZoneDisplayNames(accountNumber: "{number}", euid: "{euid}", updates: [{updates}]) {{ transactionIds {{ zoneCode transactionId }} }} }}"#
+        )
+    };
+    let names = || async {
+        let read = send(format!(
+            r#"query {{ heatPumpControllerConfiguration(accountNumber: "{number}", euid: "{euid}") {{ zones {{ configuration {{ code displayName }} }} }} }}"#
+        ))
+        .await;
+        read["data"]["heatPumpControllerConfiguration"]["zones"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{read}"))
+            .iter()
+            .map(|z| {
+                (
+                    z["configuration"]["code"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    z["configuration"]["displayName"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let body = send(rename(
+        r#"{ zoneCode: ZONE_1, newDisplayName: " Downstairs " }, { zoneCode: WATER, newDisplayName: "Cylinder" }"#,
+    ))
+    .await;
+    let ids = body["data"]["heatPumpBulkUpdateZoneDisplayNames"]["transactionIds"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"));
+    assert_eq!(ids.len(), 2, "{body}");
+    assert_eq!(ids[0]["zoneCode"], "ZONE_1");
+    assert_eq!(ids[1]["zoneCode"], "WATER");
+    assert_ne!(ids[0]["transactionId"], ids[1]["transactionId"]);
+    let renamed = names().await;
+    assert!(
+        renamed.contains(&("ZONE_1".to_owned(), "Downstairs".to_owned())),
+        "{renamed:?}"
+    );
+    assert!(
+        renamed.contains(&("WATER".to_owned(), "Cylinder".to_owned())),
+        "{renamed:?}"
+    );
+    let long = "x".repeat(41);
+    for bad in [
+        r#"{ zoneCode: ZONE_1, newDisplayName: "Upstairs" }, { zoneCode: WATER, newDisplayName: "  " }"#.to_owned(),
+        r#"{ zoneCode: ZONE_1, newDisplayName: "Upstairs" }, { zoneCode: ZONE_1, newDisplayName: "Again" }"#.to_owned(),
+        format!(r#"{{ zoneCode: ZONE_1, newDisplayName: "{long}" }}"#),
+        String::new(),
+    ] {
+        let body = send(rename(&bad)).await;
+        assert_eq!(error_code(&body), "OE-0321", "{bad}: {body}");
+        assert!(body["data"]["heatPumpBulkUpdateZoneDisplayNames"].is_null());
+    }
+    assert_eq!(names().await, renamed);
+    let sent = commands(&app, &home.device_ids[0]).await;
+    let renames = sent
+        .iter()
+        .filter(|c| matches!(c, Command::SetZoneDisplayName { .. }))
+        .count();
+    assert_eq!(renames, 2);
 }
 
 #[tokio::test]

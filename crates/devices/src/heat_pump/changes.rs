@@ -1,5 +1,5 @@
-//! Changes to a controller: hush mode, flow temperature, a zone's mode, schedules and primary
-//! sensor.
+//! Changes to a controller: hush mode, flow temperature, a zone's mode, schedules, primary
+//! sensor and display name.
 //!
 //! Each change is validated against the controller's rules, sent to the device through the one
 //! command path under a key of its own (its transaction), and kept in the stored configuration
@@ -126,6 +126,46 @@ pub async fn set_primary_sensor(
         sensor_code: sensor_code.to_owned(),
     };
     apply(devices, device, &configuration, command, now).await
+}
+
+/// Renames zones, each as a transaction of its own ([`Command::SetZoneDisplayName`]). Every name
+/// is checked before any is sent; a refusal part way keeps the renames already accepted, and
+/// the error says which zone it stopped at.
+pub async fn rename_zones(
+    devices: &Devices,
+    device: &Device,
+    updates: &[(Zone, String)],
+    now: DateTime<Utc>,
+) -> Result<Vec<(Zone, Accepted)>, (Zone, HeatPumpError)> {
+    let first = updates.first().map_or(Zone::Zone1, |u| u.0);
+    let mut checked = controller(&devices.db, device, now)
+        .await
+        .map_err(|err| (first, err.into()))?
+        .configuration;
+    for (zone, name) in updates {
+        checked
+            .set_display_name(*zone, name)
+            .map_err(|err| (*zone, err.into()))?;
+    }
+    let mut accepted = Vec::with_capacity(updates.len());
+    for (zone, name) in updates {
+        let mut configuration = controller(&devices.db, device, now)
+            .await
+            .map_err(|err| (*zone, err.into()))?
+            .configuration;
+        let display_name = configuration
+            .set_display_name(*zone, name)
+            .map_err(|err| (*zone, err.into()))?;
+        let command = Command::SetZoneDisplayName {
+            zone: *zone,
+            display_name,
+        };
+        let done = apply(devices, device, &configuration, command, now)
+            .await
+            .map_err(|err| (*zone, err))?;
+        accepted.push((*zone, done));
+    }
+    Ok(accepted)
 }
 
 /// Replaces a zone's schedules; the zone's current operation is sent again

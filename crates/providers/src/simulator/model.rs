@@ -472,6 +472,7 @@ pub(crate) fn check_command(params: &Params, command: &Command) -> Result<(), Pr
         | Command::SetFlowTemperature(_)
         | Command::SetHushMode { .. }
         | Command::SetZonePrimarySensor { .. }
+        | Command::SetZoneDisplayName { .. }
             if physics != Physics::Heat =>
         {
             Err(ProviderError::Unsupported(format!(
@@ -986,7 +987,10 @@ impl State {
             Command::SetExportLimit { power_w } => plan.export_limit_w = Some(*power_w),
             // The simulated home has one room sensor and one cylinder thermistor: the zone's
             // temperature is the same whichever is named.
-            Command::SetZoneMode(_) | Command::SetZonePrimarySensor { .. } => {}
+            // A zone's name is the controller's to show; it changes nothing in the home.
+            Command::SetZoneMode(_)
+            | Command::SetZonePrimarySensor { .. }
+            | Command::SetZoneDisplayName { .. } => {}
         }
     }
 

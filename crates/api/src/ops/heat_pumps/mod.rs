@@ -1,7 +1,7 @@
 //! The heat-pump controller operations (`heatPump*`), one file per operation: discovery by
 //! property, the controller's status, configuration and performance, and the changes a
-//! customer makes on the controller (hush mode, flow temperature, zone modes, schedules and
-//! primary sensors).
+//! customer makes on the controller (hush mode, flow temperature, zone modes, schedules, primary
+//! sensors and display names).
 //!
 //! Every operation names an account and a controller EUID. The caller must be allowed to see the
 //! account (KT-CT-1111 otherwise); an EUID that is unknown or belongs to another account is
@@ -11,6 +11,7 @@
 //! Changes answer with a transaction id once the device has accepted them; the new value shows
 //! in the next read.
 
+mod bulk_update_zone_display_names;
 mod controller_configuration;
 mod controller_status;
 mod controllers_at_location;
@@ -31,6 +32,7 @@ use resiflex_devices::heat_pump::{
 };
 use resiflex_domain::telemetry::Telemetry;
 
+pub use bulk_update_zone_display_names::*;
 pub use controller_configuration::*;
 pub use controller_status::*;
 pub use controllers_at_location::*;
@@ -75,6 +77,15 @@ pub const ERRORS: &[OperationErrors] = &[
     protected_mutation("heatPumpSetZoneMode", CHANGE),
     protected_mutation("heatPumpSetZoneSchedules", CHANGE),
     protected_mutation("heatPumpSetZonePrimarySensor", CHANGE),
+    protected_mutation(
+        "heatPumpBulkUpdateZoneDisplayNames",
+        &[
+            ErrorCode::Unauthorized,
+            ErrorCode::HeatPumpInvalidData,
+            ErrorCode::HeatPumpZoneDisplayName,
+            ErrorCode::ProviderUnavailable,
+        ],
+    ),
 ];
 
 /// The heat-pump queries.
@@ -97,6 +108,7 @@ pub struct HeatPumpsMutation(
     SetZoneModeMutation,
     SetZoneSchedulesMutation,
     SetZonePrimarySensorMutation,
+    BulkUpdateZoneDisplayNamesMutation,
 );
 
 /// OE-0315 with a message for people.
