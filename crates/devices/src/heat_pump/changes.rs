@@ -138,21 +138,19 @@ pub async fn rename_zones(
     now: DateTime<Utc>,
 ) -> Result<Vec<(Zone, Accepted)>, (Zone, HeatPumpError)> {
     let first = updates.first().map_or(Zone::Zone1, |u| u.0);
-    let mut checked = controller(&devices.db, device, now)
+    let mut configuration = controller(&devices.db, device, now)
         .await
         .map_err(|err| (first, err.into()))?
         .configuration;
+    let mut checked = configuration.clone();
     for (zone, name) in updates {
         checked
             .set_display_name(*zone, name)
             .map_err(|err| (*zone, err.into()))?;
     }
+    // Each accepted rename is stored with the ones before it.
     let mut accepted = Vec::with_capacity(updates.len());
     for (zone, name) in updates {
-        let mut configuration = controller(&devices.db, device, now)
-            .await
-            .map_err(|err| (*zone, err.into()))?
-            .configuration;
         let display_name = configuration
             .set_display_name(*zone, name)
             .map_err(|err| (*zone, err.into()))?;

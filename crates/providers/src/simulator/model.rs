@@ -985,9 +985,9 @@ impl State {
             Command::SetHushMode { enabled } => plan.hush = *enabled,
             Command::SetFlowTemperature(flow) => plan.flow = Some(*flow),
             Command::SetExportLimit { power_w } => plan.export_limit_w = Some(*power_w),
-            // The simulated home has one room sensor and one cylinder thermistor: the zone's
-            // temperature is the same whichever is named.
-            // A zone's name is the controller's to show; it changes nothing in the home.
+            // Nothing in the simulated home changes: it has no hot-water tank to run, a zone has
+            // one sensor at most (so its temperature is the same whichever is named primary),
+            // and a zone's name is only the controller's to show.
             Command::SetZoneMode(_)
             | Command::SetZonePrimarySensor { .. }
             | Command::SetZoneDisplayName { .. } => {}
