@@ -7,6 +7,8 @@
 //!
 //! Units: power in W, temperatures in °C, comfort penalties in currency units per °C·h.
 
+pub(crate) mod exact;
+
 use chrono::{DateTime, Utc};
 use resiflex_domain::heat::HeatPumpActivity;
 

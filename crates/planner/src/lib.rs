@@ -118,6 +118,7 @@ mod engine;
 pub mod fleet;
 pub mod heat;
 pub mod household;
+mod pwl;
 pub use household::{bench_heat_requests, bench_household_requests};
 mod taper;
 pub mod thermal;

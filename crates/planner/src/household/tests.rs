@@ -458,3 +458,99 @@ fn a_slot_that_charges_and_discharges_keeps_only_the_net_flow_and_the_bounds() {
     assert_eq!(powers[3], 0.0);
     assert!(steps.iter().zip(&powers).all(|(s, p)| s.power_w == *p));
 }
+
+/// Run and rest lengths of `on` against the model's minimums, with the history before the first
+/// slot; a run or rest the horizon cuts short is allowed.
+fn keeps_run_and_rest(model: &HeatPumpModel, on: &[bool]) -> bool {
+    let mut state = model.running_for_slots > 0;
+    let mut length = model.running_for_slots.unsigned_abs() as usize;
+    for &now in on {
+        if now != state {
+            let needed = if state {
+                model.min_run_slots
+            } else {
+                model.min_off_slots
+            };
+            if length < needed.max(1) {
+                return false;
+            }
+            state = now;
+            length = 0;
+        }
+        length += 1;
+    }
+    true
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// A heat pump alone is planned by its dynamic programme; the MILP of the same home is the
+    /// independent check.
+    #[test]
+    fn a_heat_pump_alone_costs_what_the_milp_proves_optimal(
+        prices in proptest::collection::vec(-10.0f64..60.0, 16),
+        export in -5.0f64..10.0,
+        solar in proptest::collection::vec(0.0f64..4_000.0, 16),
+        n in 6usize..16,
+        indoor in 17.0f64..24.0,
+        outdoor in -8.0f64..30.0,
+        cooling in proptest::bool::ANY,
+        history in -3i64..4,
+        run in 1usize..4,
+        rest in 1usize..3,
+        floor in 0.0f64..0.6,
+        limit in 2_000.0f64..14_000.0,
+        carbon in 0.0f64..0.05,
+    ) {
+        let mut slots = day(n);
+        for (t, slot) in slots.iter_mut().enumerate() {
+            slot.import_price = prices[t];
+            slot.export_price = export;
+            slot.solar_w = solar[t];
+            slot.carbon_g_per_kwh = Some(100.0 + 10.0 * t as f64);
+        }
+        let mode = if cooling { ThermalMode::Cool } else { ThermalMode::Heat };
+        let model = HeatPumpModel {
+            mode,
+            min_power_w: floor * 3_000.0,
+            min_run_slots: run,
+            min_off_slots: rest,
+            running_for_slots: history,
+            ..heat_pump(indoor)
+        };
+        let comfort: Vec<ComfortSlot> = slots
+            .iter()
+            .enumerate()
+            .map(|(t, _)| ComfortSlot {
+                min_c: if t % 5 == 4 { 21.0 } else { 19.5 },
+                max_c: 23.0,
+                setpoint_c: if cooling { 23.0 } else { 19.5 },
+                outdoor_c: outdoor + (t % 4) as f64,
+            })
+            .collect();
+        let req = HouseholdRequest {
+            grid: GridConnection { limit_w: limit, battery_export: false, carbon_weight: carbon },
+            heat: Some((model, comfort.clone())),
+            ..request(slots)
+        };
+        let plan = plan_household(&req);
+        prop_assert_eq!(plan.status, SolveStatus::Optimal);
+        let milp = solve(&req, &[], std::time::Duration::from_secs(20)).unwrap();
+        prop_assume!(milp.status == SolveStatus::Optimal);
+        prop_assert!(
+            (plan.objective - milp.objective).abs() < 1e-6 * (1.0 + milp.objective.abs()),
+            "dynamic programme {} MILP {}", plan.objective, milp.objective
+        );
+        let on: Vec<bool> = plan.heat.iter().map(|h| h.power_w > 0.0).collect();
+        prop_assert!(keeps_run_and_rest(&model, &on), "{on:?}");
+        for (t, h) in plan.heat.iter().enumerate() {
+            prop_assert!(h.power_w <= model.max_power_w + 1e-6);
+            if model.min_power_w > 0.0 || run > 1 || rest > 1 {
+                prop_assert!(h.power_w == 0.0 || h.power_w >= model.min_power_w - 1e-6);
+            }
+            let own = req.slots[t].base_load_w - req.slots[t].solar_w;
+            prop_assert!(plan.grid_w[t] <= limit.max(own) + 1e-6);
+        }
+    }
+}
