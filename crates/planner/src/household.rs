@@ -30,7 +30,7 @@
 //! ## Solving
 //! A heat pump with no car and no battery beside it is planned by its own exact dynamic
 //! programme over the indoor temperature ([`crate::heat::exact`]): the same model, the same
-//! optimum, about fifty times faster than branch and bound. Everything else is
+//! optimum, about twenty-five times faster than branch and bound. Everything else is
 //! a MILP through `microlp` (pure Rust, branch and bound, exact at a zero gap) with the request's
 //! wall-clock limit. [`SolveStatus::Optimal`] is proven; [`SolveStatus::TimeLimit`] is the best
 //! plan found when the limit struck; [`SolveStatus::Fallback`] (no solution in time, invalid input,

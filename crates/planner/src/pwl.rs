@@ -154,7 +154,7 @@ impl Pwl {
         if from > to + X_EPS * self.scale() {
             return None;
         }
-        let xs = merged_xs(&[self, other], from, to.max(from));
+        let xs = merged_xs([self, other], from, to.max(from));
         let (mut a, mut b) = (Cursor::new(self), Cursor::new(other));
         Some(Pwl::from_points(
             xs.into_iter().map(|x| (x, a.at(x) + b.at(x))).collect(),
@@ -178,7 +178,7 @@ impl Pwl {
         if from > to + X_EPS * self.scale() {
             return None;
         }
-        let xs = merged_xs(&[self, other], from, to.max(from));
+        let xs = merged_xs([self, other], from, to.max(from));
         let (mut fa, mut fb) = (Cursor::new(self), Cursor::new(other));
         let values: Vec<(f64, f64, f64)> = xs.iter().map(|&x| (x, fa.at(x), fb.at(x))).collect();
         let mut points = Vec::with_capacity(xs.len() + 4);
@@ -213,19 +213,14 @@ impl Pwl {
         let (mut left, mut right) = (Cursor::new(self), Cursor::new(self));
         // Where the window's left end, its right end or a breakpoint entering or leaving it
         // changes what the least value is made of.
-        let mut xs: Vec<f64> = Vec::with_capacity(2 * points.len() + 2);
-        xs.push(from);
-        xs.push(to);
-        for &(x, _) in points {
-            for c in [x, x - width] {
-                if c > from && c < to {
-                    xs.push(c);
-                }
-            }
-        }
-        xs.sort_by(f64::total_cmp);
         let eps = X_EPS * self.scale();
-        xs.dedup_by(|b, a| *b <= *a + eps);
+        let xs = merge_sorted(
+            points.iter().map(|p| p.0),
+            points.iter().map(|p| p.0 - width),
+            from,
+            to,
+            eps,
+        );
 
         // The breakpoints strictly inside the window, as a deque of rising values (the least in
         // front) over a window that only moves right.
@@ -331,15 +326,49 @@ fn inner_min(
     deque.front().map_or(f64::INFINITY, |&j| points[j].1)
 }
 
-/// The breakpoints of `functions` inside `[from, to]`, with both ends, sorted and merged.
-fn merged_xs(functions: &[&Pwl], from: f64, to: f64) -> Vec<f64> {
-    let mut xs: Vec<f64> = vec![from, to];
-    for f in functions {
-        xs.extend(f.points.iter().map(|p| p.0).filter(|&x| x > from && x < to));
-    }
-    xs.sort_by(f64::total_cmp);
+/// The breakpoints of `a` and `b` inside `[from, to]`, with both ends, sorted and merged.
+fn merged_xs([a, b]: [&Pwl; 2], from: f64, to: f64) -> Vec<f64> {
     let eps = X_EPS * (1.0 + from.abs().max(to.abs()));
-    xs.dedup_by(|b, a| *b <= *a + eps);
+    merge_sorted(
+        a.points.iter().map(|p| p.0),
+        b.points.iter().map(|p| p.0),
+        from,
+        to,
+        eps,
+    )
+}
+
+/// `from`, the values of two rising sequences strictly between `from` and `to`, and `to`, in
+/// order, values closer than `eps` to the previous one left out.
+fn merge_sorted(
+    a: impl Iterator<Item = f64>,
+    b: impl Iterator<Item = f64>,
+    from: f64,
+    to: f64,
+    eps: f64,
+) -> Vec<f64> {
+    let (mut a, mut b) = (a.peekable(), b.peekable());
+    let mut xs = Vec::with_capacity(a.size_hint().0 + b.size_hint().0 + 2);
+    xs.push(from);
+    loop {
+        let x = match (a.peek(), b.peek()) {
+            (Some(&x), Some(&y)) if x <= y => a.next(),
+            (Some(_), Some(_)) => b.next(),
+            (Some(_), None) => a.next(),
+            (None, Some(_)) => b.next(),
+            (None, None) => None,
+        };
+        let Some(x) = x else { break };
+        if x >= to - eps {
+            break;
+        }
+        if x > xs[xs.len() - 1] + eps {
+            xs.push(x);
+        }
+    }
+    if to > xs[xs.len() - 1] + eps {
+        xs.push(to);
+    }
     xs
 }
 

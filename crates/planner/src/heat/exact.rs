@@ -244,6 +244,19 @@ pub(crate) fn plan_alone(
     let mut values: Vec<Vec<Option<Pwl>>> = vec![Vec::new(); n + 1];
     let (last_lo, last_hi) = domains[n];
     values[n] = vec![Some(Pwl::constant(last_lo, last_hi, 0.0)); count];
+    // Which modes can be the state before each slot (a rest owed at the start, say, only at
+    // the start): the others are never computed.
+    let mut reachable = vec![vec![false; count]; n + 1];
+    reachable[0][modes.initial(model.running_for_slots)] = true;
+    for t in 0..n {
+        for mode in 0..count {
+            if reachable[t][mode] {
+                for (_, next) in modes.actions(mode) {
+                    reachable[t + 1][next] = true;
+                }
+            }
+        }
+    }
     for t in (0..n).rev() {
         if Instant::now() > deadline {
             return None;
@@ -251,12 +264,17 @@ pub(crate) fn plan_alone(
         let step = &steps[t];
         let after: Vec<Option<Pwl>> = values[t + 1]
             .iter()
-            .map(|v| v.as_ref().and_then(|v| v.add(&step.penalty)))
+            .zip(&reachable[t + 1])
+            .map(|(v, &r)| v.as_ref().filter(|_| r).and_then(|v| v.add(&step.penalty)))
             .collect();
         let mut by_action: Vec<[Option<Pwl>; 2]> = vec![[None, None]; count];
         let mut current = Vec::with_capacity(count);
-        for mode in 0..count {
+        for (mode, &reached) in reachable[t].iter().enumerate() {
             let mut best: Option<Pwl> = None;
+            if !reached {
+                current.push(None);
+                continue;
+            }
             for (on, next) in modes.actions(mode) {
                 let slot = &mut by_action[next][usize::from(on)];
                 if slot.is_none() {
