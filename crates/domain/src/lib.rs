@@ -15,6 +15,7 @@ pub mod identity;
 pub mod plan;
 pub mod posix_tz;
 pub mod preferences;
+pub mod product;
 pub mod tariff;
 pub mod telemetry;
 pub mod units;

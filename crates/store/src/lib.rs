@@ -17,6 +17,7 @@ pub mod heat_pumps;
 pub mod identity;
 pub mod ocpp;
 pub mod plans;
+pub mod products;
 pub mod secrets;
 pub mod sessions;
 pub mod tariffs;

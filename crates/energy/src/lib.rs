@@ -1,0 +1,7 @@
+//! The energy-data use cases of ResiFlex: what the supplier sells (products and their tariffs,
+//! standing charges and unit rates), with every rule checked before anything is stored. The API
+//! maps GraphQL and REST onto this crate; the command line and the demo call it directly.
+
+pub mod products;
+
+pub use products::EnergyError;
