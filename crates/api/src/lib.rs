@@ -12,6 +12,7 @@ pub mod errors;
 pub mod http;
 pub mod limits;
 pub mod ops;
+pub mod rest;
 pub mod sandbox;
 pub mod scalars;
 pub mod schema;

@@ -36,6 +36,7 @@ async fn serve() -> (String, TestDb) {
         config: Arc::new(HttpConfig::default()),
         sandbox: None,
         clock: Arc::new(resiflex_domain::SystemClock),
+        public_url: "http://127.0.0.1".into(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

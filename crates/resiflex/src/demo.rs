@@ -42,6 +42,10 @@ pub const ORGANISATION_NAME: &str = "ResiFlex Demo Energy";
 /// The dynamic tariff the demo property is on.
 pub const TARIFF_CODE: &str = "RESIFLEX-DEMO-AGILE";
 const TARIFF_NAME: &str = "ResiFlex Demo Agile";
+/// The product the demo tariff's rates are sold as (public at `/v1/products/`).
+pub const PRODUCT_CODE: &str = "RESIFLEX-AGILE-26-01-01";
+/// The demo product's region (GSP group `_C`, London).
+const PRODUCT_REGION: char = 'C';
 const PRICE_SEED: u64 = 1;
 const BRAND: BrandChoices = BrandChoices::ResiflexLive;
 /// The organisation's reference for the demo account, which makes creating it idempotent.
@@ -390,6 +394,20 @@ pub async fn prepare(db: &Db, sandbox: &Sandbox, now: DateTime<Utc>) -> anyhow::
     )
     .await
     .context("generating the demo prices")?;
+    let on_sale_since = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or(now);
+    resiflex_energy::products::save_sandbox_product(
+        db,
+        Some(organisation_id),
+        PRODUCT_CODE,
+        TARIFF_CODE,
+        PRODUCT_REGION,
+        on_sale_since.min(now),
+        now,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("the demo product: {e}"))?;
     let tariff = tariffs::tariff_by_code(db, TARIFF_CODE)
         .await?
         .context("the demo tariff")?;
@@ -449,7 +467,7 @@ pub fn banner(demo: &Demo, graphql_url: &str, speed: f64, now: DateTime<Utc>) ->
     format!(
         "\n\
          ResiFlex demo: an EV plugged in at 40 %, a charge point, a heat pump and a home battery,\n\
-         on a dynamic tariff ({TARIFF_CODE}).\n\
+         on a dynamic tariff ({TARIFF_CODE}, sold as {PRODUCT_CODE}).\n\
          \n\
          \x20 GraphiQL           {graphql_url}\n\
          \x20 account            {account}\n\
@@ -458,6 +476,7 @@ pub fn banner(demo: &Demo, graphql_url: &str, speed: f64, now: DateTime<Utc>) ->
          \x20 API key            {api_key}\n\
          \x20 organisation key   {org_key}\n\
          \x20 clock              {clock}\n\
+         \x20 products (REST)    {rest_url}/v1/products/{PRODUCT_CODE}/\n\
          \n\
          Sign in with the API key and list the devices (a token lasts {token_life}):\n\
          \n\
@@ -471,6 +490,9 @@ pub fn banner(demo: &Demo, graphql_url: &str, speed: f64, now: DateTime<Utc>) ->
         password = c.password,
         api_key = c.api_key,
         org_key = c.organisation_secret_key,
+        rest_url = graphql_url
+            .trim_end_matches('/')
+            .trim_end_matches("/v1/graphql"),
     )
 }
 

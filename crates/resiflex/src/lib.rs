@@ -9,6 +9,7 @@ pub mod bench_planner;
 pub mod config;
 pub mod demo;
 pub mod prices;
+pub mod products;
 pub mod providers;
 pub mod secrets;
 pub mod server;

@@ -83,6 +83,9 @@ enum Command {
     /// Tariffs of accounts.
     #[command(subcommand)]
     Tariff(TariffCommand),
+    /// Energy products and their tariffs, standing charges and unit rates.
+    #[command(subcommand)]
+    Product(ProductCommand),
     /// Grid zones: capacity shared by the devices of many homes, planned jointly.
     #[command(subcommand)]
     Zone(ZoneCommand),
@@ -200,6 +203,25 @@ enum PricesCommand {
         seed: u64,
         #[command(flatten)]
         new_tariff: NewTariffArgs,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ProductCommand {
+    /// Create or update a product and its tariffs from a JSON document (code, displayName,
+    /// fullName, brand, availableFrom, the flags, and tariffs with their kind, region, payment
+    /// method, VAT, rate table and charges; see the README).
+    Save {
+        #[arg(long)]
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+    /// A product and its tariffs' prices now.
+    Show {
+        code: String,
         #[command(flatten)]
         database: DatabaseArg,
     },
@@ -451,6 +473,16 @@ async fn main() -> anyhow::Result<()> {
             let db = database(db).await?;
             print_json(prices::generate(&db, &tariff, from, days, seed, &new_tariff.into()).await)
                 .await
+        }
+        Command::Product(ProductCommand::Save { file, database: db }) => {
+            let json = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let db = database(db).await?;
+            print_json(resiflex::products::save(&db, &json, chrono::Utc::now()).await).await
+        }
+        Command::Product(ProductCommand::Show { code, database: db }) => {
+            let db = database(db).await?;
+            print_json(resiflex::products::show(&db, &code, chrono::Utc::now()).await).await
         }
         Command::Tariff(TariffCommand::Assign {
             account,

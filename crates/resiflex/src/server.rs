@@ -137,6 +137,7 @@ impl Server {
             )
         });
         let clock_for_http = clock.clone();
+        let public_url_for_http = public_url.clone();
         let devices = resiflex_devices::Devices {
             db: db.clone(),
             providers: providers.clone(),
@@ -167,6 +168,7 @@ impl Server {
             config: Arc::new(config.http.clone()),
             sandbox: Some(sandbox.clone()),
             clock: clock_for_http,
+            public_url: public_url_for_http,
         };
         let metrics = metrics_listener
             .map(|listener| (listener, resiflex_api::http::metrics_router(state.clone())));

@@ -243,6 +243,33 @@ async fn the_demo_signs_in_three_ways_and_a_second_start_reuses_everything() {
         .rates(&org, now, now + chrono::Duration::hours(36))
         .await;
     assert!(ahead.len() >= 72, "36 hours of half-hours: {}", ahead.len());
+    // The tariff is sold as a product on the public REST API, at this half-hour's price.
+    let base = first
+        .field("graphqlUrl")
+        .trim_end_matches('/')
+        .trim_end_matches("/v1/graphql")
+        .to_owned();
+    let product: Value = first
+        .client
+        .get(format!(
+            "{base}/v1/products/{}/",
+            resiflex::demo::PRODUCT_CODE
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let tariff = &product["single_register_electricity_tariffs"]["_C"]["direct_debit_monthly"];
+    assert_eq!(
+        tariff["code"], "E-1R-RESIFLEX-AGILE-26-01-01-C",
+        "{product}"
+    );
+    assert!(
+        tariff["standard_unit_rate_inc_vat"].is_number(),
+        "{product}"
+    );
     first.stop().await;
 
     let second = Running::start(dir.path(), &["--demo"]).await;
@@ -276,6 +303,8 @@ async fn the_demo_signs_in_three_ways_and_a_second_start_reuses_everything() {
         ("devices", 4),
         ("provider_grants", 4),
         ("tariffs", 1),
+        ("products", 1),
+        ("product_tariffs", 2),
     ] {
         assert_eq!(
             count_rows_in_file(&file, table, "").await,

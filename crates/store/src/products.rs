@@ -445,9 +445,8 @@ pub async fn charges_page(
         #[sqlx(flatten)]
         charge: ChargeRow,
     }
-    let rows: Vec<Row> =
-        on_db!(db, |pool| {
-            sqlx::query_as(&format!(
+    let rows: Vec<Row> = on_db!(db, |pool| {
+        sqlx::query_as(&format!(
         "SELECT product_tariff_id, kind, valid_from, valid_to, value_micros FROM tariff_charges \
          WHERE {WHERE} ORDER BY valid_from DESC, product_tariff_id LIMIT $6 OFFSET $7"
     ))
@@ -460,7 +459,7 @@ pub async fn charges_page(
     .bind(offset)
     .fetch_all(pool)
     .await
-        })?;
+    })?;
     let charges = rows
         .into_iter()
         .map(|row| Ok((row.product_tariff_id, Charge::try_from(row.charge)?)))

@@ -115,6 +115,9 @@ pub struct AppState {
     pub sandbox: Option<Arc<dyn crate::sandbox::SandboxConsent>>,
     /// The server's clock.
     pub clock: resiflex_domain::SharedClock,
+    /// Where clients reach this server (`https://api.example.com`, no trailing slash): the base
+    /// of the REST API's absolute links.
+    pub public_url: String,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -142,6 +145,7 @@ pub fn router(state: AppState) -> Router {
             get(crate::sandbox::consent_page).post(crate::sandbox::consent_decision),
         )
         .route("/sandbox/return", get(crate::sandbox::returned))
+        .merge(crate::rest::routes())
         .fallback(health::not_found)
         .with_state(state)
         .layer(axum::middleware::from_fn_with_state(
