@@ -15,6 +15,7 @@ use crate::ops::heat_pumps::{HeatPumpsMutation, HeatPumpsQuery};
 use crate::ops::meta::MetaQuery;
 use crate::ops::onboarding::{OnboardingMutation, OnboardingQuery};
 use crate::ops::preferences::PreferencesMutation;
+use crate::ops::products::ProductsMutation;
 use crate::ops::sessions::SessionsQuery;
 use crate::ops::tariffs::{TariffsMutation, TariffsQuery};
 
@@ -41,6 +42,7 @@ pub struct Mutation(
     PreferencesMutation,
     ControlMutation,
     TariffsMutation,
+    ProductsMutation,
     HeatPumpsMutation,
 );
 

@@ -1572,6 +1572,34 @@ fn matrix() -> Vec<Row> {
             ],
         },
         Row {
+            root: Root::Mutation,
+            field: "saveEnergyProduct",
+            case: "each organisation its own product",
+            document: r#"mutation($c: String!) { saveEnergyProduct(input: {code: $c, displayName: "Matrix", fullName: "Matrix", availableFrom: "2026-11-01T00:00:00Z"}) { product { code } } }"#,
+            variables: |_, caller| json!({"c": if caller == Caller::OrgTwo { "MATRIX-PRODUCT-TWO" } else { "MATRIX-PRODUCT" }}),
+            expect: [
+                Deny(HEADER_MISSING),
+                Deny(UNAUTHORIZED),
+                Deny(UNAUTHORIZED),
+                Allow(product_saved),
+                Allow(product_saved),
+            ],
+        },
+        Row {
+            root: Root::Mutation,
+            field: "saveEnergyProduct",
+            case: "Org One's product: only Org One may change it",
+            document: r#"mutation { saveEnergyProduct(input: {code: "MATRIX-PRODUCT", displayName: "Matrix", fullName: "Matrix", availableFrom: "2026-11-01T00:00:00Z"}) { product { code } } }"#,
+            variables: no_variables,
+            expect: [
+                Deny(HEADER_MISSING),
+                Deny(UNAUTHORIZED),
+                Deny(UNAUTHORIZED),
+                Allow(product_saved),
+                Deny(UNAUTHORIZED),
+            ],
+        },
+        Row {
             root: Root::Query,
             field: "tariffRates",
             case: "the imported half-hour (organisations only)",
@@ -1718,6 +1746,21 @@ fn tariff_imported(_: &World, d: &Value) -> (Value, Value) {
     (
         d["importTariffRates"].clone(),
         json!({"tariff": {"code": "MATRIX"}, "importedCount": 1}),
+    )
+}
+
+fn product_saved(_: &World, d: &Value) -> (Value, Value) {
+    let code = d["saveEnergyProduct"]["product"]["code"]
+        .as_str()
+        .unwrap_or_default();
+    let expected = if code == "MATRIX-PRODUCT-TWO" {
+        "MATRIX-PRODUCT-TWO"
+    } else {
+        "MATRIX-PRODUCT"
+    };
+    (
+        d["saveEnergyProduct"].clone(),
+        json!({"product": {"code": expected}}),
     )
 }
 

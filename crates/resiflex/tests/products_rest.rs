@@ -355,3 +355,144 @@ async fn tariff_prices_come_newest_first_with_vat_within_the_window() {
         assert!(body[parameter].is_array(), "{query}: {body}");
     }
 }
+
+const SAVE: &str = "mutation($input: EnergyProductInput!) { saveEnergyProduct(input: $input) { \
+    created tariffCount chargeCount product { code displayName availability isVariable term availableFrom tariffCodes } } }";
+const IMPORT: &str = "mutation($input: ImportTariffRatesInput!) { importTariffRates(input: $input) { importedCount } }";
+
+fn product_input(code: &str, rates: &str) -> Value {
+    json!({"input": {
+        "code": code,
+        "displayName": "Partner Agile",
+        "fullName": "Partner Agile November 2026",
+        "isVariable": true,
+        "term": 12,
+        "availableFrom": "2026-11-01T00:00:00Z",
+        "tariffs": [
+            {"kind": "DYNAMIC", "region": "_B", "ratesTariff": rates, "charges": [
+                {"kind": "STANDING", "validFrom": "2026-11-01T00:00:00Z", "valueExcVat": "41.3"}
+            ]},
+            {"kind": "DYNAMIC", "region": "B", "paymentMethod": "VARYING", "vatBasisPoints": 0, "ratesTariff": rates}
+        ]
+    }})
+}
+
+#[tokio::test]
+async fn an_organisation_sells_its_own_rates_as_a_product_and_nobody_else_can_change_it() {
+    use harness::error_code;
+    use harness::scenario::organisation_auth;
+    let app = TestApp::spawn().await;
+    let one = organisation_auth(&app, "One").await;
+    let two = organisation_auth(&app, "Two").await;
+    let rates: Vec<Value> = (0..4)
+        .map(|i| {
+            let from = start_instant() + Duration::minutes(30 * i);
+            json!({"validFrom": from.to_rfc3339(), "validTo": (from + Duration::minutes(30)).to_rfc3339(), "unitRate": format!("{}.5", 20 + i)})
+        })
+        .collect();
+    let imported = app
+        .graphql_as(
+            Some(&one),
+            IMPORT,
+            json!({"input": {"tariffCode": "ONE-RATES", "rates": rates}}),
+        )
+        .await;
+    assert_eq!(
+        imported["data"]["importTariffRates"]["importedCount"], 4,
+        "{imported}"
+    );
+
+    let saved = app
+        .graphql_as(
+            Some(&one),
+            SAVE,
+            product_input("PARTNER-AGILE-26-11-01", "ONE-RATES"),
+        )
+        .await;
+    let done = &saved["data"]["saveEnergyProduct"];
+    assert_eq!(done["created"], true, "{saved}");
+    assert_eq!(
+        (done["tariffCount"].as_i64(), done["chargeCount"].as_i64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(done["product"]["availability"], "EVERYONE");
+    assert_eq!(
+        done["product"]["tariffCodes"],
+        json!(["E-1R-PARTNER-AGILE-26-11-01-B"])
+    );
+
+    // The public API sells it at the organisation's half-hourly prices, with and without VAT.
+    let (status, body) = get(
+        &app,
+        "/v1/products/PARTNER-AGILE-26-11-01/electricity-tariffs/E-1R-PARTNER-AGILE-26-11-01-B/standard-unit-rates/",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["count"], 4);
+    assert_eq!(body["results"][0]["value_exc_vat"], 23.5);
+    assert_eq!(body["results"][0]["value_inc_vat"], 24.675);
+
+    // Saved again: an update.
+    let again = app
+        .graphql_as(
+            Some(&one),
+            SAVE,
+            product_input("PARTNER-AGILE-26-11-01", "ONE-RATES"),
+        )
+        .await;
+    assert_eq!(
+        again["data"]["saveEnergyProduct"]["created"], false,
+        "{again}"
+    );
+
+    // Another organisation may change neither the product nor sell One's rates.
+    let taken = app
+        .graphql_as(
+            Some(&two),
+            SAVE,
+            product_input("PARTNER-AGILE-26-11-01", "ONE-RATES"),
+        )
+        .await;
+    assert_eq!(error_code(&taken), "KT-CT-1111", "{taken}");
+    let borrowed = app
+        .graphql_as(
+            Some(&two),
+            SAVE,
+            product_input("TWO-AGILE-26-11-01", "ONE-RATES"),
+        )
+        .await;
+    assert_eq!(error_code(&borrowed), "KT-CT-1111", "{borrowed}");
+    let (status, _) = get(&app, "/v1/products/TWO-AGILE-26-11-01/").await;
+    assert_eq!(status, 404, "nothing was stored");
+
+    // Broken rules are named, and nothing is stored.
+    for (edit, needle) in [
+        (json!({"code": "lower-case"}), "product code"),
+        (
+            json!({"tariffs": [{"kind": "DYNAMIC", "region": "I", "ratesTariff": "ONE-RATES"}]}),
+            "region",
+        ),
+        (
+            json!({"tariffs": [{"kind": "DYNAMIC", "region": "B", "ratesTariff": "NO-SUCH-RATES"}]}),
+            "NO-SUCH-RATES",
+        ),
+        (
+            json!({"tariffs": [{"kind": "SINGLE_RATE", "region": "B", "charges": [{"kind": "NIGHT", "validFrom": "2026-11-01T00:00:00Z", "valueExcVat": "1"}]}]}),
+            "NIGHT",
+        ),
+        (
+            json!({"tariffs": [{"kind": "SINGLE_RATE", "region": "B", "vatBasisPoints": -5}]}),
+            "vatBasisPoints",
+        ),
+    ] {
+        let mut input = product_input("BROKEN-26-11-01", "ONE-RATES");
+        for (key, value) in edit.as_object().unwrap() {
+            input["input"][key] = value.clone();
+        }
+        let refused = app.graphql_as(Some(&one), SAVE, input).await;
+        assert_eq!(error_code(&refused), "KT-CT-1605", "{needle}: {refused}");
+        assert!(refused.to_string().contains(needle), "{needle}: {refused}");
+    }
+    let (status, _) = get(&app, "/v1/products/BROKEN-26-11-01/").await;
+    assert_eq!(status, 404);
+}

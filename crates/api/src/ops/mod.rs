@@ -12,6 +12,7 @@ pub mod heat_pumps;
 pub mod meta;
 pub mod onboarding;
 pub mod preferences;
+pub mod products;
 pub mod sessions;
 pub mod tariffs;
 pub mod values;
@@ -81,6 +82,7 @@ pub fn operation_errors() -> Vec<OperationErrors> {
         sessions::ERRORS,
         control::ERRORS,
         tariffs::ERRORS,
+        products::ERRORS,
         heat_pumps::ERRORS,
     ]
     .concat()
