@@ -16,6 +16,7 @@ pub mod plan;
 pub mod posix_tz;
 pub mod preferences;
 pub mod product;
+pub mod supply;
 pub mod tariff;
 pub mod telemetry;
 pub mod units;

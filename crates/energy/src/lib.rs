@@ -2,6 +2,9 @@
 //! standing charges and unit rates), with every rule checked before anything is stored. The API
 //! maps GraphQL and REST onto this crate; the command line and the demo call it directly.
 
+#[cfg(test)]
+mod fixtures;
 pub mod products;
+pub mod supply;
 
 pub use products::EnergyError;

@@ -20,6 +20,7 @@ pub mod plans;
 pub mod products;
 pub mod secrets;
 pub mod sessions;
+pub mod supply;
 pub mod tariffs;
 pub mod telemetry;
 #[cfg(any(test, feature = "testing"))]

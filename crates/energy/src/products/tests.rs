@@ -5,6 +5,7 @@ use resiflex_domain::tariff::{Rate, Tariff};
 use resiflex_store::testing::TestDb;
 
 use super::*;
+use crate::fixtures::single_rate;
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap()
@@ -30,31 +31,6 @@ async fn rate_table(db: &Db, code: &str, owner: Option<i64>, slots: i64) {
     tariffs::import_rates(db, &tariff, owner, &rates, t0())
         .await
         .unwrap();
-}
-
-fn single_rate(code: &str) -> ProductDocument {
-    serde_json::from_value(serde_json::json!({
-        "code": code,
-        "displayName": "Flexible",
-        "fullName": "Flexible December 2026",
-        "brand": "RESIFLEX_LIVE",
-        "isVariable": true,
-        "availableFrom": "2026-11-01T00:00:00Z",
-        "tariffs": [
-            {"kind": "SINGLE_RATE", "region": "_C", "charges": [
-                {"kind": "STANDING", "validFrom": "2026-11-01T00:00:00Z", "valueExcVat": "40"},
-                {"kind": "STANDARD", "validFrom": "2026-11-01T00:00:00Z", "validTo": "2026-12-01T00:00:00Z", "valueExcVat": "24.5"},
-                {"kind": "STANDARD", "validFrom": "2026-12-01T00:00:00Z", "valueExcVat": "22.123456"}
-            ]},
-            {"kind": "SINGLE_RATE", "region": "C", "paymentMethod": "VARYING", "charges": [
-                {"kind": "STANDARD", "validFrom": "2026-11-01T00:00:00Z", "valueExcVat": "26"}
-            ]},
-            {"fuel": "GAS", "kind": "SINGLE_RATE", "region": "C", "charges": [
-                {"kind": "STANDARD", "validFrom": "2026-11-01T00:00:00Z", "valueExcVat": "6.1"}
-            ]}
-        ]
-    }))
-    .unwrap()
 }
 
 #[tokio::test]
