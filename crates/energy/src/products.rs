@@ -369,37 +369,78 @@ pub async fn detail(db: &Db, code: &str, at: DateTime<Utc>) -> Result<ProductDet
         .ok_or(EnergyError::NotFound)?;
     let mut tariffs = Vec::new();
     for tariff in store::tariffs_of_product(db, product.id).await? {
-        let charges = store::charges_at(db, tariff.id, at).await?;
-        let of = |kind: ChargeKind| {
-            charges
-                .iter()
-                .find(|c| c.kind == kind)
-                .map(|c| c.value_exc_vat)
-        };
-        let unit = match (tariff.tariff.kind, tariff.rates_tariff_id) {
-            (TariffKind::Dynamic, Some(rates)) => {
-                let (_, rates) = store::rates_page(
-                    db,
-                    rates,
-                    Some(at),
-                    Some(at + chrono::Duration::seconds(1)),
-                    0,
-                    1,
-                )
-                .await?;
-                rates.first().map(|r| r.import_minor_per_kwh)
-            }
-            (TariffKind::DayNight, _) => of(ChargeKind::Day),
-            _ => of(ChargeKind::Standard),
-        };
-        tariffs.push(TariffAt {
-            standing: of(ChargeKind::Standing),
-            unit,
-            night: of(ChargeKind::Night),
-            tariff,
-        });
+        tariffs.push(tariff_at(db, tariff, at).await?);
     }
     Ok(ProductDetail { product, tariffs })
+}
+
+/// The tariff with the charges that apply at `at`.
+pub async fn tariff_at(
+    db: &Db,
+    tariff: StoredProductTariff,
+    at: DateTime<Utc>,
+) -> Result<TariffAt, EnergyError> {
+    let charges = store::charges_at(db, tariff.id, at).await?;
+    let of = |kind: ChargeKind| {
+        charges
+            .iter()
+            .find(|c| c.kind == kind)
+            .map(|c| c.value_exc_vat)
+    };
+    let unit = match (tariff.tariff.kind, tariff.rates_tariff_id) {
+        (TariffKind::Dynamic, Some(rates)) => {
+            let (_, rates) = store::rates_page(
+                db,
+                rates,
+                Some(at),
+                Some(at + chrono::Duration::seconds(1)),
+                0,
+                1,
+            )
+            .await?;
+            rates.first().map(|r| r.import_minor_per_kwh)
+        }
+        (TariffKind::DayNight, _) => of(ChargeKind::Day),
+        _ => of(ChargeKind::Standard),
+    };
+    Ok(TariffAt {
+        standing: of(ChargeKind::Standing),
+        unit,
+        night: of(ChargeKind::Night),
+        tariff,
+    })
+}
+
+/// A product tariff (by id) with its product, as it is at `at`.
+pub async fn product_tariff_at(
+    db: &Db,
+    product_tariff_id: i64,
+    at: DateTime<Utc>,
+) -> Result<(StoredProduct, TariffAt), EnergyError> {
+    let tariff = store::product_tariff(db, product_tariff_id)
+        .await?
+        .ok_or(EnergyError::NotFound)?;
+    let product = store::product_by_id(db, tariff.product_id)
+        .await?
+        .ok_or(EnergyError::NotFound)?;
+    Ok((product, tariff_at(db, tariff, at).await?))
+}
+
+/// A dynamic tariff's half-hourly prices before VAT from `from` on, at most `limit`, in time
+/// order (the rate table's own order).
+pub async fn dynamic_rates(
+    db: &Db,
+    tariff: &StoredProductTariff,
+    from: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<resiflex_domain::tariff::Rate>, EnergyError> {
+    let Some(rates) = tariff.rates_tariff_id else {
+        return Ok(Vec::new());
+    };
+    let end = from + chrono::Duration::days(4);
+    let mut rates = tariffs::rates_between(db, rates, from, end).await?;
+    rates.truncate(usize::try_from(limit).unwrap_or(0));
+    Ok(rates)
 }
 
 /// Which list of a tariff's prices.

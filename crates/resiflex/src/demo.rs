@@ -46,6 +46,10 @@ const TARIFF_NAME: &str = "ResiFlex Demo Agile";
 pub const PRODUCT_CODE: &str = "RESIFLEX-AGILE-26-01-01";
 /// The demo product's region (GSP group `_C`, London).
 const PRODUCT_REGION: char = 'C';
+/// The demo property's electricity meter point and its smart meter.
+pub const MPAN: &str = "1200023305967";
+const METER_SERIAL: &str = "21L4380212";
+const SMART_DEVICE_ID: &str = "00-1A-2B-FF-FF-3C-4D-5E";
 const PRICE_SEED: u64 = 1;
 const BRAND: BrandChoices = BrandChoices::ResiflexLive;
 /// The organisation's reference for the demo account, which makes creating it idempotent.
@@ -408,6 +412,9 @@ pub async fn prepare(db: &Db, sandbox: &Sandbox, now: DateTime<Utc>) -> anyhow::
     )
     .await
     .map_err(|e| anyhow::anyhow!("the demo product: {e}"))?;
+    supply(db, property.id, on_sale_since.min(now), now)
+        .await
+        .context("the demo's meter point")?;
     let tariff = tariffs::tariff_by_code(db, TARIFF_CODE)
         .await?
         .context("the demo tariff")?;
@@ -577,6 +584,52 @@ pub async fn serve(
     top_up.abort();
     let _ = top_up.await;
     served
+}
+
+/// The demo property's import meter point with its smart meter, on the demo product since
+/// `since` (added once; a second run finds them).
+async fn supply(
+    db: &Db,
+    property_id: i64,
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    use resiflex_energy::supply::{self, MeterDocument, MeterPointDocument};
+    let document = MeterPointDocument {
+        mpan: Some(MPAN.to_owned()),
+        mprn: None,
+        direction: "IMPORT".to_owned(),
+        meters: vec![MeterDocument {
+            serial_number: METER_SERIAL.to_owned(),
+            smart_device_id: Some(SMART_DEVICE_ID.to_owned()),
+            active_from: since,
+            active_to: None,
+        }],
+    };
+    supply::save_meter_point(db, property_id, &document, now)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let tariff = format!("E-1R-{PRODUCT_CODE}-{PRODUCT_REGION}");
+    let on_it = supply::supply_of_property(db, property_id)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .iter()
+        .any(|s| s.agreements.iter().any(|a| a.tariff_code == tariff));
+    if !on_it {
+        supply::agree(
+            db,
+            resiflex_domain::product::Fuel::Electricity,
+            MPAN,
+            &tariff,
+            resiflex_domain::product::PaymentMethod::DirectDebitMonthly,
+            since,
+            None,
+            now,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

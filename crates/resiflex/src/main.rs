@@ -86,6 +86,12 @@ enum Command {
     /// Energy products and their tariffs, standing charges and unit rates.
     #[command(subcommand)]
     Product(ProductCommand),
+    /// A property's meter points and their meters.
+    #[command(subcommand, name = "meter-point")]
+    MeterPoint(MeterPointCommand),
+    /// Agreements: a meter point on a product's tariff for a period.
+    #[command(subcommand)]
+    Agreement(AgreementCommand),
     /// Grid zones: capacity shared by the devices of many homes, planned jointly.
     #[command(subcommand)]
     Zone(ZoneCommand),
@@ -222,6 +228,49 @@ enum ProductCommand {
     /// A product and its tariffs' prices now.
     Show {
         code: String,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum MeterPointCommand {
+    /// Add a meter point with its meters to a property of an account, or update its meters, from
+    /// a JSON document (`mpan` or `mprn`, `direction`, `meters` with `serialNumber`,
+    /// `smartDeviceId`, `activeFrom`, `activeTo`).
+    Save {
+        #[arg(long)]
+        account: String,
+        /// The property (default: the account's first).
+        #[arg(long)]
+        property: Option<i64>,
+        #[arg(long)]
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AgreementCommand {
+    /// Put a meter point on a tariff from an instant; the open-ended agreement in force then ends.
+    Add {
+        /// An electricity meter point.
+        #[arg(long, conflicts_with = "mprn", required_unless_present = "mprn")]
+        mpan: Option<String>,
+        /// A gas meter point.
+        #[arg(long)]
+        mprn: Option<String>,
+        /// The tariff code (`E-1R-...-C`).
+        #[arg(long)]
+        tariff: String,
+        #[arg(long, default_value = "DIRECT_DEBIT_MONTHLY")]
+        payment_method: String,
+        /// RFC 3339 with an offset.
+        #[arg(long)]
+        from: chrono::DateTime<chrono::Utc>,
+        #[arg(long)]
+        to: Option<chrono::DateTime<chrono::Utc>>,
         #[command(flatten)]
         database: DatabaseArg,
     },
@@ -483,6 +532,57 @@ async fn main() -> anyhow::Result<()> {
         Command::Product(ProductCommand::Show { code, database: db }) => {
             let db = database(db).await?;
             print_json(resiflex::products::show(&db, &code, chrono::Utc::now()).await).await
+        }
+        Command::MeterPoint(MeterPointCommand::Save {
+            account,
+            property,
+            file,
+            database: db,
+        }) => {
+            let json = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let db = database(db).await?;
+            print_json(
+                resiflex::products::save_meter_point(
+                    &db,
+                    &account,
+                    property,
+                    &json,
+                    chrono::Utc::now(),
+                )
+                .await,
+            )
+            .await
+        }
+        Command::Agreement(AgreementCommand::Add {
+            mpan,
+            mprn,
+            tariff,
+            payment_method,
+            from,
+            to,
+            database: db,
+        }) => {
+            let (fuel, point) = match (mpan, mprn) {
+                (Some(mpan), _) => (resiflex_domain::product::Fuel::Electricity, mpan),
+                (None, Some(mprn)) => (resiflex_domain::product::Fuel::Gas, mprn),
+                (None, None) => anyhow::bail!("give --mpan or --mprn"),
+            };
+            let db = database(db).await?;
+            print_json(
+                resiflex::products::add_agreement(
+                    &db,
+                    fuel,
+                    &point,
+                    &tariff,
+                    &payment_method,
+                    from,
+                    to,
+                    chrono::Utc::now(),
+                )
+                .await,
+            )
+            .await
         }
         Command::Tariff(TariffCommand::Assign {
             account,

@@ -67,3 +67,66 @@ pub async fn show(db: &Db, code: &str, now: DateTime<Utc>) -> anyhow::Result<Val
         "tariffs": tariffs,
     }))
 }
+
+/// `resiflex meter-point save --account A-... [--property ID] --file meter-point.json`: adds a
+/// meter point with its meters to a property of the account (its first one by default), or
+/// updates its meters.
+pub async fn save_meter_point(
+    db: &Db,
+    account_number: &str,
+    property_id: Option<i64>,
+    json: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Value> {
+    let document: resiflex_energy::supply::MeterPointDocument =
+        serde_json::from_str(json).context("the file is not a meter point document")?;
+    let account = resiflex_store::accounts::account_by_number(db, account_number.trim())
+        .await?
+        .with_context(|| format!("no account {account_number:?}"))?;
+    let properties = resiflex_store::accounts::properties_of_account(db, account.id).await?;
+    let property = match property_id {
+        Some(id) => properties.iter().find(|p| p.id == id),
+        None => properties.first(),
+    }
+    .with_context(|| format!("the account {account_number} has no such property"))?;
+    let saved = resiflex_energy::supply::save_meter_point(db, property.id, &document, now)
+        .await
+        .map_err(failed)?;
+    Ok(json!({
+        "meterPoint": saved.point.id.as_str(),
+        "fuel": saved.point.fuel.as_str(),
+        "direction": saved.point.direction.as_str(),
+        "propertyId": saved.property_id,
+        "meters": document.meters.len(),
+    }))
+}
+
+/// `resiflex agreement add --mpan|--mprn ID --tariff CODE --from T [--to T]`: puts the meter
+/// point on the tariff; an open-ended agreement in force at `from` ends there.
+#[allow(clippy::too_many_arguments)]
+pub async fn add_agreement(
+    db: &Db,
+    fuel: resiflex_domain::product::Fuel,
+    meter_point: &str,
+    tariff: &str,
+    payment_method: &str,
+    from: DateTime<Utc>,
+    to: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Value> {
+    let method = payment_method
+        .parse()
+        .map_err(|e| anyhow!("--payment-method: {e}"))?;
+    let (agreement, ended) =
+        resiflex_energy::supply::agree(db, fuel, meter_point, tariff, method, from, to, now)
+            .await
+            .map_err(failed)?;
+    Ok(json!({
+        "agreementId": agreement.id,
+        "meterPoint": meter_point.trim(),
+        "tariff": agreement.tariff_code,
+        "validFrom": agreement.period.from,
+        "validTo": agreement.period.to,
+        "endedAgreementId": ended,
+    }))
+}

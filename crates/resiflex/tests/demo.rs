@@ -305,6 +305,9 @@ async fn the_demo_signs_in_three_ways_and_a_second_start_reuses_everything() {
         ("tariffs", 1),
         ("products", 1),
         ("product_tariffs", 2),
+        ("meter_points", 1),
+        ("meters", 1),
+        ("agreements", 1),
     ] {
         assert_eq!(
             count_rows_in_file(&file, table, "").await,

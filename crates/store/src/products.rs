@@ -378,6 +378,24 @@ pub async fn tariffs_of_product(
         .collect()
 }
 
+pub async fn product_by_id(db: &Db, id: i64) -> Result<Option<StoredProduct>, StoreError> {
+    let sql = format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE id = $1");
+    let row: Option<ProductRow> = on_db!(db, |pool| sqlx::query_as(&sql)
+        .bind(id)
+        .fetch_optional(pool)
+        .await)?;
+    row.map(StoredProduct::try_from).transpose()
+}
+
+pub async fn product_tariff(db: &Db, id: i64) -> Result<Option<StoredProductTariff>, StoreError> {
+    let sql = format!("SELECT {TARIFF_COLUMNS} FROM {TARIFF_FROM} WHERE pt.id = $1");
+    let row: Option<TariffRow> = on_db!(db, |pool| sqlx::query_as(&sql)
+        .bind(id)
+        .fetch_optional(pool)
+        .await)?;
+    row.map(StoredProductTariff::try_from).transpose()
+}
+
 /// The tariffs (one per payment method) with this code.
 pub async fn tariffs_by_code(db: &Db, code: &str) -> Result<Vec<StoredProductTariff>, StoreError> {
     let sql = format!(

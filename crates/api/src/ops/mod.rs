@@ -14,6 +14,7 @@ pub mod onboarding;
 pub mod preferences;
 pub mod products;
 pub mod sessions;
+pub mod supply;
 pub mod tariffs;
 pub mod values;
 

@@ -57,11 +57,12 @@ fn decimal(value: Micros) -> Decimal {
     Decimal(RustDecimal::new(value.0, 6).normalize())
 }
 
-/// A tariff.
-pub struct TariffType(pub StoredTariff);
+/// A rate table: the slot-by-slot prices of a dynamic tariff, as imported (sold as a product's
+/// tariff through `saveEnergyProduct`).
+pub struct RateTableType(pub StoredTariff);
 
-#[Object(name = "TariffType")]
-impl TariffType {
+#[Object(name = "RateTableType")]
+impl RateTableType {
     async fn code(&self) -> &str {
         &self.0.code
     }
@@ -135,7 +136,7 @@ pub struct ImportTariffRatesInput {
 
 #[derive(SimpleObject)]
 pub struct ImportTariffRates {
-    pub tariff: TariffType,
+    pub tariff: RateTableType,
     pub imported_count: i32,
 }
 
@@ -148,7 +149,7 @@ pub struct AssignTariffInput {
 #[derive(SimpleObject)]
 pub struct AssignTariff {
     pub account_number: String,
-    pub tariff: TariffType,
+    pub tariff: RateTableType,
     /// How many of the account's properties are now on the tariff.
     pub property_count: i32,
 }
@@ -157,7 +158,7 @@ pub struct AssignTariff {
 #[derive(SimpleObject)]
 #[graphql(name = "PropertyTariffType")]
 pub struct PropertyTariff {
-    pub tariff: TariffType,
+    pub tariff: RateTableType,
     /// When the property went on this tariff.
     pub valid_from: DateTime,
 }
@@ -233,7 +234,7 @@ impl TariffsQuery {
             .await
             .map_err(internal)?;
         Ok(current.map(|c| PropertyTariff {
-            tariff: TariffType(c.tariff),
+            tariff: RateTableType(c.tariff),
             valid_from: DateTime(c.valid_from),
         }))
     }
@@ -339,7 +340,7 @@ impl TariffsMutation {
             Err(err) => return Err(internal(err)),
         };
         Ok(ImportTariffRates {
-            tariff: TariffType(done.tariff),
+            tariff: RateTableType(done.tariff),
             imported_count: i32::try_from(done.imported).unwrap_or(i32::MAX),
         })
     }
@@ -372,7 +373,7 @@ impl TariffsMutation {
             .map_err(internal)?;
         Ok(AssignTariff {
             account_number: account.number,
-            tariff: TariffType(tariff),
+            tariff: RateTableType(tariff),
             property_count: i32::try_from(count).unwrap_or(i32::MAX),
         })
     }

@@ -4,6 +4,16 @@
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use resiflex_store::accounts::{self, Account, AccountReference, Property};
 use resiflex_store::identity::AccountUser;
+use resiflex_store::supply::StoredAgreement;
+use std::sync::Arc;
+
+use resiflex_domain::product::Fuel;
+use resiflex_energy::supply::Supply;
+
+use crate::ops::supply::meter_points::{
+    AgreementFilter, ElectricityAgreementType, ElectricityMeterPointType, GasAgreementType,
+    GasMeterPointType, agreements_of, supply_of_property,
+};
 
 use super::internal;
 use crate::auth::access::may_see_account;
@@ -15,6 +25,32 @@ use crate::scalars::DateTime;
 
 /// An account.
 pub struct AccountType(pub Account);
+
+impl AccountType {
+    async fn agreements(
+        &self,
+        ctx: &Context<'_>,
+        fuel: Fuel,
+        active: Option<bool>,
+    ) -> ApiResult<Vec<(Arc<Supply>, StoredAgreement)>> {
+        let api = api(ctx)?;
+        let now = api.clock.now();
+        let filter = AgreementFilter {
+            include_inactive: true,
+            active_only: active == Some(true),
+            ..AgreementFilter::default()
+        };
+        let mut out = Vec::new();
+        for property in accounts::properties_of_account(&api.db, self.0.id)
+            .await
+            .map_err(internal)?
+        {
+            let supply = supply_of_property(ctx, property.id).await?;
+            out.extend(agreements_of(&supply, fuel, filter, now));
+        }
+        Ok(out)
+    }
+}
 
 #[Object(name = "AccountType")]
 impl AccountType {
@@ -98,6 +134,35 @@ impl AccountType {
             .await
             .map_err(internal)?;
         Ok(properties.into_iter().map(PropertyType).collect())
+    }
+
+    /// The electricity agreements of the account's properties: with `active: true` only those in
+    /// force now, otherwise every one.
+    async fn electricity_agreements(
+        &self,
+        ctx: &Context<'_>,
+        active: Option<bool>,
+    ) -> ApiResult<Vec<ElectricityAgreementType>> {
+        Ok(self
+            .agreements(ctx, Fuel::Electricity, active)
+            .await?
+            .into_iter()
+            .map(|(s, a)| ElectricityAgreementType(s, a))
+            .collect())
+    }
+
+    /// The gas agreements of the account's properties, as `electricityAgreements`.
+    async fn gas_agreements(
+        &self,
+        ctx: &Context<'_>,
+        active: Option<bool>,
+    ) -> ApiResult<Vec<GasAgreementType>> {
+        Ok(self
+            .agreements(ctx, Fuel::Gas, active)
+            .await?
+            .into_iter()
+            .map(|(s, a)| GasAgreementType(s, a))
+            .collect())
     }
 
     /// The partner's own references to this account.
@@ -214,6 +279,55 @@ impl PropertyType {
     async fn time_zone(&self) -> &str {
         &self.0.time_zone
     }
+
+    /// Who occupies it and since when. A property belongs to the account it was created for, from
+    /// then on, so there is one period, open-ended.
+    async fn occupancy_periods(&self, ctx: &Context<'_>) -> ApiResult<Vec<OccupancyPeriodType>> {
+        let account = accounts::account_by_id(&api(ctx)?.db, self.0.account_id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| KrakenError::new(ErrorCode::Internal))?;
+        Ok(vec![OccupancyPeriodType {
+            id: ID(self.0.id.to_string()),
+            effective_from: DateTime(self.0.created_at),
+            effective_to: None,
+            is_occupier: true,
+            account_number: account.number,
+        }])
+    }
+
+    /// Its electricity meter points, import and export.
+    async fn electricity_meter_points(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Vec<ElectricityMeterPointType>> {
+        Ok(supply_of_property(ctx, self.0.id)
+            .await?
+            .into_iter()
+            .filter(|s| s.point.point.fuel == Fuel::Electricity)
+            .map(ElectricityMeterPointType)
+            .collect())
+    }
+
+    async fn gas_meter_points(&self, ctx: &Context<'_>) -> ApiResult<Vec<GasMeterPointType>> {
+        Ok(supply_of_property(ctx, self.0.id)
+            .await?
+            .into_iter()
+            .filter(|s| s.point.point.fuel == Fuel::Gas)
+            .map(GasMeterPointType)
+            .collect())
+    }
+}
+
+/// An account's occupancy of a property.
+#[derive(SimpleObject, Debug)]
+pub struct OccupancyPeriodType {
+    pub id: ID,
+    pub effective_from: DateTime,
+    /// None while the account occupies it.
+    pub effective_to: Option<DateTime>,
+    pub is_occupier: bool,
+    pub account_number: String,
 }
 
 #[derive(SimpleObject, Debug)]

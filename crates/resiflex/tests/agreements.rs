@@ -1,0 +1,269 @@
+//! Meter points, meters and agreements as a supplier app reads them: its first request (the
+//! properties with their occupancy, the account's electricity and gas agreements in force, each
+//! with its meter point, the meters in use and the agreement history, the tariff selected through
+//! the `TariffType` interface), a change of tariff keeping the history, and another customer
+//! seeing none of it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
+
+mod harness;
+
+use chrono::Duration;
+use harness::scenario::{
+    NewAccount, account_number_of, create_account_as, organisation_auth, user_auth,
+};
+use harness::{TestApp, error_code, start_instant};
+use resiflex::prices::{self, TariffOptions};
+use resiflex_domain::product::Fuel;
+use serde_json::{Value, json};
+
+const MPAN: &str = "1200023305967";
+const MPRN: &str = "3456789012";
+
+/// The supplier app's first request, as it sends it.
+const FIRST_REQUEST: &str = r#"query($n: String!) {
+  properties(accountNumber: $n) { id occupancyPeriods { effectiveFrom effectiveTo } }
+  account(accountNumber: $n) {
+    electricityAgreements(active: true) {
+      validFrom validTo
+      meterPoint {
+        mpan direction gspGroupId
+        meters(includeInactive: false) {
+          serialNumber activeFrom activeTo
+          smartImportElectricityMeter { deviceId }
+          smartExportElectricityMeter { deviceId }
+        }
+        agreements(includeInactive: true) {
+          validFrom validTo
+          tariff {
+            __typename
+            ... on TariffType { displayName fullName productCode tariffCode standingCharge preVatStandingCharge }
+            ... on StandardTariff { unitRate preVatUnitRate }
+            ... on HalfHourlyTariff { unitRates { validFrom validTo value preVatValue } }
+          }
+        }
+      }
+    }
+    gasAgreements(active: true) {
+      validFrom validTo
+      meterPoint { mprn meters(includeInactive: false) { serialNumber smartGasMeter { deviceId } } }
+      tariff { tariffCode unitRate preVatUnitRate standingCharge }
+    }
+  }
+}"#;
+
+async fn supply(app: &TestApp, number: &str) {
+    let db = &app.test_db.db;
+    prices::generate(
+        db,
+        "AGILE-RATES",
+        start_instant().date_naive(),
+        2,
+        3,
+        &TariffOptions::default(),
+    )
+    .await
+    .unwrap();
+    resiflex_energy::products::save_sandbox_product(
+        db,
+        None,
+        "RESIFLEX-AGILE-26-01-01",
+        "AGILE-RATES",
+        'C',
+        start_instant() - Duration::days(60),
+        start_instant(),
+    )
+    .await
+    .unwrap();
+    let fixed = json!({
+        "code": "FIX-26-10-01", "displayName": "Fixed", "fullName": "Fixed October 2026",
+        "brand": "RESIFLEX_LIVE", "availableFrom": "2026-10-01T00:00:00Z",
+        "tariffs": [
+            {"kind": "SINGLE_RATE", "region": "C", "charges": [
+                {"kind": "STANDING", "validFrom": "2026-10-01T00:00:00Z", "valueExcVat": "40"},
+                {"kind": "STANDARD", "validFrom": "2026-10-01T00:00:00Z", "valueExcVat": "20"}]},
+            {"fuel": "GAS", "kind": "SINGLE_RATE", "region": "C", "charges": [
+                {"kind": "STANDING", "validFrom": "2026-10-01T00:00:00Z", "valueExcVat": "30"},
+                {"kind": "STANDARD", "validFrom": "2026-10-01T00:00:00Z", "valueExcVat": "6"}]}
+        ]
+    });
+    resiflex::products::save(db, &fixed.to_string(), start_instant())
+        .await
+        .unwrap();
+    let electricity = json!({"mpan": MPAN, "meters": [
+        {"serialNumber": "19L3000001", "activeFrom": "2020-01-01T00:00:00Z", "activeTo": "2026-10-15T00:00:00Z"},
+        {"serialNumber": "21L4380212", "smartDeviceId": "00-1a-2b-ff-ff-3c-4d-5e", "activeFrom": "2026-10-15T00:00:00Z"}
+    ]});
+    resiflex::products::save_meter_point(
+        db,
+        number,
+        None,
+        &electricity.to_string(),
+        start_instant(),
+    )
+    .await
+    .unwrap();
+    let gas = json!({"mprn": MPRN, "meters": [
+        {"serialNumber": "G4A00123", "smartDeviceId": "00-1A-2B-FF-FF-3C-4D-5F", "activeFrom": "2026-10-15T00:00:00Z"}
+    ]});
+    resiflex::products::save_meter_point(db, number, None, &gas.to_string(), start_instant())
+        .await
+        .unwrap();
+    let on = |fuel, point: &'static str, tariff: &'static str, from| async move {
+        resiflex::products::add_agreement(
+            db,
+            fuel,
+            point,
+            tariff,
+            "DIRECT_DEBIT_MONTHLY",
+            from,
+            None,
+            start_instant(),
+        )
+        .await
+        .unwrap()
+    };
+    // A fixed tariff from October, then the dynamic one from a week ago: a change of tariff.
+    let first = on(
+        Fuel::Electricity,
+        MPAN,
+        "E-1R-FIX-26-10-01-C",
+        start_instant() - Duration::days(50),
+    )
+    .await;
+    let change = on(
+        Fuel::Electricity,
+        MPAN,
+        "E-1R-RESIFLEX-AGILE-26-01-01-C",
+        start_instant() - Duration::days(7),
+    )
+    .await;
+    assert_eq!(change["endedAgreementId"], first["agreementId"]);
+    on(
+        Fuel::Gas,
+        MPRN,
+        "G-1R-FIX-26-10-01-C",
+        start_instant() - Duration::days(50),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_supplier_apps_first_request_finds_the_agreements_meters_and_tariffs() {
+    let app = TestApp::spawn().await;
+    let org = organisation_auth(&app, "Supplier").await;
+    let number =
+        account_number_of(&create_account_as(&app, &org, &NewAccount::new("a@example.com")).await);
+    supply(&app, &number).await;
+    let customer = user_auth(&app, "a@example.com").await;
+
+    for auth in [&customer, &org] {
+        let body = app
+            .graphql_as(Some(auth), FIRST_REQUEST, json!({"n": number}))
+            .await;
+        assert!(body["errors"].is_null(), "{body}");
+        let data = &body["data"];
+        assert_eq!(
+            data["properties"][0]["occupancyPeriods"][0]["effectiveTo"],
+            Value::Null
+        );
+
+        let electricity = data["account"]["electricityAgreements"].as_array().unwrap();
+        assert_eq!(electricity.len(), 1, "only the agreement in force: {body}");
+        let agreement = &electricity[0];
+        assert_eq!(agreement["validTo"], Value::Null);
+        let point = &agreement["meterPoint"];
+        assert_eq!(point["mpan"], MPAN);
+        assert_eq!(point["direction"], "IMPORT");
+        assert_eq!(point["gspGroupId"], "_C");
+        let meters = point["meters"].as_array().unwrap();
+        assert_eq!(meters.len(), 1, "the meter in use: {point}");
+        assert_eq!(meters[0]["serialNumber"], "21L4380212");
+        assert_eq!(
+            meters[0]["smartImportElectricityMeter"]["deviceId"],
+            "00-1A-2B-FF-FF-3C-4D-5E"
+        );
+        assert_eq!(meters[0]["smartExportElectricityMeter"], Value::Null);
+
+        // The history: the fixed tariff ended where the dynamic one began.
+        let history = point["agreements"].as_array().unwrap();
+        assert_eq!(history.len(), 2, "{point}");
+        assert_eq!(history[0]["validTo"], history[1]["validFrom"]);
+        let fixed = &history[0]["tariff"];
+        assert_eq!(fixed["__typename"], "StandardTariff");
+        assert_eq!(fixed["tariffCode"], "E-1R-FIX-26-10-01-C");
+        assert_eq!(fixed["productCode"], "FIX-26-10-01");
+        assert_eq!(fixed["displayName"], "Fixed");
+        assert_eq!(fixed["standingCharge"], 42.0);
+        assert_eq!(fixed["preVatStandingCharge"], 40.0);
+        assert_eq!(fixed["unitRate"], 21.0);
+        let dynamic = &history[1]["tariff"];
+        assert_eq!(dynamic["__typename"], "HalfHourlyTariff");
+        assert_eq!(dynamic["tariffCode"], "E-1R-RESIFLEX-AGILE-26-01-01-C");
+        assert_eq!(dynamic["standingCharge"], 47.25);
+        let rates = dynamic["unitRates"].as_array().unwrap();
+        assert!(
+            rates.len() >= 24,
+            "the known half-hours ahead: {}",
+            rates.len()
+        );
+        for rate in rates {
+            let (value, pre) = (
+                rate["value"].as_f64().unwrap(),
+                rate["preVatValue"].as_f64().unwrap(),
+            );
+            assert!((value - pre * 1.05).abs() < 1e-6, "{rate}");
+        }
+
+        let gas = data["account"]["gasAgreements"].as_array().unwrap();
+        assert_eq!(gas.len(), 1);
+        assert_eq!(gas[0]["meterPoint"]["mprn"], MPRN);
+        assert_eq!(
+            gas[0]["meterPoint"]["meters"][0]["smartGasMeter"]["deviceId"],
+            "00-1A-2B-FF-FF-3C-4D-5F"
+        );
+        assert_eq!(gas[0]["tariff"]["tariffCode"], "G-1R-FIX-26-10-01-C");
+        assert_eq!(gas[0]["tariff"]["unitRate"], 6.3);
+    }
+
+    // Every agreement without `active`, and the property's meter points with every meter.
+    let body = app
+        .graphql_as(
+            Some(&customer),
+            r#"query($n: String!) { account(accountNumber: $n) { electricityAgreements { validFrom }
+                properties { electricityMeterPoints { mpan meters(includeInactive: true) { serialNumber activeTo } } gasMeterPoints { mprn } } } }"#,
+            json!({"n": number}),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    assert_eq!(
+        body["data"]["account"]["electricityAgreements"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let property = &body["data"]["account"]["properties"][0];
+    assert_eq!(
+        property["electricityMeterPoints"][0]["meters"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        property["electricityMeterPoints"][0]["meters"][0]["activeTo"],
+        "2026-10-15T00:00:00+00:00"
+    );
+    assert_eq!(property["gasMeterPoints"][0]["mprn"], MPRN);
+
+    // Another customer sees none of it.
+    let other_org = organisation_auth(&app, "Other").await;
+    create_account_as(&app, &other_org, &NewAccount::new("b@example.com")).await;
+    let stranger = user_auth(&app, "b@example.com").await;
+    let body = app
+        .graphql_as(Some(&stranger), FIRST_REQUEST, json!({"n": number}))
+        .await;
+    assert!(!error_code(&body).is_empty(), "{body}");
+    assert_eq!(body["data"]["account"], Value::Null, "{body}");
+}
