@@ -17,6 +17,7 @@ use crate::ops::onboarding::{OnboardingMutation, OnboardingQuery};
 use crate::ops::preferences::PreferencesMutation;
 use crate::ops::products::ProductsMutation;
 use crate::ops::sessions::SessionsQuery;
+use crate::ops::supply::mutations::SupplyMutation;
 use crate::ops::tariffs::{TariffsMutation, TariffsQuery};
 
 /// Queries, merged from the operation modules.
@@ -43,6 +44,7 @@ pub struct Mutation(
     ControlMutation,
     TariffsMutation,
     ProductsMutation,
+    SupplyMutation,
     HeatPumpsMutation,
 );
 

@@ -137,11 +137,20 @@ pub async fn save_meter_point(
         })
 }
 
+/// Whose agreement it is, when an organisation asks: the meter point must be on one of the
+/// account's properties and the product the organisation's own or the operator's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AgreementScope {
+    pub account_id: i64,
+    pub organisation_id: i64,
+}
+
 /// Puts the meter point on the tariff `tariff_code` (paid by `payment_method`) from `from` to
-/// `to` (open-ended when `None`).
+/// `to` (open-ended when `None`); within `scope` when an organisation asks.
 #[allow(clippy::too_many_arguments)]
 pub async fn agree(
     db: &Db,
+    scope: Option<AgreementScope>,
     fuel: Fuel,
     meter_point: &str,
     tariff_code: &str,
@@ -151,9 +160,17 @@ pub async fn agree(
     now: DateTime<Utc>,
 ) -> Result<(StoredAgreement, Option<i64>), EnergyError> {
     let period = Period::new(from, to)?;
+    let no_point = || EnergyError::Invalid(format!("there is no meter point {meter_point:?}"));
     let point = store::meter_point(db, fuel, meter_point.trim())
         .await?
-        .ok_or_else(|| EnergyError::Invalid(format!("there is no meter point {meter_point:?}")))?;
+        .ok_or_else(no_point)?;
+    if let Some(scope) = scope {
+        let properties =
+            resiflex_store::accounts::properties_of_account(db, scope.account_id).await?;
+        if properties.iter().all(|p| p.id != point.property_id) {
+            return Err(no_point());
+        }
+    }
     let tariff = product_store::tariffs_by_code(db, tariff_code.trim())
         .await?
         .into_iter()
@@ -174,6 +191,13 @@ pub async fn agree(
     let product = product_store::product_by_code(db, tariff.tariff.code.product.as_str())
         .await?
         .ok_or(EnergyError::NotFound)?;
+    if let Some(scope) = scope
+        && product
+            .organisation_id
+            .is_some_and(|owner| owner != scope.organisation_id)
+    {
+        return Err(EnergyError::NotOwner);
+    }
     if product.product.direction != point.point.direction {
         return Err(EnergyError::Invalid(format!(
             "an {} meter point takes an {} product, and {} is for {}",

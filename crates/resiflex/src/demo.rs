@@ -618,6 +618,7 @@ async fn supply(
     if !on_it {
         supply::agree(
             db,
+            None,
             resiflex_domain::product::Fuel::Electricity,
             MPAN,
             &tariff,

@@ -118,7 +118,7 @@ pub async fn add_agreement(
         .parse()
         .map_err(|e| anyhow!("--payment-method: {e}"))?;
     let (agreement, ended) =
-        resiflex_energy::supply::agree(db, fuel, meter_point, tariff, method, from, to, now)
+        resiflex_energy::supply::agree(db, None, fuel, meter_point, tariff, method, from, to, now)
             .await
             .map_err(failed)?;
     Ok(json!({

@@ -267,3 +267,110 @@ async fn a_supplier_apps_first_request_finds_the_agreements_meters_and_tariffs()
     assert!(!error_code(&body).is_empty(), "{body}");
     assert_eq!(body["data"]["account"], Value::Null, "{body}");
 }
+
+const SAVE_METER_POINT: &str = r#"mutation($input: SaveMeterPointInput!) { saveMeterPoint(input: $input) {
+    property { electricityMeterPoints { mpan meters(includeInactive: true) { serialNumber smartImportElectricityMeter { deviceId } } } } } }"#;
+const START: &str = r#"mutation($input: StartAgreementInput!) { startAgreement(input: $input) {
+    agreementId tariffCode validFrom validTo endedAgreementId } }"#;
+const SAVE_PRODUCT: &str = "mutation($input: EnergyProductInput!) { saveEnergyProduct(input: $input) { product { code } } }";
+
+fn single_rate(code: &str) -> Value {
+    json!({"input": {"code": code, "displayName": code, "fullName": code, "availableFrom": "2026-10-01T00:00:00Z",
+        "tariffs": [{"kind": "SINGLE_RATE", "region": "C", "charges": [
+            {"kind": "STANDARD", "validFrom": "2026-10-01T00:00:00Z", "valueExcVat": "20"}]}]}})
+}
+
+#[tokio::test]
+async fn an_organisation_adds_meter_points_and_changes_tariffs_only_for_its_own_accounts() {
+    let app = TestApp::spawn().await;
+    let one = organisation_auth(&app, "One").await;
+    let two = organisation_auth(&app, "Two").await;
+    let number =
+        account_number_of(&create_account_as(&app, &one, &NewAccount::new("a@example.com")).await);
+    let theirs =
+        account_number_of(&create_account_as(&app, &two, &NewAccount::new("b@example.com")).await);
+    for (auth, code) in [(&one, "ONE-FLEX"), (&one, "ONE-FIXED"), (&two, "TWO-FLEX")] {
+        let saved = app
+            .graphql_as(Some(auth), SAVE_PRODUCT, single_rate(code))
+            .await;
+        assert!(saved["errors"].is_null(), "{saved}");
+    }
+
+    let point = json!({"input": {"accountNumber": number, "mpan": MPAN, "meters": [
+        {"serialNumber": "21L4380212", "smartDeviceId": "00-1A-2B-FF-FF-3C-4D-5E", "activeFrom": "2026-10-01T00:00:00Z"}]}});
+    let saved = app
+        .graphql_as(Some(&one), SAVE_METER_POINT, point.clone())
+        .await;
+    let points = &saved["data"]["saveMeterPoint"]["property"]["electricityMeterPoints"];
+    assert_eq!(points[0]["mpan"], MPAN, "{saved}");
+    assert_eq!(
+        points[0]["meters"][0]["smartImportElectricityMeter"]["deviceId"],
+        "00-1A-2B-FF-FF-3C-4D-5E"
+    );
+    // Not on another organisation's account; a bad MPAN is named.
+    let refused = app
+        .graphql_as(Some(&two), SAVE_METER_POINT, point.clone())
+        .await;
+    assert_eq!(error_code(&refused), "KT-CT-1111", "{refused}");
+    let mut bad = point.clone();
+    bad["input"]["mpan"] = json!("1200023305960");
+    let refused = app.graphql_as(Some(&one), SAVE_METER_POINT, bad).await;
+    assert_eq!(error_code(&refused), "KT-CT-1605", "{refused}");
+    assert!(refused.to_string().contains("check digit"), "{refused}");
+
+    let start = |tariff: &str, from: &str| json!({"input": {"accountNumber": number, "mpan": MPAN, "tariffCode": tariff, "validFrom": from}});
+    let first = app
+        .graphql_as(
+            Some(&one),
+            START,
+            start("E-1R-ONE-FIXED-C", "2026-10-01T00:00:00Z"),
+        )
+        .await;
+    let first_id = first["data"]["startAgreement"]["agreementId"].clone();
+    assert!(first_id.is_number(), "{first}");
+    let change = app
+        .graphql_as(
+            Some(&one),
+            START,
+            start("E-1R-ONE-FLEX-C", "2026-11-20T00:00:00Z"),
+        )
+        .await;
+    assert_eq!(
+        change["data"]["startAgreement"]["endedAgreementId"], first_id,
+        "{change}"
+    );
+    // Overlapping the history is refused; another organisation's tariff, or account, too.
+    let overlap = app
+        .graphql_as(
+            Some(&one),
+            START,
+            start("E-1R-ONE-FIXED-C", "2026-11-20T00:00:00Z"),
+        )
+        .await;
+    assert_eq!(error_code(&overlap), "KT-CT-1605", "{overlap}");
+    let borrowed = app
+        .graphql_as(
+            Some(&one),
+            START,
+            start("E-1R-TWO-FLEX-C", "2026-12-01T00:00:00Z"),
+        )
+        .await;
+    assert_eq!(error_code(&borrowed), "KT-CT-1111", "{borrowed}");
+    let mut foreign = start("E-1R-ONE-FLEX-C", "2026-12-01T00:00:00Z");
+    foreign["input"]["accountNumber"] = json!(theirs);
+    let foreign = app.graphql_as(Some(&one), START, foreign).await;
+    assert_eq!(error_code(&foreign), "KT-CT-1111", "{foreign}");
+
+    // The customer sees the change of tariff.
+    let customer = user_auth(&app, "a@example.com").await;
+    let body = app
+        .graphql_as(Some(&customer), FIRST_REQUEST, json!({"n": number}))
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    let agreements = &body["data"]["account"]["electricityAgreements"];
+    assert_eq!(agreements.as_array().unwrap().len(), 1);
+    assert_eq!(
+        agreements[0]["meterPoint"]["agreements"][1]["tariff"]["tariffCode"],
+        "E-1R-ONE-FLEX-C"
+    );
+}

@@ -1575,7 +1575,7 @@ fn matrix() -> Vec<Row> {
             root: Root::Mutation,
             field: "saveEnergyProduct",
             case: "each organisation its own product",
-            document: r#"mutation($c: String!) { saveEnergyProduct(input: {code: $c, displayName: "Matrix", fullName: "Matrix", availableFrom: "2026-11-01T00:00:00Z"}) { product { code } } }"#,
+            document: r#"mutation($c: String!) { saveEnergyProduct(input: {code: $c, displayName: "Matrix", fullName: "Matrix", availableFrom: "2026-11-01T00:00:00Z", tariffs: [{kind: "SINGLE_RATE", region: "C", charges: [{kind: "STANDARD", validFrom: "2026-11-01T00:00:00Z", valueExcVat: "20"}]}]}) { product { code } } }"#,
             variables: |_, caller| json!({"c": if caller == Caller::OrgTwo { "MATRIX-PRODUCT-TWO" } else { "MATRIX-PRODUCT" }}),
             expect: [
                 Deny(HEADER_MISSING),
@@ -1596,6 +1596,35 @@ fn matrix() -> Vec<Row> {
                 Deny(UNAUTHORIZED),
                 Deny(UNAUTHORIZED),
                 Allow(product_saved),
+                Deny(UNAUTHORIZED),
+            ],
+        },
+        // ---------------------------------------------------------------- meter points and agreements
+        Row {
+            root: Root::Mutation,
+            field: "saveMeterPoint",
+            case: "a meter point on account A's property",
+            document: r#"mutation($n: String!) { saveMeterPoint(input: {accountNumber: $n, mpan: "1200023305967", meters: [{serialNumber: "21L4380212", activeFrom: "2026-11-01T00:00:00Z"}]}) { property { electricityMeterPoints { mpan } } } }"#,
+            variables: |w, _| json!({"n": w.a_number}),
+            expect: [
+                Deny(HEADER_MISSING),
+                Deny(UNAUTHORIZED),
+                Deny(UNAUTHORIZED),
+                Allow(meter_point_saved),
+                Deny(UNAUTHORIZED),
+            ],
+        },
+        Row {
+            root: Root::Mutation,
+            field: "startAgreement",
+            case: "account A's meter point on Org One's tariff",
+            document: r#"mutation($n: String!) { startAgreement(input: {accountNumber: $n, mpan: "1200023305967", tariffCode: "E-1R-MATRIX-PRODUCT-C", validFrom: "2026-11-01T00:00:00Z"}) { tariffCode validTo endedAgreementId } }"#,
+            variables: |w, _| json!({"n": w.a_number}),
+            expect: [
+                Deny(HEADER_MISSING),
+                Deny(UNAUTHORIZED),
+                Deny(UNAUTHORIZED),
+                Allow(agreement_started),
                 Deny(UNAUTHORIZED),
             ],
         },
@@ -1746,6 +1775,20 @@ fn tariff_imported(_: &World, d: &Value) -> (Value, Value) {
     (
         d["importTariffRates"].clone(),
         json!({"tariff": {"code": "MATRIX"}, "importedCount": 1}),
+    )
+}
+
+fn meter_point_saved(_: &World, d: &Value) -> (Value, Value) {
+    (
+        d["saveMeterPoint"].clone(),
+        json!({"property": {"electricityMeterPoints": [{"mpan": "1200023305967"}]}}),
+    )
+}
+
+fn agreement_started(_: &World, d: &Value) -> (Value, Value) {
+    (
+        d["startAgreement"].clone(),
+        json!({"tariffCode": "E-1R-MATRIX-PRODUCT-C", "validTo": null, "endedAgreementId": null}),
     )
 }
 

@@ -84,6 +84,7 @@ pub fn operation_errors() -> Vec<OperationErrors> {
         control::ERRORS,
         tariffs::ERRORS,
         products::ERRORS,
+        supply::mutations::ERRORS,
         heat_pumps::ERRORS,
     ]
     .concat()

@@ -25,6 +25,7 @@ async fn agree_from(
 ) -> Result<(StoredAgreement, Option<i64>), EnergyError> {
     agree(
         db,
+        None,
         Fuel::Electricity,
         MPAN,
         TARIFF,
@@ -183,7 +184,7 @@ async fn what_does_not_fit_is_refused_with_its_reason() {
     );
 
     let agreement = |tariff: &'static str, method: PaymentMethod, fuel: Fuel, id: &'static str| async move {
-        agree(db, fuel, id, tariff, method, t0(), None, t0()).await
+        agree(db, None, fuel, id, tariff, method, t0(), None, t0()).await
     };
     for (result, needle) in [
         (
@@ -232,6 +233,7 @@ async fn what_does_not_fit_is_refused_with_its_reason() {
         .unwrap();
     match agree(
         db,
+        None,
         Fuel::Electricity,
         "2000012345681",
         TARIFF,

@@ -11,7 +11,7 @@ mod create_account_reference;
 mod create_flex_shell_account;
 mod delete_account_reference;
 mod properties;
-mod types;
+pub mod types;
 mod update_account_reference;
 mod viewer;
 
