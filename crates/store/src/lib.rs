@@ -30,3 +30,12 @@ pub mod wizards;
 pub mod zones;
 
 pub use db::{Backend, Db, DbOptions, Pool, PoolStats, StoreError, Tx, redact_url};
+
+/// A stored value that does not read back as its domain type: [`StoreError::Corrupt`] naming
+/// `what`, never a guess.
+pub(crate) fn corrupt<T, E: std::fmt::Display>(
+    what: &str,
+    result: Result<T, E>,
+) -> Result<T, StoreError> {
+    result.map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}

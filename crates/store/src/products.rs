@@ -11,7 +11,7 @@ use resiflex_domain::product::{
 };
 use resiflex_domain::tariff::{Micros, Rate};
 
-use crate::{Db, StoreError, on_db, on_tx};
+use crate::{Db, StoreError, corrupt, on_db, on_tx};
 
 /// A stored product.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,10 +57,6 @@ struct ProductRow {
 }
 
 const PRODUCT_COLUMNS: &str = "id, organisation_id, code, display_name, full_name, description, availability, brand, direction, is_green, is_variable, is_tracker, is_prepay, is_business, term_months, available_from, available_to, created_at, updated_at";
-
-fn corrupt<T, E: std::fmt::Display>(what: &str, result: Result<T, E>) -> Result<T, StoreError> {
-    result.map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
-}
 
 impl TryFrom<ProductRow> for StoredProduct {
     type Error = StoreError;

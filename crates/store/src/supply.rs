@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use resiflex_domain::product::{Direction, Fuel, PaymentMethod};
 use resiflex_domain::supply::{Meter, MeterPoint, Period, SmartDeviceId, place_agreement};
 
-use crate::{Db, StoreError, on_db, on_tx};
+use crate::{Db, StoreError, corrupt, on_db, on_tx};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredMeterPoint {
@@ -28,10 +28,6 @@ pub struct StoredAgreement {
     pub tariff_code: String,
     pub payment_method: PaymentMethod,
     pub period: Period,
-}
-
-fn corrupt<T, E: std::fmt::Display>(what: &str, result: Result<T, E>) -> Result<T, StoreError> {
-    result.map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
 }
 
 #[derive(sqlx::FromRow)]

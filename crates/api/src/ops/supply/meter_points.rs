@@ -43,6 +43,20 @@ pub struct AgreementFilter {
 }
 
 impl AgreementFilter {
+    /// A meter point's `agreements(excludeFuture, includeInactive, validAfter)`.
+    fn of_meter_point(
+        exclude_future: bool,
+        include_inactive: bool,
+        valid_after: Option<DateTime>,
+    ) -> AgreementFilter {
+        AgreementFilter {
+            include_inactive,
+            exclude_future,
+            active_only: false,
+            valid_after: valid_after.map(|t| t.0),
+        }
+    }
+
     fn keeps(&self, agreement: &StoredAgreement, now: Instant<Utc>) -> bool {
         let period = agreement.period;
         if self.active_only && !period.contains(now) {
@@ -169,12 +183,7 @@ impl ElectricityMeterPointType {
         valid_after: Option<DateTime>,
     ) -> ApiResult<Vec<ElectricityAgreementType>> {
         let now = api(ctx)?.clock.now();
-        let filter = AgreementFilter {
-            include_inactive,
-            exclude_future,
-            active_only: false,
-            valid_after: valid_after.map(|t| t.0),
-        };
+        let filter = AgreementFilter::of_meter_point(exclude_future, include_inactive, valid_after);
         Ok(agreements(&self.0, filter, now)
             .into_iter()
             .map(|(s, a)| ElectricityAgreementType(s, a))
@@ -216,12 +225,7 @@ impl GasMeterPointType {
         valid_after: Option<DateTime>,
     ) -> ApiResult<Vec<GasAgreementType>> {
         let now = api(ctx)?.clock.now();
-        let filter = AgreementFilter {
-            include_inactive,
-            exclude_future,
-            active_only: false,
-            valid_after: valid_after.map(|t| t.0),
-        };
+        let filter = AgreementFilter::of_meter_point(exclude_future, include_inactive, valid_after);
         Ok(agreements(&self.0, filter, now)
             .into_iter()
             .map(|(s, a)| GasAgreementType(s, a))
