@@ -52,6 +52,20 @@ const FIRST_REQUEST: &str = r#"query($n: String!) {
   }
 }"#;
 
+async fn first_property_id(app: &TestApp, auth: &str, number: &str) -> String {
+    let body = app
+        .graphql_as(
+            Some(auth),
+            "query($n: String!) { properties(accountNumber: $n) { id } }",
+            json!({"n": number}),
+        )
+        .await;
+    body["data"]["properties"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 async fn supply(app: &TestApp, number: &str) {
     let db = &app.test_db.db;
     prices::generate(
@@ -256,6 +270,30 @@ async fn a_supplier_apps_first_request_finds_the_agreements_meters_and_tariffs()
         "2026-10-15T00:00:00+00:00"
     );
     assert_eq!(property["gasMeterPoints"][0]["mprn"], MPRN);
+
+    // `allProperties` and `property(id)` find the same property; another id finds none.
+    let id = body["data"]["account"]["properties"][0].clone();
+    let body = app
+        .graphql_as(
+            Some(&customer),
+            r#"query($n: String!, $id: ID!) { account(accountNumber: $n) { allProperties { id }
+                property(id: $id) { gasMeterPoints { mprn } } other: property(id: "999999") { id } } }"#,
+            json!({"n": number, "id": first_property_id(&app, &customer, &number).await}),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body} {id}");
+    assert_eq!(
+        body["data"]["account"]["allProperties"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        body["data"]["account"]["property"]["gasMeterPoints"][0]["mprn"],
+        MPRN
+    );
+    assert_eq!(body["data"]["account"]["other"], Value::Null);
 
     // Another customer sees none of it.
     let other_org = organisation_auth(&app, "Other").await;

@@ -27,6 +27,13 @@ use crate::scalars::DateTime;
 pub struct AccountType(pub Account);
 
 impl AccountType {
+    async fn property_list(&self, ctx: &Context<'_>) -> ApiResult<Vec<PropertyType>> {
+        let properties = accounts::properties_of_account(&api(ctx)?.db, self.0.id)
+            .await
+            .map_err(internal)?;
+        Ok(properties.into_iter().map(PropertyType).collect())
+    }
+
     async fn agreements(
         &self,
         ctx: &Context<'_>,
@@ -130,10 +137,7 @@ impl AccountType {
     }
 
     async fn properties(&self, ctx: &Context<'_>) -> ApiResult<Vec<PropertyType>> {
-        let properties = accounts::properties_of_account(&api(ctx)?.db, self.0.id)
-            .await
-            .map_err(internal)?;
-        Ok(properties.into_iter().map(PropertyType).collect())
+        self.property_list(ctx).await
     }
 
     /// The electricity agreements of the account's properties: with `active: true` only those in
@@ -163,6 +167,23 @@ impl AccountType {
             .into_iter()
             .map(|(s, a)| GasAgreementType(s, a))
             .collect())
+    }
+
+    /// Its past, present and future properties. A property stays with the account it was created
+    /// for, so these are its `properties`.
+    async fn all_properties(&self, ctx: &Context<'_>) -> ApiResult<Vec<PropertyType>> {
+        self.property_list(ctx).await
+    }
+
+    /// One of its properties; none for a property of another account.
+    async fn property(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<PropertyType>> {
+        let properties = accounts::properties_of_account(&api(ctx)?.db, self.0.id)
+            .await
+            .map_err(internal)?;
+        Ok(properties
+            .into_iter()
+            .find(|p| p.id.to_string() == id.0.trim())
+            .map(PropertyType))
     }
 
     /// The partner's own references to this account.
