@@ -3,7 +3,11 @@
 //! Nothing in this crate performs I/O or reads the system clock directly: time always comes in through a
 //! [`Clock`], so tests and the simulator decide what "now" is.
 
+#[macro_use]
+mod named;
+
 pub mod account;
+pub mod calendar;
 pub mod catalogue;
 pub mod clock;
 pub mod command;
@@ -16,6 +20,7 @@ pub mod plan;
 pub mod posix_tz;
 pub mod preferences;
 pub mod product;
+pub mod reading;
 pub mod supply;
 pub mod tariff;
 pub mod telemetry;

@@ -12,7 +12,6 @@
 //!   VAT is a rate in basis points (500 is 5 %), applied when a price is shown with VAT.
 
 use std::fmt;
-use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 
@@ -69,44 +68,8 @@ impl fmt::Display for ProductCode {
     }
 }
 
-macro_rules! named_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name {
-            $($(#[$vmeta])* $variant),+
-        }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $text),+
-                }
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = ProductError;
-
-            fn from_str(text: &str) -> Result<Self, Self::Err> {
-                match text {
-                    $($text => Ok($name::$variant),)+
-                    _ => refuse(format!("{text:?} is not one of {}", [$($text),+].join(", "))),
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
 named_enum!(
+    ProductError;
     /// Who may take a product (the API's `ProductAvailability`).
     ProductAvailability {
         Everyone = "EVERYONE",
@@ -115,6 +78,7 @@ named_enum!(
 );
 
 named_enum!(
+    ProductError;
     /// Whether a product is for energy taken from the grid or sent to it.
     Direction {
         Import = "IMPORT",
@@ -123,6 +87,7 @@ named_enum!(
 );
 
 named_enum!(
+    ProductError;
     Fuel {
         Electricity = "ELECTRICITY",
         Gas = "GAS",
@@ -130,6 +95,7 @@ named_enum!(
 );
 
 named_enum!(
+    ProductError;
     /// How the customer pays: the public API's `direct_debit_monthly` and `varying`.
     PaymentMethod {
         DirectDebitMonthly = "DIRECT_DEBIT_MONTHLY",
@@ -138,6 +104,7 @@ named_enum!(
 );
 
 named_enum!(
+    ProductError;
     /// How a tariff's unit rate is set.
     TariffKind {
         /// One unit rate at a time.
@@ -150,6 +117,7 @@ named_enum!(
 );
 
 named_enum!(
+    ProductError;
     /// What a stored charge is.
     ChargeKind {
         Standing = "STANDING",
@@ -365,6 +333,26 @@ impl Product {
     /// Whether new customers can take it at `at`.
     pub fn available_at(&self, at: DateTime<Utc>) -> bool {
         self.available_from <= at && self.available_to.is_none_or(|to| at < to)
+    }
+}
+
+/// When a day/night tariff's night rate applies: from 00:30 to 07:30 local time, seven hours
+/// as on an Economy 7 meter.
+pub const NIGHT_START: (u32, u32) = (0, 30);
+pub const NIGHT_END: (u32, u32) = (7, 30);
+
+/// Which unit rate of a day/night tariff applies at a local time of day.
+pub fn day_night_rate(local: chrono::NaiveTime) -> ChargeKind {
+    use chrono::Timelike;
+    let minutes = local.hour() * 60 + local.minute();
+    let (start, end) = (
+        NIGHT_START.0 * 60 + NIGHT_START.1,
+        NIGHT_END.0 * 60 + NIGHT_END.1,
+    );
+    if (start..end).contains(&minutes) {
+        ChargeKind::Night
+    } else {
+        ChargeKind::Day
     }
 }
 

@@ -9,7 +9,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Timelike, Utc, Weekday};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Timelike, Utc, Weekday};
 use chrono_tz::Tz;
 
 /// An exact decimal with six places, held as a whole number of millionths.
@@ -305,15 +305,7 @@ pub fn generate_day_ahead(
         return Err(format!("slots of {} minutes", tariff.slot_minutes));
     }
     let local_midnight = |date: NaiveDate| -> Result<DateTime<Utc>, String> {
-        let naive = date.and_hms_opt(0, 0, 0).ok_or("no midnight")?;
-        // Where midnight itself is skipped, the day starts at the first instant after the gap.
-        tz.from_local_datetime(&naive)
-            .earliest()
-            .or_else(|| {
-                tz.from_local_datetime(&(naive + Duration::hours(1)))
-                    .earliest()
-            })
-            .map(|t| t.with_timezone(&Utc))
+        crate::calendar::local_midnight(date, tz)
             .ok_or_else(|| format!("{date} has no local midnight"))
     };
     let end_date = from

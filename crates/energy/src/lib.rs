@@ -5,6 +5,7 @@
 #[cfg(test)]
 mod fixtures;
 pub mod products;
+pub mod readings;
 pub mod supply;
 
 pub use products::EnergyError;

@@ -465,6 +465,17 @@ pub async fn devices_of_account(db: &Db, account_id: i64) -> Result<Vec<Device>,
         .await)?)
 }
 
+/// The property's devices, oldest first, retired ones included.
+pub async fn devices_of_property(db: &Db, property_id: i64) -> Result<Vec<Device>, StoreError> {
+    let sql = format!(
+        "SELECT {DEVICE_COLUMNS} FROM devices WHERE property_id = $1 ORDER BY created_at, id"
+    );
+    devices(on_db!(db, |pool| sqlx::query_as::<_, DeviceRow>(&sql)
+        .bind(property_id)
+        .fetch_all(pool)
+        .await)?)
+}
+
 /// Every device that is not retired (for the control loop).
 pub async fn active_devices(db: &Db) -> Result<Vec<Device>, StoreError> {
     let sql =

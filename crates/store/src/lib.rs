@@ -18,6 +18,7 @@ pub mod identity;
 pub mod ocpp;
 pub mod plans;
 pub mod products;
+pub mod readings;
 pub mod secrets;
 pub mod sessions;
 pub mod supply;

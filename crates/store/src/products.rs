@@ -424,6 +424,26 @@ pub async fn charges_at(
     rows.into_iter().map(Charge::try_from).collect()
 }
 
+/// The tariff's charges of every kind that overlap `[from, to)`, by kind and start.
+pub async fn charges_between(
+    db: &Db,
+    product_tariff_id: i64,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<Charge>, StoreError> {
+    let rows: Vec<ChargeRow> = on_db!(db, |pool| sqlx::query_as(
+        "SELECT kind, valid_from, valid_to, value_micros FROM tariff_charges \
+         WHERE product_tariff_id = $1 AND valid_from < $2 AND (valid_to IS NULL OR valid_to > $3) \
+         ORDER BY kind, valid_from"
+    )
+    .bind(product_tariff_id)
+    .bind(to)
+    .bind(from)
+    .fetch_all(pool)
+    .await)?;
+    rows.into_iter().map(Charge::try_from).collect()
+}
+
 /// One page (newest first) of the `kind` charges of the tariffs `ids` that overlap
 /// `[from, to)` (`None`: without that end), each with its tariff's id, and how many there are.
 pub async fn charges_page(

@@ -213,6 +213,38 @@ pub async fn meters_of(db: &Db, meter_point_id: i64) -> Result<Vec<StoredMeter>,
     rows.into_iter().map(StoredMeter::try_from).collect()
 }
 
+/// The meters with this serial number, each with its meter point.
+pub async fn meters_with_serial(
+    db: &Db,
+    serial: &str,
+) -> Result<Vec<(StoredMeterPoint, StoredMeter)>, StoreError> {
+    let rows: Vec<MeterRow> = on_db!(db, |pool| {
+        sqlx::query_as(
+        "SELECT id, meter_point_id, serial_number, smart_device_id, active_from, active_to FROM meters \
+         WHERE serial_number = $1 ORDER BY meter_point_id"
+    )
+    .bind(serial)
+    .fetch_all(pool)
+    .await
+    })?;
+    let mut found = Vec::with_capacity(rows.len());
+    for row in rows {
+        let meter = StoredMeter::try_from(row)?;
+        let point: Option<PointRow> = on_db!(db, |pool| {
+            sqlx::query_as(
+            "SELECT id, property_id, fuel, identifier, direction FROM meter_points WHERE id = $1"
+        )
+        .bind(meter.meter_point_id)
+        .fetch_optional(pool)
+        .await
+        })?;
+        let point =
+            point.ok_or_else(|| StoreError::Corrupt("a meter without its meter point".into()))?;
+        found.push((StoredMeterPoint::try_from(point)?, meter));
+    }
+    Ok(found)
+}
+
 const AGREEMENT_SELECT: &str = "SELECT a.id, a.meter_point_id, a.product_tariff_id, pt.code, pt.payment_method, \
      a.valid_from, a.valid_to FROM agreements a JOIN product_tariffs pt ON pt.id = a.product_tariff_id";
 

@@ -5,8 +5,9 @@
 //! growing), so a range costs two readings, however long it is, and a series one reading per
 //! bucket edge.
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use resiflex_domain::calendar::{self, CalendarError, Granularity};
 use resiflex_domain::telemetry::Telemetry;
 use resiflex_store::devices::Device;
 use resiflex_store::{Db, StoreError};
@@ -110,67 +111,16 @@ pub fn bucket_edges(
     to: DateTime<Utc>,
     zone: Tz,
 ) -> Result<Vec<DateTime<Utc>>, SeriesError> {
-    if to <= from {
-        return Err(SeriesError::EmptyRange);
-    }
-    let fixed = |step: Duration| -> Result<Vec<DateTime<Utc>>, SeriesError> {
-        let step_s = step.num_seconds();
-        let start = from.timestamp() - from.timestamp().rem_euclid(step_s);
-        let count = (to.timestamp() - start + step_s - 1) / step_s;
-        if count as usize > MAX_BUCKETS {
-            return Err(SeriesError::TooManyBuckets);
-        }
-        Ok((0..=count)
-            .filter_map(|i| DateTime::from_timestamp(start + i * step_s, 0))
-            .collect())
+    let granularity = match grouping {
+        Grouping::Live => Granularity::FiveMin,
+        Grouping::Day => Granularity::Hour,
+        Grouping::Week | Grouping::Month => Granularity::Day,
+        Grouping::Year => Granularity::Month,
     };
-    let local_midnight = |date: NaiveDate| -> Option<DateTime<Utc>> {
-        let naive = date.and_hms_opt(0, 0, 0)?;
-        zone.from_local_datetime(&naive)
-            .earliest()
-            .or_else(|| {
-                zone.from_local_datetime(&(naive + Duration::hours(1)))
-                    .earliest()
-            })
-            .map(|t| t.with_timezone(&Utc))
-    };
-    let calendar = |next: &dyn Fn(NaiveDate) -> Option<NaiveDate>,
-                    first: NaiveDate|
-     -> Result<Vec<DateTime<Utc>>, SeriesError> {
-        let mut edges = Vec::new();
-        let mut date = first;
-        while let Some(edge) = local_midnight(date) {
-            edges.push(edge);
-            if edge >= to {
-                break;
-            }
-            if edges.len() > MAX_BUCKETS {
-                return Err(SeriesError::TooManyBuckets);
-            }
-            match next(date) {
-                Some(following) => date = following,
-                None => break,
-            }
-        }
-        Ok(edges)
-    };
-    let local_from = from.with_timezone(&zone).date_naive();
-    match grouping {
-        Grouping::Live => fixed(Duration::minutes(5)),
-        Grouping::Day => fixed(Duration::hours(1)),
-        Grouping::Week | Grouping::Month => calendar(&|d| d.succ_opt(), local_from),
-        Grouping::Year => calendar(
-            &|d| {
-                let (year, month) = if d.month() == 12 {
-                    (d.year() + 1, 1)
-                } else {
-                    (d.year(), d.month() + 1)
-                };
-                NaiveDate::from_ymd_opt(year, month, 1)
-            },
-            local_from.with_day(1).unwrap_or(local_from),
-        ),
-    }
+    calendar::bucket_edges(granularity, from, to, zone, MAX_BUCKETS).map_err(|err| match err {
+        CalendarError::EmptyRange => SeriesError::EmptyRange,
+        CalendarError::TooManyBuckets(_) => SeriesError::TooManyBuckets,
+    })
 }
 
 /// One bucket of a series.
@@ -226,6 +176,7 @@ pub async fn series(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use chrono::{Duration, TimeZone};
 
     fn reading(minutes: i64, power_w: i64, imported_wh: i64, heat_wh: i64) -> Telemetry {
         let start = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
