@@ -84,14 +84,14 @@ pub fn decode_cursor(cursor: &str) -> Result<usize, KrakenError> {
         })
 }
 
-fn page_size(value: Option<i32>, name: &str) -> Result<Option<usize>, KrakenError> {
+fn page_size(value: Option<i32>, name: &str, max: usize) -> Result<Option<usize>, KrakenError> {
     match value {
         None => Ok(None),
         Some(n) if n < 0 => Err(KrakenError::with_message(
             ErrorCode::InvalidInput,
             format!("`{name}` must not be negative"),
         )),
-        Some(n) => Ok(Some(usize::try_from(n).unwrap_or(MAX_PAGE).min(MAX_PAGE))),
+        Some(n) => Ok(Some(usize::try_from(n).unwrap_or(max).min(max))),
     }
 }
 
@@ -99,8 +99,13 @@ impl PageArgs {
     /// Works out the slice of a list of `total` items these arguments select. `first` and `last` are
     /// capped at [`MAX_PAGE`]; without either, the first [`MAX_PAGE`] items are returned.
     pub fn window(&self, total: usize) -> Result<Window, KrakenError> {
-        let first = page_size(self.first, "first")?;
-        let last = page_size(self.last, "last")?;
+        self.window_up_to(total, MAX_PAGE)
+    }
+
+    /// Like [`PageArgs::window`], for a connection whose pages may hold up to `max` items.
+    pub fn window_up_to(&self, total: usize, max: usize) -> Result<Window, KrakenError> {
+        let first = page_size(self.first, "first", max)?;
+        let last = page_size(self.last, "last", max)?;
         let mut start = match &self.after {
             Some(cursor) => (decode_cursor(cursor)? + 1).min(total),
             None => 0,
@@ -113,7 +118,7 @@ impl PageArgs {
         match (first, last) {
             (Some(first), _) => end = end.min(start + first),
             (None, Some(last)) => start = start.max(end.saturating_sub(last)),
-            (None, None) => end = end.min(start + MAX_PAGE),
+            (None, None) => end = end.min(start + max),
         }
         if let (Some(_), Some(last)) = (first, last) {
             start = start.max(end.saturating_sub(last));

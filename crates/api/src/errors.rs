@@ -82,6 +82,7 @@ error_codes! {
     DateTimeWithoutOffset = ("KT-CT-1609", Validation, "A date and time must include a time zone offset."),
     // Accounts.
     AccountUnauthorized = ("KT-CT-4177", Authorization, "You are not allowed to access this account."),
+    PropertyUnauthorized = ("KT-CT-6622", Authorization, "You are not allowed to access this property."),
     // SmartFlex.
     DeviceNotFound = ("KT-CT-4301", NotFound, "No such device was found for the given account."),
     FlexDeviceNotFound = ("KT-CT-4313", NotFound, "The flexible device could not be found."),

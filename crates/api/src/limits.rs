@@ -484,7 +484,7 @@ impl<'a> Walk<'a> {
         path.pop();
         let is_object = !field.selection_set.node.items.is_empty();
         let nodes = if is_object {
-            1.0 + self.page_size(&field.arguments) * children.nodes
+            1.0 + self.page_size(field.name.node.as_str(), &field.arguments) * children.nodes
         } else {
             0.0
         };
@@ -528,7 +528,13 @@ impl<'a> Walk<'a> {
         cost
     }
 
-    fn page_size(&self, arguments: &[(Positioned<Name>, Positioned<Value>)]) -> f64 {
+    /// The most items a connection field may return: what it is asked for, capped at its own
+    /// largest page.
+    fn page_size(&self, field: &str, arguments: &[(Positioned<Name>, Positioned<Value>)]) -> f64 {
+        let max = match field {
+            "measurements" => crate::ops::measurements::MAX_MEASUREMENT_PAGE,
+            _ => crate::connection::MAX_PAGE,
+        };
         arguments
             .iter()
             .filter(|(name, _)| matches!(name.node.as_str(), "first" | "last"))
@@ -540,7 +546,7 @@ impl<'a> Walk<'a> {
                 },
                 _ => None,
             })
-            .map(|n| n.clamp(1.0, crate::connection::MAX_PAGE as f64))
+            .map(|n| n.clamp(1.0, max as f64))
             .fold(1.0, f64::max)
     }
 }

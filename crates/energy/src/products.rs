@@ -302,15 +302,36 @@ pub struct Paging {
 
 impl Paging {
     pub fn new(page: Option<u32>, page_size: Option<u32>) -> Result<Paging, EnergyError> {
+        Paging::up_to(page, page_size, MAX_PAGE_SIZE)
+    }
+
+    /// Like [`Paging::new`] for a list whose pages may hold up to `max` items.
+    pub fn up_to(
+        page: Option<u32>,
+        page_size: Option<u32>,
+        max: u32,
+    ) -> Result<Paging, EnergyError> {
         let page = page.unwrap_or(1);
         let page_size = page_size.unwrap_or(DEFAULT_PAGE_SIZE);
         if page == 0 {
             return invalid("page starts at 1");
         }
-        if page_size == 0 || page_size > MAX_PAGE_SIZE {
-            return invalid(format!("page_size must be between 1 and {MAX_PAGE_SIZE}"));
+        if page_size == 0 || page_size > max {
+            return invalid(format!("page_size must be between 1 and {max}"));
         }
         Ok(Paging { page, page_size })
+    }
+
+    /// This page of a list held whole.
+    pub fn slice<T>(self, all: Vec<T>) -> Result<Page<T>, EnergyError> {
+        let count = all.len() as i64;
+        let offset = usize::try_from(self.offset()).unwrap_or(usize::MAX);
+        let items = all
+            .into_iter()
+            .skip(offset)
+            .take(self.page_size as usize)
+            .collect();
+        self.page(count, items)
     }
 
     fn offset(self) -> i64 {

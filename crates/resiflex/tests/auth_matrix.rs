@@ -31,6 +31,7 @@ const B_POSTCODE: &str = "M1 1AE";
 const HEADER_MISSING: &str = "KT-CT-1112";
 const UNAUTHORIZED: &str = "KT-CT-1111";
 const ACCOUNT_UNAUTHORIZED: &str = "KT-CT-4177";
+const PROPERTY_UNAUTHORIZED: &str = "KT-CT-6622";
 const PRE_SIGNED_ADMIN_UNAUTHORIZED: &str = "KT-CT-1128";
 const PRE_SIGNED_INVALID: &str = "KT-CT-1129";
 const PRE_SIGNED_UNAUTHORIZED: &str = "KT-CT-1131";
@@ -335,6 +336,16 @@ fn properties_of_a(_: &World, d: &Value) -> (Value, Value) {
     )
 }
 
+fn property_a_measured(w: &World, d: &Value) -> (Value, Value) {
+    (
+        json!([
+            d["property"]["id"],
+            d["property"]["measurements"]["totalCount"]
+        ]),
+        json!([w.a_property.to_string(), 0]),
+    )
+}
+
 fn reference_of_a(w: &World, d: &Value) -> (Value, Value) {
     (
         d["accountReference"].clone(),
@@ -622,6 +633,20 @@ fn matrix() -> Vec<Row> {
                 Deny(UNAUTHORIZED),
                 Allow(properties_of_a),
                 Deny(UNAUTHORIZED),
+            ],
+        },
+        Row {
+            root: Root::Query,
+            field: "property",
+            case: "account A's property and its measurements",
+            document: "query($p: ID!) { property(id: $p) { id measurements(first: 10) { totalCount } } }",
+            variables: |w, _| json!({"p": w.a_property.to_string()}),
+            expect: [
+                Deny(HEADER_MISSING),
+                Allow(property_a_measured),
+                Deny(PROPERTY_UNAUTHORIZED),
+                Allow(property_a_measured),
+                Deny(PROPERTY_UNAUTHORIZED),
             ],
         },
         Row {

@@ -9,6 +9,7 @@ pub mod control;
 pub mod devices;
 pub mod dispatches;
 pub mod heat_pumps;
+pub mod measurements;
 pub mod meta;
 pub mod onboarding;
 pub mod preferences;

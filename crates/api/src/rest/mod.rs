@@ -4,6 +4,7 @@
 //! `{"<parameter>": ["..."]}` (400). This module maps HTTP to the energy crate and back; the
 //! rules live there.
 
+mod consumption;
 mod products;
 
 use std::collections::HashMap;
@@ -32,6 +33,18 @@ pub fn routes() -> Router<AppState> {
         (
             "/v1/products/{product}/gas-tariffs/{tariff}/{list}",
             get(products::gas_prices),
+        ),
+        (
+            "/v1/electricity-meter-points/{mpan}",
+            get(consumption::electricity_meter_point),
+        ),
+        (
+            "/v1/electricity-meter-points/{mpan}/meters/{serial}/consumption",
+            get(consumption::electricity_consumption),
+        ),
+        (
+            "/v1/gas-meter-points/{mprn}/meters/{serial}/consumption",
+            get(consumption::gas_consumption),
         ),
     ] {
         router = router
@@ -87,7 +100,7 @@ impl RestError {
 }
 
 /// The query string's parameters, each checked as it is read.
-pub(crate) struct Params(HashMap<String, String>);
+pub(crate) struct Params(pub(crate) HashMap<String, String>);
 
 impl Params {
     fn text(&self, name: &str) -> Option<&str> {

@@ -70,6 +70,8 @@ pub struct Filter {
     pub device_id: Option<String>,
     /// Only this register (register reads).
     pub register_id: Option<String>,
+    /// Only the meter with this serial number.
+    pub meter_serial: Option<String>,
 }
 
 /// When, and in which time zone buckets and days are cut.
@@ -184,6 +186,12 @@ pub async fn measurements(
                 .is_none_or(|id| s.point.point.id.as_str() == id)
         })
         .collect();
+    if let Some(serial) = filter.meter_serial.as_deref() {
+        for supply in &mut supplies {
+            supply.meters.retain(|m| m.meter.serial_number == serial);
+        }
+        supplies.retain(|s| !s.meters.is_empty());
+    }
     if let Some(device) = filter.device_id.as_deref() {
         for supply in &mut supplies {
             supply.meters.retain(|m| {

@@ -6,6 +6,7 @@
 pub mod household;
 pub mod onboarding;
 pub mod scenario;
+pub mod supply;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

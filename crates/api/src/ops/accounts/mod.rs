@@ -15,7 +15,7 @@ pub mod types;
 mod update_account_reference;
 mod viewer;
 
-use async_graphql::{Context, Object};
+use async_graphql::{Context, ID, Object};
 use resiflex_store::accounts::Account;
 
 pub use account_io_eligibility::AccountIoEligibility;
@@ -123,6 +123,11 @@ impl AccountsQuery {
         account_number: String,
     ) -> ApiResult<Vec<PropertyType>> {
         properties::run(ctx, account_number).await
+    }
+
+    /// One property of an account the caller may see: KT-CT-6622 for any other, or none.
+    async fn property(&self, ctx: &Context<'_>, id: ID) -> ApiResult<PropertyType> {
+        properties::one(ctx, &id).await
     }
 
     /// The organisation's references with this value, in any namespace. Organisations only.

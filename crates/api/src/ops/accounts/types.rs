@@ -18,10 +18,13 @@ use crate::ops::supply::meter_points::{
 use super::internal;
 use crate::auth::access::may_see_account;
 use crate::auth::authorise;
+use crate::connection::{KrakenConnection, PageArgs};
 use crate::enums::{AccountStatus, AccountTypeChoices};
 use crate::errors::{ApiResult, ErrorCode, KrakenError};
 use crate::ops::api;
-use crate::scalars::DateTime;
+use crate::ops::measurements::types::{MeasurementInterface, UtilityFiltersInput};
+use crate::ops::measurements::{self, MeasurementArgs};
+use crate::scalars::{Date, DateTime};
 
 /// An account.
 pub struct AccountType(pub Account);
@@ -187,6 +190,44 @@ impl AccountType {
     }
 
     /// The partner's own references to this account.
+    /// The readings of every property of the account: raw intervals, calendar buckets in `timezone` (the first
+    /// property's by default), register reads, with their costs in `metaData.statistics`. Gaps are
+    /// left out, never filled.
+    #[allow(clippy::too_many_arguments)]
+    async fn measurements(
+        &self,
+        ctx: &Context<'_>,
+        start_at: Option<DateTime>,
+        end_at: Option<DateTime>,
+        start_on: Option<Date>,
+        end_on: Option<Date>,
+        timezone: Option<String>,
+        #[graphql(default)] utility_filters: Option<Vec<Option<UtilityFiltersInput>>>,
+        before: Option<String>,
+        after: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> ApiResult<KrakenConnection<MeasurementInterface>> {
+        let args = MeasurementArgs {
+            start_at,
+            end_at,
+            start_on,
+            end_on,
+            timezone,
+            utility_filters,
+            page: PageArgs {
+                first,
+                last,
+                before,
+                after,
+            },
+        };
+        let properties = accounts::properties_of_account(&api(ctx)?.db, self.0.id)
+            .await
+            .map_err(internal)?;
+        measurements::resolve(ctx, &properties, args).await
+    }
+
     async fn references(&self, ctx: &Context<'_>) -> ApiResult<Vec<AccountReferenceType>> {
         let references = accounts::references_of_account(&api(ctx)?.db, self.0.id)
             .await
@@ -328,6 +369,41 @@ impl PropertyType {
             .filter(|s| s.point.point.fuel == Fuel::Electricity)
             .map(ElectricityMeterPointType)
             .collect())
+    }
+
+    /// The property's readings: raw intervals, calendar buckets in `timezone` (the property's
+    /// own by default), register reads, with their costs in `metaData.statistics`. Gaps are
+    /// left out, never filled.
+    #[allow(clippy::too_many_arguments)]
+    async fn measurements(
+        &self,
+        ctx: &Context<'_>,
+        start_at: Option<DateTime>,
+        end_at: Option<DateTime>,
+        start_on: Option<Date>,
+        end_on: Option<Date>,
+        timezone: Option<String>,
+        #[graphql(default)] utility_filters: Option<Vec<Option<UtilityFiltersInput>>>,
+        before: Option<String>,
+        after: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> ApiResult<KrakenConnection<MeasurementInterface>> {
+        let args = MeasurementArgs {
+            start_at,
+            end_at,
+            start_on,
+            end_on,
+            timezone,
+            utility_filters,
+            page: PageArgs {
+                first,
+                last,
+                before,
+                after,
+            },
+        };
+        measurements::resolve(ctx, std::slice::from_ref(&self.0), args).await
     }
 
     async fn gas_meter_points(&self, ctx: &Context<'_>) -> ApiResult<Vec<GasMeterPointType>> {

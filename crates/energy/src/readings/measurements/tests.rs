@@ -97,6 +97,7 @@ fn filter(frequency: Frequency) -> Filter {
         market_supply_point_id: None,
         device_id: None,
         register_id: None,
+        meter_serial: None,
     }
 }
 
