@@ -48,9 +48,13 @@ pub const PRODUCT_CODE: &str = "RESIFLEX-AGILE-26-01-01";
 const PRODUCT_REGION: char = 'C';
 /// The demo property's electricity meter point and its smart meter.
 pub const MPAN: &str = "1200023305967";
-const METER_SERIAL: &str = "21L4380212";
+pub const METER_SERIAL: &str = "21L4380212";
 const SMART_DEVICE_ID: &str = "00-1A-2B-FF-FF-3C-4D-5E";
 const PRICE_SEED: u64 = 1;
+/// The household's base load on the smart meter follows this seed.
+const METER_SEED: u64 = 7;
+/// How many days of smart meter readings (and prices) the demo starts with.
+pub const READINGS_HISTORY_DAYS: u32 = 3;
 const BRAND: BrandChoices = BrandChoices::ResiflexLive;
 /// The organisation's reference for the demo account, which makes creating it idempotent.
 const REFERENCE: (&str, &str) = ("resiflex-demo", "demo-household");
@@ -113,6 +117,8 @@ pub struct Demo {
     pub credentials: Credentials,
     pub organisation_id: i64,
     pub account_id: i64,
+    /// The demo household, with its smart meter.
+    pub property_id: i64,
     /// The ids of the demo devices, in the order EV, charge point, heat pump, battery.
     pub device_ids: Vec<String>,
     /// The property's time zone, which the tariff follows.
@@ -394,6 +400,7 @@ pub async fn prepare(db: &Db, sandbox: &Sandbox, now: DateTime<Utc>) -> anyhow::
         &options,
         Some(organisation_id),
         PRICE_SEED,
+        READINGS_HISTORY_DAYS,
         now,
     )
     .await
@@ -415,6 +422,20 @@ pub async fn prepare(db: &Db, sandbox: &Sandbox, now: DateTime<Utc>) -> anyhow::
     supply(db, property.id, on_sale_since.min(now), now)
         .await
         .context("the demo's meter point")?;
+    let zone: chrono_tz::Tz = property
+        .time_zone
+        .parse()
+        .unwrap_or(chrono_tz::Europe::London);
+    resiflex_energy::readings::sandbox::record_smart_meters(
+        db,
+        property.id,
+        zone,
+        now - chrono::Duration::days(i64::from(READINGS_HISTORY_DAYS)),
+        now,
+        METER_SEED,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("the demo's smart meter readings: {e}"))?;
     let tariff = tariffs::tariff_by_code(db, TARIFF_CODE)
         .await?
         .context("the demo tariff")?;
@@ -438,6 +459,7 @@ pub async fn prepare(db: &Db, sandbox: &Sandbox, now: DateTime<Utc>) -> anyhow::
         },
         organisation_id,
         account_id: account.id,
+        property_id: property.id,
         device_ids,
         time_zone: property.time_zone,
     })
@@ -518,6 +540,8 @@ pub fn spawn_price_top_up(
         slot_minutes: None,
     };
     let owner = Some(demo.organisation_id);
+    let property_id = demo.property_id;
+    let zone: chrono_tz::Tz = demo.time_zone.parse().unwrap_or(chrono_tz::Europe::London);
     let period = StdDuration::try_from_secs_f64((TOP_UP_EVERY_MINUTES * 60) as f64 / speed)
         .unwrap_or(StdDuration::from_secs(TOP_UP_EVERY_MINUTES * 60))
         .max(StdDuration::from_millis(500));
@@ -527,15 +551,22 @@ pub fn spawn_price_top_up(
                 () = tokio::time::sleep(period) => {}
                 _ = shutdown.changed() => break,
             }
-            match prices::top_up_day_ahead(
+            let now = clock.now();
+            // The smart meter's readings of the half-hours just completed.
+            if let Err(err) = resiflex_energy::readings::sandbox::record_smart_meters(
                 &db,
-                TARIFF_CODE,
-                &options,
-                owner,
-                PRICE_SEED,
-                clock.now(),
+                property_id,
+                zone,
+                now - chrono::Duration::hours(2),
+                now,
+                METER_SEED,
             )
             .await
+            {
+                tracing::warn!(error = %err, "recording the demo's smart meter failed");
+            }
+            match prices::top_up_day_ahead(&db, TARIFF_CODE, &options, owner, PRICE_SEED, 0, now)
+                .await
             {
                 Ok(0) => {}
                 Ok(days) => tracing::info!(days, tariff = TARIFF_CODE, "demo prices topped up"),

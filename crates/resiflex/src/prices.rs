@@ -242,8 +242,8 @@ fn day_seed(seed: u64, date: NaiveDate) -> u64 {
 
 /// Keeps sandbox day-ahead rates ahead of `now` for the tariff `code` (created with `options` and
 /// owned by `owner` if it is new): when the rates from `now` no longer reach [`KEEP_AHEAD_HOURS`]
-/// ahead without a gap, every local day from today to the day [`FILL_AHEAD_HOURS`] ahead that lacks
-/// rates is generated and stored. Each day is seeded from `seed` and its date, so running this again,
+/// ahead without a gap, every local day from `back_days` before today to the day
+/// [`FILL_AHEAD_HOURS`] ahead that lacks rates is generated and stored. Each day is seeded from `seed` and its date, so running this again,
 /// or from another starting day, gives the same prices. Answers how many days it generated.
 pub async fn top_up_day_ahead(
     db: &Db,
@@ -251,6 +251,7 @@ pub async fn top_up_day_ahead(
     options: &TariffOptions,
     owner: Option<i64>,
     seed: u64,
+    back_days: u32,
     now: DateTime<Utc>,
 ) -> anyhow::Result<u32> {
     let tariff = tariff_for(db, code, options).await?;
@@ -264,7 +265,10 @@ pub async fn top_up_day_ahead(
         }
     }
     let tz = tariff.tz().map_err(|e| anyhow!("{e}"))?;
-    let first = now.with_timezone(&tz).date_naive();
+    let today = now.with_timezone(&tz).date_naive();
+    let first = today
+        .checked_sub_days(chrono::Days::new(u64::from(back_days)))
+        .unwrap_or(today);
     let last = (now + Duration::hours(FILL_AHEAD_HOURS))
         .with_timezone(&tz)
         .date_naive();

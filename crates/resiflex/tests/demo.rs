@@ -270,6 +270,59 @@ async fn the_demo_signs_in_three_ways_and_a_second_start_reuses_everything() {
         tariff["standard_unit_rate_inc_vat"].is_number(),
         "{product}"
     );
+    // The smart meter has days of readings: on the REST API with the customer's key, and
+    // priced by the dynamic tariff in `measurements`.
+    use base64::Engine as _;
+    let basic = base64::engine::general_purpose::STANDARD
+        .encode(format!("{}:", demo["apiKey"].as_str().unwrap()));
+    let from = (now - chrono::Duration::days(2)).format("%Y-%m-%dT00:00:00Z");
+    let consumption: Value = first
+        .client
+        .get(format!(
+            "{base}/v1/electricity-meter-points/{}/meters/{}/consumption/?period_from={from}&page_size=200",
+            resiflex::demo::MPAN,
+            resiflex::demo::METER_SERIAL
+        ))
+        .header("Authorization", format!("Basic {basic}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        consumption["count"].as_i64().unwrap() >= 96,
+        "two days of half-hours: {consumption}"
+    );
+    let properties = first
+        .graphql(
+            Some(&by_key),
+            "query($n: String!) { properties(accountNumber: $n) { id } }",
+            json!({"n": demo["accountNumber"]}),
+        )
+        .await;
+    let measured = first
+        .graphql(
+            Some(&by_key),
+            r#"query($p: ID!, $f: [UtilityFiltersInput!]) { property(id: $p) { measurements(first: 5, utilityFilters: $f) {
+                edges { node { value ... on IntervalMeasurementType { startAt endAt }
+                  metaData { statistics { type costInclTax { estimatedAmount } } } } } } } }"#,
+            json!({"p": properties["data"]["properties"][0]["id"],
+                   "f": [{"electricityFilters": {"readingFrequencyType": "DAY_INTERVAL"}}]}),
+        )
+        .await;
+    let days = measured["data"]["property"]["measurements"]["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{measured}"));
+    assert!(days.len() >= 2, "{measured}");
+    assert!(
+        days[0]["node"]["metaData"]["statistics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["type"] == "CONSUMPTION_COST"),
+        "{measured}"
+    );
     first.stop().await;
 
     let second = Running::start(dir.path(), &["--demo"]).await;
