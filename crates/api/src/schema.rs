@@ -17,6 +17,7 @@ use crate::ops::onboarding::{OnboardingMutation, OnboardingQuery};
 use crate::ops::preferences::PreferencesMutation;
 use crate::ops::products::ProductsMutation;
 use crate::ops::sessions::SessionsQuery;
+use crate::ops::supply::applicable_rates::SupplyQuery;
 use crate::ops::supply::mutations::SupplyMutation;
 use crate::ops::tariffs::{TariffsMutation, TariffsQuery};
 
@@ -32,6 +33,7 @@ pub struct Query(
     SessionsQuery,
     TariffsQuery,
     HeatPumpsQuery,
+    SupplyQuery,
 );
 
 /// Mutations, merged from the operation modules.

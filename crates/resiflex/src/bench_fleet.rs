@@ -6,6 +6,8 @@
 //!   homes: one with a car, a heat pump and a battery behind one connection (planned jointly),
 //!   five with a car, two with a heat pump, one with a battery and one with a hybrid inverter with
 //!   solar panels and a battery (twelve devices).
+//!
+//! [`account`] is the benchmarks' customer, shared with `bench readings`.
 
 use anyhow::Context as _;
 use chrono::{DateTime, Duration as TimeDelta, Utc};
@@ -44,10 +46,19 @@ const PATTERN: [&[DeviceKind]; 10] = [
 ];
 
 /// A small deterministic generator (xorshift), so every run stores the same fleet.
-struct Draw(u64);
+pub(crate) struct Draw(u64);
 
 impl Draw {
-    fn next(&mut self) -> u64 {
+    /// A generator from `seed` (xorshift never leaves zero, so zero starts elsewhere).
+    pub(crate) fn new(seed: u64) -> Draw {
+        Draw(if seed == 0 {
+            0x9E37_79B9_7F4A_7C15
+        } else {
+            seed
+        })
+    }
+
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
@@ -60,11 +71,17 @@ impl Draw {
     }
 }
 
-/// Stores `count` devices of `fleet`.
-pub async fn seed(db: &Db, fleet: Fleet, count: usize) -> anyhow::Result<()> {
+/// The benchmarks' customer: an organisation, one account in London and its first property.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BenchAccount {
+    pub account_id: i64,
+    pub property_id: i64,
+}
+
+/// Stores the benchmarks' organisation and customer account (with its first property).
+pub async fn account(db: &Db, now: DateTime<Utc>) -> anyhow::Result<BenchAccount> {
     use resiflex_store::accounts::{self, NewAddress, NewShellAccount};
     use resiflex_store::identity::{self, NewUser};
-    let now = Utc::now();
     let org = identity::create_organisation(db, "Bench", "RESIFLEX_LIVE", "bench", now).await?;
     let account = accounts::create_shell_account(
         db,
@@ -97,6 +114,20 @@ pub async fn seed(db: &Db, fleet: Fleet, count: usize) -> anyhow::Result<()> {
         .into_iter()
         .next()
         .context("the account has no property")?;
+    Ok(BenchAccount {
+        account_id: account.id,
+        property_id: first_property.id,
+    })
+}
+
+/// Stores `count` devices of `fleet`.
+pub async fn seed(db: &Db, fleet: Fleet, count: usize) -> anyhow::Result<()> {
+    use resiflex_store::accounts;
+    let now = Utc::now();
+    let BenchAccount {
+        account_id,
+        property_id: first_property_id,
+    } = account(db, now).await?;
     let tariff = Tariff {
         code: "BENCH-AGILE".into(),
         name: "Bench day-ahead".into(),
@@ -110,7 +141,7 @@ pub async fn seed(db: &Db, fleet: Fleet, count: usize) -> anyhow::Result<()> {
     let imported = resiflex_store::tariffs::import_rates(db, &tariff, None, &rates, now).await?;
     resiflex_store::tariffs::assign_tariff_to_account(
         db,
-        account.id,
+        account_id,
         imported.tariff.id,
         now - TimeDelta::days(1),
         now,
@@ -120,16 +151,16 @@ pub async fn seed(db: &Db, fleet: Fleet, count: usize) -> anyhow::Result<()> {
     let mut homes: Vec<(i64, DeviceKind)> = Vec::with_capacity(count);
     match fleet {
         Fleet::Ev => {
-            homes.extend((0..count).map(|_| (first_property.id, DeviceKind::ElectricVehicle)))
+            homes.extend((0..count).map(|_| (first_property_id, DeviceKind::ElectricVehicle)))
         }
         Fleet::Mixed => {
             let per_pattern: usize = PATTERN.iter().map(|home| home.len()).sum();
             let properties = (count * PATTERN.len()).div_ceil(per_pattern);
-            let mut ids = vec![first_property.id];
+            let mut ids = vec![first_property_id];
             ids.extend(
                 accounts::add_properties(
                     db,
-                    account.id,
+                    account_id,
                     properties.saturating_sub(1),
                     "GB",
                     "Europe/London",
@@ -152,7 +183,7 @@ pub async fn seed(db: &Db, fleet: Fleet, count: usize) -> anyhow::Result<()> {
     let mut readings = Vec::with_capacity(count);
     for (index, (property_id, kind)) in homes.into_iter().enumerate() {
         let id = format!("bench-{index:07}");
-        let (device, reading) = device(&id, account.id, property_id, kind, &mut draw, now)?;
+        let (device, reading) = device(&id, account_id, property_id, kind, &mut draw, now)?;
         devices.push(device);
         readings.push((id, reading));
     }

@@ -92,6 +92,9 @@ enum Command {
     /// Agreements: a meter point on a product's tariff for a period.
     #[command(subcommand)]
     Agreement(AgreementCommand),
+    /// Meter readings: import a meter's interval readings or register reads.
+    #[command(subcommand)]
+    Readings(ReadingsCommand),
     /// Grid zones: capacity shared by the devices of many homes, planned jointly.
     #[command(subcommand)]
     Zone(ZoneCommand),
@@ -277,6 +280,28 @@ enum AgreementCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum ReadingsCommand {
+    /// Import a meter's readings from a CSV file: interval readings (header: interval_start,
+    /// interval_end and consumption and/or generation, optionally quality) or register reads
+    /// (header: read_at, register, value). A bad row stores nothing and is named by its line.
+    Import {
+        /// The meter's serial number.
+        #[arg(long)]
+        meter: String,
+        #[arg(long)]
+        file: PathBuf,
+        /// The meter point (MPAN or MPRN), when meters of two meter points share the serial.
+        #[arg(long)]
+        meter_point: Option<String>,
+        /// The interval length of a file without an interval_end column.
+        #[arg(long, value_name = "5|15|30")]
+        interval_minutes: Option<u32>,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum TariffCommand {
     /// Put every property of an account on a tariff, from now.
     Assign {
@@ -386,6 +411,8 @@ enum BenchCommand {
     /// The charge points of `bench ocpp`, run in a child process (credentials on standard input).
     #[command(hide = true)]
     OcppLoad(resiflex::bench_ocpp::OcppLoadArgs),
+    /// Half-hourly readings imported per second from CSV files, and a year read back by month.
+    Readings(resiflex::bench_readings::ReadingsBenchArgs),
 }
 
 #[tokio::main]
@@ -584,6 +611,26 @@ async fn main() -> anyhow::Result<()> {
             )
             .await
         }
+        Command::Readings(ReadingsCommand::Import {
+            meter,
+            file,
+            meter_point,
+            interval_minutes,
+            database: db,
+        }) => {
+            let input = std::fs::File::open(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let db = database(db).await?;
+            let target = resiflex::readings::ImportTarget {
+                serial: &meter,
+                meter_point: meter_point.as_deref(),
+                interval_minutes,
+            };
+            print_json(
+                resiflex::readings::import(&db, &target, std::io::BufReader::new(input)).await,
+            )
+            .await
+        }
         Command::Tariff(TariffCommand::Assign {
             account,
             tariff,
@@ -665,6 +712,17 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .context("running the OCPP benchmark")?;
             println!("{}", resiflex::bench_ocpp::summary(&result));
+            println!("{}", serde_json::to_string(&result)?);
+            Ok(())
+        }
+        Command::Bench(BenchCommand::Readings(args)) => {
+            telemetry::init(&resiflex::config::LogConfig {
+                level: "warn".into(),
+                ..Default::default()
+            });
+            let result = resiflex::bench_readings::readings(args)
+                .await
+                .context("running the readings benchmark")?;
             println!("{}", serde_json::to_string(&result)?);
             Ok(())
         }

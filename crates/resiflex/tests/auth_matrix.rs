@@ -32,6 +32,7 @@ const HEADER_MISSING: &str = "KT-CT-1112";
 const UNAUTHORIZED: &str = "KT-CT-1111";
 const ACCOUNT_UNAUTHORIZED: &str = "KT-CT-4177";
 const PROPERTY_UNAUTHORIZED: &str = "KT-CT-6622";
+const INVALID_INPUT: &str = "KT-CT-1605";
 const PRE_SIGNED_ADMIN_UNAUTHORIZED: &str = "KT-CT-1128";
 const PRE_SIGNED_INVALID: &str = "KT-CT-1129";
 const PRE_SIGNED_UNAUTHORIZED: &str = "KT-CT-1131";
@@ -647,6 +648,34 @@ fn matrix() -> Vec<Row> {
                 Deny(PROPERTY_UNAUTHORIZED),
                 Allow(property_a_measured),
                 Deny(PROPERTY_UNAUTHORIZED),
+            ],
+        },
+        Row {
+            root: Root::Query,
+            field: "applicableRates",
+            case: "a meter point account A does not have (1605 once the account is seen)",
+            document: "query($n: String!) { applicableRates(accountNumber: $n, mpxn: \"1200023305967\", startAt: \"2026-11-10T00:00:00Z\", endAt: \"2026-11-11T00:00:00Z\", first: 5) { edges { node { value } } } }",
+            variables: number_a,
+            expect: [
+                Deny(HEADER_MISSING),
+                Deny(INVALID_INPUT),
+                Deny(ACCOUNT_UNAUTHORIZED),
+                Deny(INVALID_INPUT),
+                Deny(ACCOUNT_UNAUTHORIZED),
+            ],
+        },
+        Row {
+            root: Root::Query,
+            field: "applicableStandingCharges",
+            case: "a meter point account A does not have (1605 once the account is seen)",
+            document: "query($n: String!) { applicableStandingCharges(accountNumber: $n, mpxn: \"1200023305967\", startAt: \"2026-11-10T00:00:00Z\", endAt: \"2026-11-11T00:00:00Z\", first: 5) { edges { node { value } } } }",
+            variables: number_a,
+            expect: [
+                Deny(HEADER_MISSING),
+                Deny(INVALID_INPUT),
+                Deny(ACCOUNT_UNAUTHORIZED),
+                Deny(INVALID_INPUT),
+                Deny(ACCOUNT_UNAUTHORIZED),
             ],
         },
         Row {

@@ -265,3 +265,72 @@ async fn rest_consumption_needs_the_customers_key_and_returns_exactly_the_window
     let (status, _) = get(&app, &format!("{path}&group_by=fortnight"), Some(&key)).await;
     assert_eq!(status, 400);
 }
+
+const APPLICABLE: &str = r#"query($n: String!, $m: String!, $first: Int) {
+  applicableRates(accountNumber: $n, mpxn: $m, startAt: "2026-11-10T00:00:00Z", endAt: "2026-11-11T00:00:00Z", first: $first) {
+    pageInfo { hasNextPage endCursor }
+    edges { node { value preVatValue validFrom validTo } }
+  }
+  applicableStandingCharges(accountNumber: $n, mpxn: $m, startAt: "2026-11-10T00:00:00Z", endAt: "2026-11-11T00:00:00Z", first: 10) {
+    edges { node { value validFrom validTo } }
+  }
+}"#;
+
+#[tokio::test]
+async fn applicable_rates_are_paged_with_vat_and_need_first() {
+    let app = TestApp::spawn().await;
+    let (org, customer, _) = supplied(&app).await;
+    let number = {
+        let body = app
+            .graphql_as(
+                Some(&customer),
+                "{ viewer { accounts { number } } }",
+                json!({}),
+            )
+            .await;
+        body["data"]["viewer"]["accounts"][0]["number"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let body = app
+        .graphql_as(
+            Some(&customer),
+            APPLICABLE,
+            json!({"n": number, "m": MPAN, "first": 5}),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    // The fixed tariff: 20p, 21p with VAT, the whole day; 40p a day standing.
+    let rates = &body["data"]["applicableRates"];
+    assert_eq!(rates["pageInfo"]["hasNextPage"], false);
+    assert_eq!(rates["edges"][0]["node"]["value"], 21.0);
+    assert_eq!(rates["edges"][0]["node"]["preVatValue"], 20.0);
+    assert_eq!(
+        rates["edges"][0]["node"]["validFrom"],
+        "2026-11-10T00:00:00+00:00"
+    );
+    assert_eq!(
+        body["data"]["applicableStandingCharges"]["edges"][0]["node"]["value"],
+        42.0
+    );
+    // Without first or last: KT-CT-1201; another organisation's account: refused.
+    let body = app
+        .graphql_as(Some(&customer), APPLICABLE, json!({"n": number, "m": MPAN}))
+        .await;
+    assert_eq!(error_code(&body), "KT-CT-1201", "{body}");
+    let other = organisation_auth(&app, "Other").await;
+    let body = app
+        .graphql_as(
+            Some(&other),
+            APPLICABLE,
+            json!({"n": number, "m": MPAN, "first": 5}),
+        )
+        .await;
+    assert!(
+        body["data"].is_null() || body["data"]["applicableRates"].is_null(),
+        "{body}"
+    );
+    assert!(!error_code(&body).is_empty());
+    let _ = org;
+}

@@ -4,7 +4,7 @@
 
 pub mod import;
 pub mod measurements;
-mod pricing;
+pub mod pricing;
 pub mod sandbox;
 
 use std::collections::BTreeMap;
@@ -59,4 +59,38 @@ pub async fn find_meter(
             found.len()
         ))),
     }
+}
+
+/// The longest window of [`applicable_prices`], in days.
+pub const MAX_PRICE_DAYS: i64 = 400;
+
+/// The unit rates (or, with `standing`, standing charges) that apply to the meter point
+/// `identifier` of `property_ids` over `[from, to)` under its agreements, in time order. A meter
+/// point on none of the properties is [`EnergyError::NotFound`].
+pub async fn applicable_prices(
+    db: &Db,
+    property_ids: &[i64],
+    identifier: &str,
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+    zone: chrono_tz::Tz,
+    standing: bool,
+) -> Result<Vec<pricing::PricePeriod>, EnergyError> {
+    if to <= from {
+        return Err(EnergyError::Invalid("endAt must be after startAt".into()));
+    }
+    if to - from > chrono::Duration::days(MAX_PRICE_DAYS) {
+        return Err(EnergyError::Invalid(format!(
+            "the window may be at most {MAX_PRICE_DAYS} days long"
+        )));
+    }
+    for property in property_ids {
+        for supply in crate::supply::supply_of_property(db, *property).await? {
+            if supply.point.point.id.as_str() == identifier {
+                let prices = pricing::Pricing::load(db, &supply.agreements, from, to, zone).await?;
+                return Ok(prices.periods(from, to, standing));
+            }
+        }
+    }
+    Err(EnergyError::NotFound)
 }

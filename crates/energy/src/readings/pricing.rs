@@ -183,6 +183,102 @@ impl Pricing {
     }
 }
 
+/// A price over a stretch of time, before and with VAT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PricePeriod {
+    pub valid_from: DateTime<Utc>,
+    pub valid_to: DateTime<Utc>,
+    pub exc_vat: Micros,
+    pub inc_vat: Micros,
+}
+
+impl Pricing {
+    /// The unit rates (or, with `standing`, the standing charges) that apply over `[from, to)`,
+    /// in time order: one period per price, cut where a charge, a rate, an agreement or a
+    /// day/night band changes; stretches without a price are left out.
+    pub fn periods(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        standing: bool,
+    ) -> Vec<PricePeriod> {
+        let mut cuts: Vec<DateTime<Utc>> = vec![from, to];
+        let inside = |t: DateTime<Utc>| t > from && t < to;
+        for span in &self.spans {
+            cuts.push(span.period.from);
+            cuts.extend(span.period.to);
+            for charge in &span.charges {
+                cuts.push(charge.valid_from);
+                cuts.extend(charge.valid_to);
+            }
+            if !standing {
+                for rate in &span.rates {
+                    cuts.push(rate.valid_from);
+                    cuts.push(rate.valid_to);
+                }
+                if span.kind == TariffKind::DayNight {
+                    let mut date = from.with_timezone(&self.zone).date_naive();
+                    let last = to.with_timezone(&self.zone).date_naive();
+                    while date <= last {
+                        for (h, m) in [
+                            resiflex_domain::product::NIGHT_START,
+                            resiflex_domain::product::NIGHT_END,
+                        ] {
+                            if let Some(local) = date.and_hms_opt(h, m, 0) {
+                                use chrono::TimeZone;
+                                if let Some(t) = self.zone.from_local_datetime(&local).earliest() {
+                                    cuts.push(t.with_timezone(&Utc));
+                                }
+                            }
+                        }
+                        match date.succ_opt() {
+                            Some(next) => date = next,
+                            None => break,
+                        }
+                    }
+                }
+            }
+        }
+        cuts.retain(|t| *t == from || *t == to || inside(*t));
+        cuts.sort();
+        cuts.dedup();
+        let mut out: Vec<PricePeriod> = Vec::new();
+        for pair in cuts.windows(2) {
+            let (a, b) = (pair[0], pair[1]);
+            let Some(span) = self.span(a) else {
+                continue;
+            };
+            let price = if standing {
+                charge_at(&span.charges, ChargeKind::Standing, a).map(|c| (c, span.vat.include(c)))
+            } else {
+                self.unit_price(a, ReadingDirection::Consumption)
+                    .map(|p| (p.exc_vat, p.inc_vat))
+            };
+            let Some((exc_vat, inc_vat)) = price else {
+                continue;
+            };
+            let dynamic = span.kind == TariffKind::Dynamic && !standing;
+            match out.last_mut() {
+                Some(last)
+                    if !dynamic
+                        && last.valid_to == a
+                        && last.exc_vat == exc_vat
+                        && last.inc_vat == inc_vat =>
+                {
+                    last.valid_to = b;
+                }
+                _ => out.push(PricePeriod {
+                    valid_from: a,
+                    valid_to: b,
+                    exc_vat,
+                    inc_vat,
+                }),
+            }
+        }
+        out
+    }
+}
+
 fn charge_at(charges: &[Charge], kind: ChargeKind, at: DateTime<Utc>) -> Option<Micros> {
     charges
         .iter()

@@ -4,6 +4,7 @@
 //! points and agreements with `saveMeterPoint` and `startAgreement`; the rules are in
 //! `resiflex_energy::supply` and `resiflex_energy::products`.
 
+pub mod applicable_rates;
 pub mod meter_points;
 pub mod mutations;
 pub mod tariffs;

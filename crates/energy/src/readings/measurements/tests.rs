@@ -313,3 +313,66 @@ async fn register_reads_come_back_as_points_and_as_the_intervals_between_them() 
     .unwrap();
     assert_eq!(points.len(), 3);
 }
+
+#[tokio::test]
+async fn applicable_prices_follow_the_agreements_charges() {
+    let test = TestDb::new().await;
+    let db = &test.db;
+    let property = home(db).await;
+    let rates = crate::readings::applicable_prices(
+        db,
+        &[property],
+        MPAN,
+        at("2026-11-30T00:00:00Z"),
+        at("2026-12-02T00:00:00Z"),
+        london(),
+        false,
+    )
+    .await
+    .unwrap();
+    // 24.5 until 1 December, then 22.123456: two periods, with 5 % VAT.
+    assert_eq!(rates.len(), 2);
+    assert_eq!(rates[0].valid_to, at("2026-12-01T00:00:00Z"));
+    assert_eq!(rates[0].exc_vat.0, 24_500_000);
+    assert_eq!(rates[0].inc_vat.0, 25_725_000);
+    assert_eq!(rates[1].exc_vat.0, 22_123_456);
+    let standing = crate::readings::applicable_prices(
+        db,
+        &[property],
+        MPAN,
+        at("2026-11-30T00:00:00Z"),
+        at("2026-12-02T00:00:00Z"),
+        london(),
+        true,
+    )
+    .await
+    .unwrap();
+    assert_eq!(standing.len(), 1);
+    assert_eq!(standing[0].exc_vat.0, 40_000_000);
+    // Before the agreement there is no price; an unknown meter point is not found.
+    let before = crate::readings::applicable_prices(
+        db,
+        &[property],
+        MPAN,
+        at("2026-10-01T00:00:00Z"),
+        at("2026-10-02T00:00:00Z"),
+        london(),
+        false,
+    )
+    .await
+    .unwrap();
+    assert!(before.is_empty());
+    assert!(matches!(
+        crate::readings::applicable_prices(
+            db,
+            &[property],
+            "1000000000009",
+            at("2026-10-01T00:00:00Z"),
+            at("2026-10-02T00:00:00Z"),
+            london(),
+            false
+        )
+        .await,
+        Err(EnergyError::NotFound)
+    ));
+}
