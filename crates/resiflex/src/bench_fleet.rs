@@ -272,3 +272,19 @@ fn device(
     };
     Ok((device, reading))
 }
+
+/// A benchmark's database: `database`, or a new SQLite file in a temporary folder (kept while the
+/// returned folder lives), migrated.
+pub async fn open_database(
+    database: Option<String>,
+) -> anyhow::Result<(resiflex_store::Db, tempfile::TempDir)> {
+    use anyhow::Context as _;
+    let dir = tempfile::tempdir().context("creating a temporary folder")?;
+    let url =
+        database.unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
+    let db = resiflex_store::Db::connect(&url, &resiflex_store::DbOptions::default())
+        .await
+        .with_context(|| format!("opening {}", resiflex_store::redact_url(&url)))?;
+    db.migrate().await.context("migrating")?;
+    Ok((db, dir))
+}

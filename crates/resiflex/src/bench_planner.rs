@@ -12,7 +12,6 @@ use resiflex_control::ControlConfig;
 use resiflex_control::planning::{self, Scope};
 use resiflex_domain::plan::PlanTrigger;
 use resiflex_planner::PlanScratch;
-use resiflex_store::{Db, DbOptions};
 use serde::Serialize;
 
 use crate::bench_fleet::Fleet;
@@ -178,15 +177,7 @@ pub async fn planner(args: PlannerBenchArgs) -> anyhow::Result<PlannerBenchResul
         );
     }
 
-    let dir = tempfile::tempdir().context("creating a temporary folder")?;
-    let url = args
-        .database
-        .clone()
-        .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
-    let db = Db::connect(&url, &DbOptions::default())
-        .await
-        .with_context(|| format!("opening {}", resiflex_store::redact_url(&url)))?;
-    db.migrate().await.context("migrating")?;
+    let (db, _dir) = crate::bench_fleet::open_database(args.database.clone()).await?;
     let setup = Instant::now();
     crate::bench_fleet::seed(&db, args.fleet, args.devices).await?;
     eprintln!(

@@ -19,8 +19,8 @@ use resiflex_domain::supply::MeterPointId;
 use resiflex_energy::readings::import::{self, ImportOptions};
 use resiflex_energy::readings::measurements::{self, Filter, Frequency, QualityFilter, Window};
 use resiflex_energy::supply::{self, MeterDocument, MeterPointDocument};
+use resiflex_store::Db;
 use resiflex_store::accounts;
-use resiflex_store::{Db, DbOptions};
 use serde::Serialize;
 
 use crate::bench_fleet::{self, Draw};
@@ -190,15 +190,7 @@ fn median(mut values: Vec<f64>) -> f64 {
 }
 
 pub async fn readings(args: ReadingsBenchArgs) -> anyhow::Result<ReadingsBenchResult> {
-    let dir = tempfile::tempdir().context("creating a temporary folder")?;
-    let url = args
-        .database
-        .clone()
-        .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
-    let db = Db::connect(&url, &DbOptions::default())
-        .await
-        .with_context(|| format!("opening {}", resiflex_store::redact_url(&url)))?;
-    db.migrate().await.context("migrating")?;
+    let (db, _dir) = crate::bench_fleet::open_database(args.database.clone()).await?;
     let customer = bench_fleet::account(&db, Utc::now()).await?;
     let from = first_start()?;
 
