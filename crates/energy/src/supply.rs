@@ -171,6 +171,31 @@ pub async fn agree(
             return Err(no_point());
         }
     }
+    let tariff = usable_tariff(
+        db,
+        scope.map(|s| s.organisation_id),
+        &point.point,
+        tariff_code,
+        payment_method,
+    )
+    .await?;
+    match store::add_agreement(db, point.id, tariff.id, period, now).await? {
+        AgreementOutcome::Added { agreement, ended } => Ok((agreement, ended)),
+        AgreementOutcome::Refused(reason) => Err(EnergyError::Invalid(reason)),
+    }
+}
+
+/// The tariff `tariff_code` paid by `payment_method`, if the meter point may take it: the
+/// tariff's fuel and the product's direction must be the meter point's, and an organisation
+/// (`organisation_id`) sells only its own products or the operator's.
+async fn usable_tariff(
+    db: &Db,
+    organisation_id: Option<i64>,
+    point: &MeterPoint,
+    tariff_code: &str,
+    payment_method: PaymentMethod,
+) -> Result<resiflex_store::products::StoredProductTariff, EnergyError> {
+    let fuel = point.fuel;
     let tariff = product_store::tariffs_by_code(db, tariff_code.trim())
         .await?
         .into_iter()
@@ -191,26 +216,94 @@ pub async fn agree(
     let product = product_store::product_by_code(db, tariff.tariff.code.product.as_str())
         .await?
         .ok_or(EnergyError::NotFound)?;
-    if let Some(scope) = scope
+    if let Some(organisation) = organisation_id
         && product
             .organisation_id
-            .is_some_and(|owner| owner != scope.organisation_id)
+            .is_some_and(|owner| owner != organisation)
     {
         return Err(EnergyError::NotOwner);
     }
-    if product.product.direction != point.point.direction {
+    if product.product.direction != point.direction {
         return Err(EnergyError::Invalid(format!(
             "an {} meter point takes an {} product, and {} is for {}",
-            point.point.direction.as_str().to_lowercase(),
-            point.point.direction.as_str().to_lowercase(),
+            point.direction.as_str().to_lowercase(),
+            point.direction.as_str().to_lowercase(),
             product.product.code,
             product.product.direction.as_str().to_lowercase()
         )));
     }
-    match store::add_agreement(db, point.id, tariff.id, period, now).await? {
-        AgreementOutcome::Added { agreement, ended } => Ok((agreement, ended)),
-        AgreementOutcome::Refused(reason) => Err(EnergyError::Invalid(reason)),
+    Ok(tariff)
+}
+
+/// A meter point for a new property, and the tariff it starts on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SupplyRequest {
+    pub point: MeterPointDocument,
+    /// The tariff code, how it is paid, and from when.
+    pub tariff: Option<(String, PaymentMethod, DateTime<Utc>)>,
+}
+
+/// Checks every request (the meter point and its meters, and the tariff it may take) without
+/// storing anything, so that an account is only created with a supply that will be accepted.
+pub async fn check_supply(
+    db: &Db,
+    organisation_id: i64,
+    requests: &[SupplyRequest],
+) -> Result<(), EnergyError> {
+    for (i, request) in requests.iter().enumerate() {
+        let at = |e: EnergyError| match e {
+            EnergyError::Invalid(message) => {
+                EnergyError::Invalid(format!("meterPoints[{i}]: {message}"))
+            }
+            other => other,
+        };
+        let (point, _) = request.point.validate().map_err(at)?;
+        if let Some((code, method, _)) = &request.tariff {
+            usable_tariff(db, Some(organisation_id), &point, code, *method)
+                .await
+                .map_err(at)?;
+        }
     }
+    Ok(())
+}
+
+/// Saves the requests' meter points on the property and starts their agreements; an agreement
+/// already there on the same tariff from the same instant is kept (a retried request changes
+/// nothing).
+pub async fn supply_property(
+    db: &Db,
+    scope: AgreementScope,
+    property_id: i64,
+    requests: &[SupplyRequest],
+    now: DateTime<Utc>,
+) -> Result<(), EnergyError> {
+    check_supply(db, scope.organisation_id, requests).await?;
+    for request in requests {
+        let stored = save_meter_point(db, property_id, &request.point, now).await?;
+        let Some((code, method, from)) = &request.tariff else {
+            continue;
+        };
+        let existing = store::agreements_of(db, stored.id).await?;
+        if existing
+            .iter()
+            .any(|a| a.tariff_code == code.trim() && a.period.from == *from)
+        {
+            continue;
+        }
+        agree(
+            db,
+            Some(scope),
+            stored.point.fuel,
+            stored.point.id.as_str(),
+            code,
+            *method,
+            *from,
+            None,
+            now,
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// A meter point with its meters and agreements (oldest first).

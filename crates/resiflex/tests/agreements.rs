@@ -311,3 +311,51 @@ async fn an_organisation_adds_meter_points_and_changes_tariffs_only_for_its_own_
         "E-1R-ONE-FLEX-C"
     );
 }
+
+const CREATE_SUPPLIED: &str = r#"mutation($tariff: String!, $ref: String!) {
+  createFlexShellAccount(input: {
+    brandCode: "RESIFLEX_LIVE", email: "s@example.com", givenName: "Sam", familyName: "Supplied",
+    address: {country: "GB", postalCode: "N1 1AA"},
+    accountReference: {namespace: "crm", value: $ref},
+    meterPoints: [{mpan: "1200023305967", meters: [{serialNumber: "21L4380212", activeFrom: "2026-10-15T00:00:00Z"}],
+                   tariffCode: $tariff, agreementValidFrom: "2026-11-01T00:00:00Z"}]
+  }) { account { number electricityAgreements(active: true) { validFrom tariff { ... on TariffType { tariffCode } } meterPoint { mpan } } } }
+}"#;
+
+#[tokio::test]
+async fn a_shell_account_can_be_created_with_its_meter_point_on_a_tariff() {
+    let app = TestApp::spawn().await;
+    harness::supply::products(&app).await;
+    let org = organisation_auth(&app, "Supplier").await;
+    // A tariff that does not exist: refused, and no account is created.
+    let body = app
+        .graphql_as(
+            Some(&org),
+            CREATE_SUPPLIED,
+            json!({"tariff": "E-1R-NOPE-26-01-01-C", "ref": "r1"}),
+        )
+        .await;
+    assert_eq!(error_code(&body), "KT-CT-1605", "{body}");
+    let accounts =
+        resiflex_store::testing::raw_texts(&app.test_db.db, "SELECT number FROM accounts", &[])
+            .await;
+    assert!(accounts.is_empty(), "{accounts:?}");
+    for _ in 0..2 {
+        // Created, then a retry with the same reference: the same account, one agreement.
+        let body = app
+            .graphql_as(
+                Some(&org),
+                CREATE_SUPPLIED,
+                json!({"tariff": "E-1R-FIX-26-10-01-C", "ref": "r1"}),
+            )
+            .await;
+        assert!(body["errors"].is_null(), "{body}");
+        let agreements = body["data"]["createFlexShellAccount"]["account"]["electricityAgreements"]
+            .as_array()
+            .unwrap();
+        assert_eq!(agreements.len(), 1, "{body}");
+        assert_eq!(agreements[0]["tariff"]["tariffCode"], "E-1R-FIX-26-10-01-C");
+        assert_eq!(agreements[0]["meterPoint"]["mpan"], MPAN);
+        assert_eq!(agreements[0]["validFrom"], "2026-11-01T00:00:00+00:00");
+    }
+}

@@ -17,43 +17,8 @@ pub const GAS_SERIAL: &str = "G4A00123";
 
 /// Supplies the account `number` as above.
 pub async fn supply(app: &TestApp, number: &str) {
+    products(app).await;
     let db = &app.test_db.db;
-    prices::generate(
-        db,
-        "AGILE-RATES",
-        start_instant().date_naive(),
-        2,
-        3,
-        &TariffOptions::default(),
-    )
-    .await
-    .unwrap();
-    resiflex_energy::products::save_sandbox_product(
-        db,
-        None,
-        "RESIFLEX-AGILE-26-01-01",
-        "AGILE-RATES",
-        'C',
-        start_instant() - Duration::days(60),
-        start_instant(),
-    )
-    .await
-    .unwrap();
-    let fixed = json!({
-        "code": "FIX-26-10-01", "displayName": "Fixed", "fullName": "Fixed October 2026",
-        "brand": "RESIFLEX_LIVE", "availableFrom": "2026-10-01T00:00:00Z",
-        "tariffs": [
-            {"kind": "SINGLE_RATE", "region": "C", "charges": [
-                {"kind": "STANDING", "validFrom": "2026-10-01T00:00:00Z", "valueExcVat": "40"},
-                {"kind": "STANDARD", "validFrom": "2026-10-01T00:00:00Z", "valueExcVat": "20"}]},
-            {"fuel": "GAS", "kind": "SINGLE_RATE", "region": "C", "charges": [
-                {"kind": "STANDING", "validFrom": "2026-10-01T00:00:00Z", "valueExcVat": "30"},
-                {"kind": "STANDARD", "validFrom": "2026-10-01T00:00:00Z", "valueExcVat": "6"}]}
-        ]
-    });
-    resiflex::products::save(db, &fixed.to_string(), start_instant())
-        .await
-        .unwrap();
     let electricity = json!({"mpan": MPAN, "meters": [
         {"serialNumber": "19L3000001", "activeFrom": "2020-01-01T00:00:00Z", "activeTo": "2026-10-15T00:00:00Z"},
         {"serialNumber": "21L4380212", "smartDeviceId": "00-1a-2b-ff-ff-3c-4d-5e", "activeFrom": "2026-10-15T00:00:00Z"}
@@ -110,4 +75,47 @@ pub async fn supply(app: &TestApp, number: &str) {
         start_instant() - Duration::days(50),
     )
     .await;
+}
+
+/// The operator's products: the sandbox's dynamic one (`RESIFLEX-AGILE-26-01-01`, on sale since
+/// 60 days before the start, its rates two days from the start) and a fixed one
+/// (`FIX-26-10-01`: 20p/kWh and 40p/day before VAT, gas 6p and 30p).
+pub async fn products(app: &TestApp) {
+    let db = &app.test_db.db;
+    prices::generate(
+        db,
+        "AGILE-RATES",
+        start_instant().date_naive(),
+        2,
+        3,
+        &TariffOptions::default(),
+    )
+    .await
+    .unwrap();
+    resiflex_energy::products::save_sandbox_product(
+        db,
+        None,
+        "RESIFLEX-AGILE-26-01-01",
+        "AGILE-RATES",
+        'C',
+        start_instant() - Duration::days(60),
+        start_instant(),
+    )
+    .await
+    .unwrap();
+    let fixed = json!({
+        "code": "FIX-26-10-01", "displayName": "Fixed", "fullName": "Fixed October 2026",
+        "brand": "RESIFLEX_LIVE", "availableFrom": "2026-10-01T00:00:00Z",
+        "tariffs": [
+            {"kind": "SINGLE_RATE", "region": "C", "charges": [
+                {"kind": "STANDING", "validFrom": "2026-10-01T00:00:00Z", "valueExcVat": "40"},
+                {"kind": "STANDARD", "validFrom": "2026-10-01T00:00:00Z", "valueExcVat": "20"}]},
+            {"fuel": "GAS", "kind": "SINGLE_RATE", "region": "C", "charges": [
+                {"kind": "STANDING", "validFrom": "2026-10-01T00:00:00Z", "valueExcVat": "30"},
+                {"kind": "STANDARD", "validFrom": "2026-10-01T00:00:00Z", "valueExcVat": "6"}]}
+        ]
+    });
+    resiflex::products::save(db, &fixed.to_string(), start_instant())
+        .await
+        .unwrap();
 }

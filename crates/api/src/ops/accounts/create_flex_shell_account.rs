@@ -1,4 +1,5 @@
-//! `createFlexShellAccount`: a partner creates an account for its customer.
+//! `createFlexShellAccount`: a partner creates an account for its customer, optionally with the
+//! property's meter points and the tariffs they start on.
 
 use async_graphql::{Context, InputObject, SimpleObject};
 use resiflex_domain::{AccountStatus as DomainStatus, Country, EmailAddress};
@@ -9,8 +10,14 @@ use super::types::AccountType;
 use super::{internal, invalid, reference_part, required, trimmed};
 use crate::auth::authorise;
 use crate::enums::{AccountTypeChoices, BrandChoices};
-use crate::errors::ApiResult;
+use crate::errors::{ApiResult, ErrorCode, KrakenError};
 use crate::ops::api;
+use crate::ops::supply::mutations::{MeterInput, meter_documents, payment_method, refusal};
+use crate::scalars::DateTime;
+use resiflex_energy::supply::{self as energy, AgreementScope, MeterPointDocument, SupplyRequest};
+
+/// The most meter points a new account may be created with.
+pub const MAX_SHELL_METER_POINTS: usize = 8;
 
 /// An address as given by a partner. Only `country` is required.
 #[derive(InputObject, Debug, Default)]
@@ -29,6 +36,24 @@ pub struct AccountReferenceInput {
     pub value: String,
 }
 
+/// A meter point of the new account's property, and the tariff it starts on.
+#[derive(InputObject, Debug)]
+pub struct ShellMeterPointInput {
+    pub mpan: Option<String>,
+    pub mprn: Option<String>,
+    /// `IMPORT` or `EXPORT`.
+    #[graphql(default_with = "\"IMPORT\".to_owned()")]
+    pub direction: String,
+    #[graphql(default)]
+    pub meters: Vec<MeterInput>,
+    /// The tariff the meter point starts on (`E-1R-<product>-<region>`), if any.
+    pub tariff_code: Option<String>,
+    #[graphql(default_with = "\"DIRECT_DEBIT_MONTHLY\".to_owned()")]
+    pub payment_method: String,
+    /// When the agreement starts [default: now].
+    pub agreement_valid_from: Option<DateTime>,
+}
+
 #[derive(InputObject, Debug)]
 pub struct CreateFlexShellAccountInput {
     /// The brand, for example `RESIFLEX_LIVE`.
@@ -40,6 +65,10 @@ pub struct CreateFlexShellAccountInput {
     pub address: RichAddressInput,
     /// The partner's own identifier for the account; a retry with the same one returns the same account.
     pub account_reference: Option<AccountReferenceInput>,
+    /// The property's meter points, each optionally on a tariff, checked before the account is
+    /// created.
+    #[graphql(default)]
+    pub meter_points: Vec<ShellMeterPointInput>,
 }
 
 #[derive(SimpleObject)]
@@ -111,8 +140,52 @@ pub(super) async fn run(
         },
         reference,
     };
-    match accounts::create_shell_account(&api.db, &new, api.clock.now()).await {
+    if input.meter_points.len() > MAX_SHELL_METER_POINTS {
+        return Err(invalid(format!(
+            "At most {MAX_SHELL_METER_POINTS} meter points may be given."
+        )));
+    }
+    let now = api.clock.now();
+    let mut supply = Vec::with_capacity(input.meter_points.len());
+    for point in input.meter_points {
+        let tariff = match point.tariff_code {
+            Some(code) => Some((
+                code,
+                payment_method(&point.payment_method)?,
+                point.agreement_valid_from.map_or(now, |t| t.0),
+            )),
+            None => None,
+        };
+        supply.push(SupplyRequest {
+            point: MeterPointDocument {
+                mpan: point.mpan,
+                mprn: point.mprn,
+                direction: point.direction,
+                meters: meter_documents(point.meters),
+            },
+            tariff,
+        });
+    }
+    energy::check_supply(&api.db, org.id, &supply)
+        .await
+        .map_err(refusal)?;
+    match accounts::create_shell_account(&api.db, &new, now).await {
         Ok(created) => {
+            if !supply.is_empty() {
+                let property = accounts::properties_of_account(&api.db, created.account.id)
+                    .await
+                    .map_err(internal)?
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| KrakenError::new(ErrorCode::Internal))?;
+                let scope = AgreementScope {
+                    account_id: created.account.id,
+                    organisation_id: org.id,
+                };
+                energy::supply_property(&api.db, scope, property.id, &supply, now)
+                    .await
+                    .map_err(refusal)?;
+            }
             if created.created {
                 tracing::info!(account = %created.account.number, organisation = org.id, "shell account created");
             }

@@ -83,7 +83,28 @@ pub struct StartAgreement {
     pub ended_agreement_id: Option<i64>,
 }
 
-fn refusal(err: EnergyError) -> KrakenError {
+/// The meters of an input, as the energy crate takes them.
+pub(crate) fn meter_documents(meters: Vec<MeterInput>) -> Vec<MeterDocument> {
+    meters
+        .into_iter()
+        .map(|m| MeterDocument {
+            serial_number: m.serial_number,
+            smart_device_id: m.smart_device_id,
+            active_from: m.active_from.0,
+            active_to: m.active_to.map(|t| t.0),
+        })
+        .collect()
+}
+
+/// A payment method as the inputs spell it.
+pub(crate) fn payment_method(text: &str) -> ApiResult<PaymentMethod> {
+    text.parse()
+        .map_err(|e: resiflex_domain::product::ProductError| {
+            KrakenError::with_message(ErrorCode::InvalidInput, format!("paymentMethod: {e}"))
+        })
+}
+
+pub(crate) fn refusal(err: EnergyError) -> KrakenError {
     match err {
         EnergyError::Invalid(message) => {
             KrakenError::with_message(ErrorCode::InvalidInput, message)
@@ -133,16 +154,7 @@ impl SupplyMutation {
             mpan: input.mpan,
             mprn: input.mprn,
             direction: input.direction,
-            meters: input
-                .meters
-                .into_iter()
-                .map(|m| MeterDocument {
-                    serial_number: m.serial_number,
-                    smart_device_id: m.smart_device_id,
-                    active_from: m.active_from.0,
-                    active_to: m.active_to.map(|t| t.0),
-                })
-                .collect(),
+            meters: meter_documents(input.meters),
         };
         energy::save_meter_point(&api.db, property.id, &document, api.clock.now())
             .await
@@ -175,16 +187,7 @@ impl SupplyMutation {
                 ));
             }
         };
-        let method: PaymentMethod =
-            input
-                .payment_method
-                .parse()
-                .map_err(|e: resiflex_domain::product::ProductError| {
-                    KrakenError::with_message(
-                        ErrorCode::InvalidInput,
-                        format!("paymentMethod: {e}"),
-                    )
-                })?;
+        let method = payment_method(&input.payment_method)?;
         let scope = AgreementScope {
             account_id: account.id,
             organisation_id,
