@@ -115,6 +115,10 @@ error_codes! {
     ChargingDurationCapFailed = ("KT-CT-4389", Application, "The charging duration cap could not be updated."),
     DevicePreferenceFailed = ("KT-CT-4390", Application, "The device preference could not be updated."),
     WizardCancelled = ("KT-CT-4391", Validation, "The onboarding wizard has been cancelled."),
+    // Smart meter telemetry.
+    TelemetryArgumentsTogether = ("KT-GB-4040", Validation, "`start`, `end` and `grouping` must be given together."),
+    TelemetryEndBeforeStart = ("KT-GB-4041", Validation, "`end` must be after `start`."),
+    SmartMeterNotFound = ("KT-GB-4050", NotFound, "The smart meter could not be found."),
     // Heat-pump controllers.
     HeatPumpInvalidData = ("OE-0315", Validation, "The data given for the heat pump operation is not valid."),
     HeatPumpZoneDisplayName = ("OE-0321", Validation, "The zone display names could not be updated."),

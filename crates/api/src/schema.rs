@@ -12,6 +12,7 @@ use crate::ops::control::ControlMutation;
 use crate::ops::devices::DevicesQuery;
 use crate::ops::dispatches::DispatchesQuery;
 use crate::ops::heat_pumps::{HeatPumpsMutation, HeatPumpsQuery};
+use crate::ops::measurements::smart_meter_telemetry::MeasurementsQuery;
 use crate::ops::meta::MetaQuery;
 use crate::ops::onboarding::{OnboardingMutation, OnboardingQuery};
 use crate::ops::preferences::PreferencesMutation;
@@ -34,6 +35,7 @@ pub struct Query(
     TariffsQuery,
     HeatPumpsQuery,
     SupplyQuery,
+    MeasurementsQuery,
 );
 
 /// Mutations, merged from the operation modules.

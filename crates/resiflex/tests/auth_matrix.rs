@@ -33,6 +33,7 @@ const UNAUTHORIZED: &str = "KT-CT-1111";
 const ACCOUNT_UNAUTHORIZED: &str = "KT-CT-4177";
 const PROPERTY_UNAUTHORIZED: &str = "KT-CT-6622";
 const INVALID_INPUT: &str = "KT-CT-1605";
+const SMART_METER_NOT_FOUND: &str = "KT-GB-4050";
 const PRE_SIGNED_ADMIN_UNAUTHORIZED: &str = "KT-CT-1128";
 const PRE_SIGNED_INVALID: &str = "KT-CT-1129";
 const PRE_SIGNED_UNAUTHORIZED: &str = "KT-CT-1131";
@@ -676,6 +677,20 @@ fn matrix() -> Vec<Row> {
                 Deny(ACCOUNT_UNAUTHORIZED),
                 Deny(INVALID_INPUT),
                 Deny(ACCOUNT_UNAUTHORIZED),
+            ],
+        },
+        Row {
+            root: Root::Query,
+            field: "smartMeterTelemetry",
+            case: "a smart meter nobody may see is not found",
+            document: "{ smartMeterTelemetry(deviceId: \"00-1A-2B-FF-FF-3C-4D-5E\") { readAt } }",
+            variables: no_variables,
+            expect: [
+                Deny(HEADER_MISSING),
+                Deny(SMART_METER_NOT_FOUND),
+                Deny(SMART_METER_NOT_FOUND),
+                Deny(SMART_METER_NOT_FOUND),
+                Deny(SMART_METER_NOT_FOUND),
             ],
         },
         Row {

@@ -334,3 +334,65 @@ async fn applicable_rates_are_paged_with_vat_and_need_first() {
     assert!(!error_code(&body).is_empty());
     let _ = org;
 }
+
+const TELEMETRY: &str = r#"query($d: String!, $s: DateTime, $e: DateTime, $g: TelemetryGrouping) {
+  smartMeterTelemetry(deviceId: $d, start: $s, end: $e, grouping: $g) {
+    readAt consumption consumptionDelta demand export costDelta costDeltaWithTax
+  }
+}"#;
+
+#[tokio::test]
+async fn smart_meter_telemetry_comes_from_the_meters_readings() {
+    let app = TestApp::spawn().await;
+    let (_, customer, _) = supplied(&app).await;
+    let device = "00-1a-2b-ff-ff-3c-4d-5e";
+    let vars = |g: &str| json!({"d": device, "s": "2026-11-10T00:00:00Z", "e": "2026-11-10T03:00:00Z", "g": g});
+    let body = app
+        .graphql_as(Some(&customer), TELEMETRY, vars("HALF_HOURLY"))
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    let buckets = body["data"]["smartMeterTelemetry"].as_array().unwrap();
+    assert_eq!(buckets.len(), 5, "six half-hours, one a gap: {body}");
+    assert_eq!(buckets[0]["readAt"], "2026-11-10T00:00:00+00:00");
+    assert_eq!(buckets[0]["consumptionDelta"], "500");
+    assert_eq!(buckets[0]["demand"], "1000");
+    assert_eq!(buckets[1]["consumption"], "1000");
+    assert_eq!(buckets[0]["costDelta"], "10");
+    assert_eq!(buckets[0]["costDeltaWithTax"], "10.5");
+    let hourly = app
+        .graphql_as(Some(&customer), TELEMETRY, vars("HOURLY"))
+        .await;
+    let hours = hourly["data"]["smartMeterTelemetry"].as_array().unwrap();
+    assert_eq!(hours.len(), 3);
+    assert_eq!(
+        hours[1]["consumptionDelta"], "500",
+        "the hour with the gap: {hourly}"
+    );
+    // Nothing is finer than the readings.
+    let fine = app
+        .graphql_as(Some(&customer), TELEMETRY, vars("TEN_SECONDS"))
+        .await;
+    assert_eq!(fine["data"]["smartMeterTelemetry"], json!([]));
+    // The arguments come together, end after start; someone else's meter is not found.
+    let body = app
+        .graphql_as(
+            Some(&customer),
+            TELEMETRY,
+            json!({"d": device, "s": "2026-11-10T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(error_code(&body), "KT-GB-4040", "{body}");
+    let body = app
+        .graphql_as(
+            Some(&customer),
+            TELEMETRY,
+            json!({"d": device, "s": "2026-11-10T03:00:00Z", "e": "2026-11-10T00:00:00Z", "g": "HOURLY"}),
+        )
+        .await;
+    assert_eq!(error_code(&body), "KT-GB-4041", "{body}");
+    let stranger = user_auth(&app, "b@example.com").await;
+    let body = app
+        .graphql_as(Some(&stranger), TELEMETRY, vars("HOURLY"))
+        .await;
+    assert_eq!(error_code(&body), "KT-GB-4050", "{body}");
+}

@@ -213,6 +213,40 @@ pub async fn meters_of(db: &Db, meter_point_id: i64) -> Result<Vec<StoredMeter>,
     rows.into_iter().map(StoredMeter::try_from).collect()
 }
 
+/// The meter point a meter is on.
+async fn point_of(db: &Db, meter: &StoredMeter) -> Result<StoredMeterPoint, StoreError> {
+    let point: Option<PointRow> = on_db!(db, |pool| sqlx::query_as(
+        "SELECT id, property_id, fuel, identifier, direction FROM meter_points WHERE id = $1"
+    )
+    .bind(meter.meter_point_id)
+    .fetch_optional(pool)
+    .await)?;
+    let point =
+        point.ok_or_else(|| StoreError::Corrupt("a meter without its meter point".into()))?;
+    StoredMeterPoint::try_from(point)
+}
+
+/// The meter with this smart device id, with its meter point.
+pub async fn meter_by_smart_device_id(
+    db: &Db,
+    device_id: &str,
+) -> Result<Option<(StoredMeterPoint, StoredMeter)>, StoreError> {
+    let row: Option<MeterRow> = on_db!(db, |pool| {
+        sqlx::query_as(
+        "SELECT id, meter_point_id, serial_number, smart_device_id, active_from, active_to FROM meters \
+         WHERE smart_device_id = $1 ORDER BY active_from DESC LIMIT 1"
+    )
+    .bind(device_id)
+    .fetch_optional(pool)
+    .await
+    })?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let meter = StoredMeter::try_from(row)?;
+    Ok(Some((point_of(db, &meter).await?, meter)))
+}
+
 /// The meters with this serial number, each with its meter point.
 pub async fn meters_with_serial(
     db: &Db,
@@ -230,17 +264,7 @@ pub async fn meters_with_serial(
     let mut found = Vec::with_capacity(rows.len());
     for row in rows {
         let meter = StoredMeter::try_from(row)?;
-        let point: Option<PointRow> = on_db!(db, |pool| {
-            sqlx::query_as(
-            "SELECT id, property_id, fuel, identifier, direction FROM meter_points WHERE id = $1"
-        )
-        .bind(meter.meter_point_id)
-        .fetch_optional(pool)
-        .await
-        })?;
-        let point =
-            point.ok_or_else(|| StoreError::Corrupt("a meter without its meter point".into()))?;
-        found.push((StoredMeterPoint::try_from(point)?, meter));
+        found.push((point_of(db, &meter).await?, meter));
     }
     Ok(found)
 }

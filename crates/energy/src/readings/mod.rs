@@ -6,6 +6,7 @@ pub mod import;
 pub mod measurements;
 pub mod pricing;
 pub mod sandbox;
+pub mod telemetry;
 
 use std::collections::BTreeMap;
 

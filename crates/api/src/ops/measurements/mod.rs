@@ -3,6 +3,7 @@
 //! `metaData.statistics`. The rules are in `resiflex_energy::readings::measurements`; this maps
 //! the arguments and the answer.
 
+pub mod smart_meter_telemetry;
 pub mod types;
 
 use async_graphql::Context;
@@ -48,7 +49,7 @@ fn invalid(message: impl Into<String>) -> KrakenError {
     KrakenError::with_message(ErrorCode::InvalidInput, message)
 }
 
-fn energy_error(err: EnergyError) -> KrakenError {
+pub(crate) fn energy_error(err: EnergyError) -> KrakenError {
     match err {
         EnergyError::Invalid(message) => invalid(message),
         EnergyError::NotFound | EnergyError::NotOwner => invalid("No such meter or device."),
