@@ -12,6 +12,7 @@ use crate::ops::control::ControlMutation;
 use crate::ops::devices::DevicesQuery;
 use crate::ops::dispatches::DispatchesQuery;
 use crate::ops::heat_pumps::{HeatPumpsMutation, HeatPumpsQuery};
+use crate::ops::measurements::meter_readings::MeterReadingsQuery;
 use crate::ops::measurements::smart_meter_telemetry::MeasurementsQuery;
 use crate::ops::meta::MetaQuery;
 use crate::ops::onboarding::{OnboardingMutation, OnboardingQuery};
@@ -36,6 +37,7 @@ pub struct Query(
     HeatPumpsQuery,
     SupplyQuery,
     MeasurementsQuery,
+    MeterReadingsQuery,
 );
 
 /// Mutations, merged from the operation modules.

@@ -396,3 +396,59 @@ async fn smart_meter_telemetry_comes_from_the_meters_readings() {
         .await;
     assert_eq!(error_code(&body), "KT-GB-4050", "{body}");
 }
+
+#[tokio::test]
+async fn meter_readings_are_a_connection_of_register_reads() {
+    let app = TestApp::spawn().await;
+    let (_, customer, _) = supplied(&app).await;
+    let (_, meter) = find_meter(&app.test_db.db, ELECTRICITY_SERIAL, None)
+        .await
+        .unwrap();
+    let file = "read_at,register,value,quality\n\
+                2026-11-10T00:00:00Z,1,1000.5,A\n\
+                2026-11-11T00:00:00Z,1,1024,E\n";
+    let options = ImportOptions {
+        default_length: None,
+        source: ReadingSource::Customer,
+    };
+    import_csv(&app.test_db.db, &meter, file.as_bytes(), options)
+        .await
+        .unwrap();
+    let number = {
+        let body = app
+            .graphql_as(
+                Some(&customer),
+                "{ viewer { accounts { number } } }",
+                json!({}),
+            )
+            .await;
+        body["data"]["viewer"]["accounts"][0]["number"].clone()
+    };
+    let query = r#"query($n: String!, $m: ID!) { electricityMeterReadings(accountNumber: $n, meterId: $m, first: 1) {
+        totalCount pageInfo { hasNextPage }
+        edges { node { value readAt registerObisCode typeOfRead origin meterId } } } }"#;
+    let body = app
+        .graphql_as(
+            Some(&customer),
+            query,
+            json!({"n": number, "m": meter.id.to_string()}),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    let connection = &body["data"]["electricityMeterReadings"];
+    assert_eq!(connection["totalCount"], 2);
+    assert_eq!(connection["pageInfo"]["hasNextPage"], true);
+    let node = &connection["edges"][0]["node"];
+    assert_eq!(node["value"], "1024.000", "newest first: {body}");
+    assert_eq!(node["typeOfRead"], "ESTIMATE");
+    assert_eq!(node["origin"], "CUSTOMER");
+    // A meter of another fuel, or not the account's, is refused.
+    let body = app
+        .graphql_as(
+            Some(&customer),
+            &query.replace("electricityMeterReadings", "gasMeterReadings"),
+            json!({"n": number, "m": meter.id.to_string()}),
+        )
+        .await;
+    assert_eq!(error_code(&body), "KT-CT-1605", "{body}");
+}

@@ -3,6 +3,7 @@
 //! `metaData.statistics`. The rules are in `resiflex_energy::readings::measurements`; this maps
 //! the arguments and the answer.
 
+pub mod meter_readings;
 pub mod smart_meter_telemetry;
 pub mod types;
 
