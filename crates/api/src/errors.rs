@@ -234,9 +234,10 @@ mod tests {
         let mut seen = HashSet::new();
         for code in ErrorCode::ALL {
             assert!(seen.insert(code.code()), "duplicate {}", code.code());
-            // Kraken core codes, and the backend's for heat-pump controllers.
+            // Kraken core codes, the GB ones (smart meter telemetry), and the backend's for
+            // heat-pump controllers.
             let (family, number) = code.code().rsplit_once('-').unwrap_or_default();
-            assert!(matches!(family, "KT-CT" | "OE"), "{}", code.code());
+            assert!(matches!(family, "KT-CT" | "KT-GB" | "OE"), "{}", code.code());
             assert!(number.len() == 4 && number.chars().all(|c| c.is_ascii_digit()));
             assert_eq!(ErrorCode::from_code(code.code()), Some(*code));
             assert!(!code.description().is_empty());
