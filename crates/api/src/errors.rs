@@ -237,7 +237,11 @@ mod tests {
             // Kraken core codes, the GB ones (smart meter telemetry), and the backend's for
             // heat-pump controllers.
             let (family, number) = code.code().rsplit_once('-').unwrap_or_default();
-            assert!(matches!(family, "KT-CT" | "KT-GB" | "OE"), "{}", code.code());
+            assert!(
+                matches!(family, "KT-CT" | "KT-GB" | "OE"),
+                "{}",
+                code.code()
+            );
             assert!(number.len() == 4 && number.chars().all(|c| c.is_ascii_digit()));
             assert_eq!(ErrorCode::from_code(code.code()), Some(*code));
             assert!(!code.description().is_empty());

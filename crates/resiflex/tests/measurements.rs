@@ -395,6 +395,21 @@ async fn smart_meter_telemetry_comes_from_the_meters_readings() {
         .graphql_as(Some(&stranger), TELEMETRY, vars("HOURLY"))
         .await;
     assert_eq!(error_code(&body), "KT-GB-4050", "{body}");
+    let body = app
+        .graphql(
+            r#"{ possibleErrors(input: {name: "smartMeterTelemetry", type: "query"}) { code } }"#,
+            json!({}),
+        )
+        .await;
+    let codes: Vec<&str> = body["data"]["possibleErrors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["code"].as_str())
+        .collect();
+    for code in ["KT-GB-4040", "KT-GB-4041", "KT-GB-4050"] {
+        assert!(codes.contains(&code), "{body}");
+    }
 }
 
 #[tokio::test]

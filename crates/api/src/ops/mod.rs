@@ -86,6 +86,7 @@ pub fn operation_errors() -> Vec<OperationErrors> {
         tariffs::ERRORS,
         products::ERRORS,
         supply::mutations::ERRORS,
+        measurements::ERRORS,
         heat_pumps::ERRORS,
     ]
     .concat()

@@ -48,6 +48,11 @@ pub const ERRORS: &[OperationErrors] = &[
     ),
     op("viewer", OperationKind::Query, &[]),
     op("properties", OperationKind::Query, &[]),
+    op(
+        "property",
+        OperationKind::Query,
+        &[ErrorCode::PropertyUnauthorized, ErrorCode::InvalidInput],
+    ),
     op("accountReference", OperationKind::Query, &[]),
     op(
         "createAccountReference",

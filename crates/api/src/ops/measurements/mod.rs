@@ -22,12 +22,53 @@ use resiflex_store::accounts::Property;
 use crate::connection::{KrakenConnection, PageArgs, connection};
 use crate::enums::{ReadingDirectionType, ReadingFrequencyType, ReadingQualityType};
 use crate::errors::{ApiResult, ErrorCode, KrakenError};
-use crate::ops::api;
+use crate::ops::{OperationErrors, OperationKind, api, protected as op};
 use crate::scalars::{Date, DateTime};
 use types::{
     ElectricityFiltersOutput, GasFiltersOutput, MeasurementInterface, UtilityFiltersInput,
     UtilityFiltersOutput, node,
 };
+
+/// The root operations on readings and prices, with their possible errors.
+pub const ERRORS: &[OperationErrors] = &[
+    op(
+        "smartMeterTelemetry",
+        OperationKind::Query,
+        &[
+            ErrorCode::TelemetryArgumentsTogether,
+            ErrorCode::TelemetryEndBeforeStart,
+            ErrorCode::SmartMeterNotFound,
+        ],
+    ),
+    op(
+        "electricityMeterReadings",
+        OperationKind::Query,
+        &[ErrorCode::AccountUnauthorized, ErrorCode::InvalidInput],
+    ),
+    op(
+        "gasMeterReadings",
+        OperationKind::Query,
+        &[ErrorCode::AccountUnauthorized, ErrorCode::InvalidInput],
+    ),
+    op(
+        "applicableRates",
+        OperationKind::Query,
+        &[
+            ErrorCode::PaginationRequired,
+            ErrorCode::AccountUnauthorized,
+            ErrorCode::InvalidInput,
+        ],
+    ),
+    op(
+        "applicableStandingCharges",
+        OperationKind::Query,
+        &[
+            ErrorCode::PaginationRequired,
+            ErrorCode::AccountUnauthorized,
+            ErrorCode::InvalidInput,
+        ],
+    ),
+];
 
 /// The largest page of measurements (a month of half-hours and more).
 pub const MAX_MEASUREMENT_PAGE: usize = 1_500;
