@@ -484,8 +484,12 @@ fn build(
     let mut measurements: Vec<Measurement> = Vec::new();
     let mut current: Option<(usize, Measurement, Vec<bool>)> = None;
     let finish = |bucket: usize, mut m: Measurement, used: Vec<bool>| -> Measurement {
-        let start = edges.get(bucket).map_or(window.from, |e| (*e).max(window.from));
-        let end = edges.get(bucket + 1).map_or(window.to, |e| (*e).min(window.to));
+        let start = edges
+            .get(bucket)
+            .map_or(window.from, |e| (*e).max(window.from));
+        let end = edges
+            .get(bucket + 1)
+            .map_or(window.to, |e| (*e).min(window.to));
         m.interval = Some((start, end));
         m.read_at = end;
         if let Some(statistics) = m.statistics.as_mut() {

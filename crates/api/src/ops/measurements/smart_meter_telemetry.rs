@@ -12,6 +12,7 @@ use resiflex_store::supply as supply_store;
 use rust_decimal::Decimal as RustDecimal;
 
 use super::DEFAULT_TIME_ZONE;
+use super::types::nano;
 use crate::auth::access::may_see_account;
 use crate::auth::authorise;
 use crate::errors::{ApiResult, ErrorCode, KrakenError};
@@ -49,15 +50,6 @@ pub struct SmartMeterTelemetryType {
     /// The cost of `consumptionDelta` before VAT, minor units.
     pub cost_delta: Option<Decimal>,
     pub cost_delta_with_tax: Option<Decimal>,
-}
-
-fn minor_units(nano: i128) -> Decimal {
-    let rounded = (nano.abs() + 500) / 1_000 * nano.signum();
-    Decimal(
-        RustDecimal::try_from_i128_with_scale(rounded, 6)
-            .unwrap_or(RustDecimal::MAX)
-            .normalize(),
-    )
 }
 
 #[derive(Default)]
@@ -129,8 +121,8 @@ impl MeasurementsQuery {
                 consumption_delta: wh(b.consumption_delta_milli),
                 demand: Decimal(RustDecimal::from(b.demand_w)),
                 export: wh(b.export_milli),
-                cost_delta: b.cost_delta_nano.map(|c| minor_units(c.0)),
-                cost_delta_with_tax: b.cost_delta_nano.map(|c| minor_units(c.1)),
+                cost_delta: b.cost_delta_nano.map(|c| nano(c.0)),
+                cost_delta_with_tax: b.cost_delta_nano.map(|c| nano(c.1)),
             })
             .collect())
     }

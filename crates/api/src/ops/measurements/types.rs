@@ -146,7 +146,7 @@ fn milli(value: i64) -> Decimal {
 }
 
 /// Billionths of a minor unit as minor units, to six places.
-fn nano(value: i128) -> Decimal {
+pub(crate) fn nano(value: i128) -> Decimal {
     let rounded = (value.abs() + 500) / 1_000 * value.signum();
     Decimal(
         RustDecimal::try_from_i128_with_scale(rounded, 6)
