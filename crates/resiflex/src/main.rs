@@ -441,14 +441,16 @@ async fn main() -> anyhow::Result<()> {
                 },
             )?;
             telemetry::init(&config.log);
+            // Listening for signals starts before anything else, so a stop during start-up is graceful.
+            let shutdown = shutdown_signal();
             let db = connect_database(&config).await?;
             let clock =
                 server_clock(&db, &config, clock_speed, clock_start, system_clock()).await?;
             let server = Server::with_database(&config, db, clock.clone()).await?;
             if demo {
-                resiflex::demo::serve(server, &config, clock, shutdown_signal()).await
+                resiflex::demo::serve(server, &config, clock, shutdown).await
             } else {
-                server.run(shutdown_signal()).await
+                server.run(shutdown).await
             }
         }
         Command::Migrate { database } => {
