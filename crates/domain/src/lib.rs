@@ -16,6 +16,7 @@ pub mod forecast;
 pub mod heat;
 pub mod heat_controller;
 pub mod identity;
+pub mod money;
 pub mod plan;
 pub mod posix_tz;
 pub mod preferences;

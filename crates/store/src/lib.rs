@@ -15,6 +15,7 @@ pub mod events;
 pub mod forecasts;
 pub mod heat_pumps;
 pub mod identity;
+pub mod ledgers;
 pub mod ocpp;
 pub mod plans;
 pub mod products;

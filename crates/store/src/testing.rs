@@ -276,6 +276,13 @@ pub async fn raw_texts(db: &Db, sql: &str, binds: &[&str]) -> Vec<String> {
 /// Runs a raw statement with `binds`, as a database written by an older build would hold its rows;
 /// answers how many rows it changed.
 pub async fn raw_execute(db: &Db, sql: &str, binds: &[&str]) -> u64 {
+    try_raw_execute(db, sql, binds)
+        .await
+        .expect("raw statement")
+}
+
+/// [`raw_execute`], answering the database's refusal instead of panicking on it.
+pub async fn try_raw_execute(db: &Db, sql: &str, binds: &[&str]) -> Result<u64, sqlx::Error> {
     crate::on_db!(db, |pool| {
         let mut query = sqlx::query(sql);
         for bind in binds {
@@ -283,7 +290,6 @@ pub async fn raw_execute(db: &Db, sql: &str, binds: &[&str]) -> u64 {
         }
         query.execute(pool).await.map(|done| done.rows_affected())
     })
-    .expect("raw statement")
 }
 
 /// How many rows a table of the SQLite database file at `path` holds (opened on its own, as an

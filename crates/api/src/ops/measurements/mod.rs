@@ -101,14 +101,7 @@ pub(crate) fn energy_error(err: EnergyError) -> KrakenError {
 
 /// The currency a property's money is in, by its country.
 pub fn currency_of(country: &str) -> &'static str {
-    match country {
-        "GB" => "GBP",
-        "US" => "USD",
-        "JP" => "JPY",
-        "AU" => "AUD",
-        "NZ" => "NZD",
-        _ => "EUR",
-    }
+    resiflex_domain::money::currency_of_country(country)
 }
 
 fn frequency(value: ReadingFrequencyType) -> Frequency {

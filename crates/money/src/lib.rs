@@ -1,0 +1,38 @@
+//! The money use cases of ResiFlex. Every amount is an integer number of minor units; nothing here
+//! ever holds money as a float.
+//!
+//! - [`ledger`]: an account's ledgers, posting with idempotency keys, reversals, balances and the
+//!   invariant check behind `resiflex ledger verify`.
+
+pub mod ledger;
+
+use resiflex_domain::money::MoneyRuleError;
+use resiflex_store::StoreError;
+
+/// Why a money operation did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum MoneyError {
+    /// The request breaks a rule; the message says which.
+    #[error("{0}")]
+    Invalid(String),
+    /// No such account, ledger, transaction or document (for this caller).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The idempotency key was used before for a different request.
+    #[error("the idempotency key was already used for a different request")]
+    IdempotencyKeyReused,
+    /// The transaction cannot be reversed (it is on another ledger or already reversed).
+    #[error("that transaction cannot be reversed")]
+    NotReversible,
+    /// The operation is not allowed in the current state; the message says why.
+    #[error("{0}")]
+    State(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<MoneyRuleError> for MoneyError {
+    fn from(err: MoneyRuleError) -> MoneyError {
+        MoneyError::Invalid(err.0)
+    }
+}
