@@ -54,14 +54,33 @@ impl EdgeNameType for KrakenNames {
     }
 }
 
-pub type KrakenConnection<N> = Connection<
-    String,
-    N,
-    ConnectionTotals,
-    async_graphql::connection::EmptyFields,
-    KrakenNames,
-    KrakenNames,
->;
+pub type KrakenConnection<N> = NamedConnection<N, KrakenNames>;
+
+/// A connection whose type names `Names` gives, for nodes that are interfaces (the Kraken schema
+/// names `TransactionConnectionTypeConnection` after the concept, not after `TransactionType`).
+pub type NamedConnection<N, Names> =
+    Connection<String, N, ConnectionTotals, async_graphql::connection::EmptyFields, Names, Names>;
+
+/// Declares the type names of a [`NamedConnection`]: `connection_names!(Names, "XConnectionTypeConnection",
+/// "XConnectionTypeEdge")`.
+#[macro_export]
+macro_rules! connection_names {
+    ($name:ident, $connection:literal, $edge:literal) => {
+        pub struct $name;
+
+        impl async_graphql::connection::ConnectionNameType for $name {
+            fn type_name<T: async_graphql::OutputType>() -> String {
+                $connection.to_owned()
+            }
+        }
+
+        impl async_graphql::connection::EdgeNameType for $name {
+            fn type_name<T: async_graphql::OutputType>() -> String {
+                $edge.to_owned()
+            }
+        }
+    };
+}
 
 pub fn encode_cursor(offset: usize) -> String {
     STANDARD.encode(format!("arrayconnection:{offset}"))
@@ -138,6 +157,15 @@ pub fn connection<N: OutputType>(
     total: usize,
     nodes: Vec<N>,
 ) -> KrakenConnection<N> {
+    named_connection(window, total, nodes)
+}
+
+/// [`connection`] with the type names of `Names`.
+pub fn named_connection<N: OutputType, Names: ConnectionNameType + EdgeNameType>(
+    window: Window,
+    total: usize,
+    nodes: Vec<N>,
+) -> NamedConnection<N, Names> {
     let totals = ConnectionTotals {
         total_count: i32::try_from(total).unwrap_or(i32::MAX),
         edge_count: i32::try_from(nodes.len()).unwrap_or(i32::MAX),

@@ -15,6 +15,8 @@ use crate::ops::heat_pumps::{HeatPumpsMutation, HeatPumpsQuery};
 use crate::ops::measurements::meter_readings::MeterReadingsQuery;
 use crate::ops::measurements::smart_meter_telemetry::MeasurementsQuery;
 use crate::ops::meta::MetaQuery;
+use crate::ops::money::bills::triggers::BillsQuery;
+use crate::ops::money::payments::PaymentsMutation;
 use crate::ops::onboarding::{OnboardingMutation, OnboardingQuery};
 use crate::ops::preferences::PreferencesMutation;
 use crate::ops::products::ProductsMutation;
@@ -38,6 +40,7 @@ pub struct Query(
     SupplyQuery,
     MeasurementsQuery,
     MeterReadingsQuery,
+    BillsQuery,
 );
 
 /// Mutations, merged from the operation modules.
@@ -52,6 +55,7 @@ pub struct Mutation(
     ProductsMutation,
     SupplyMutation,
     HeatPumpsMutation,
+    PaymentsMutation,
 );
 
 pub type ResiflexSchema = Schema<Query, Mutation, EmptySubscription>;

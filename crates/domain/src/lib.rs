@@ -7,6 +7,7 @@
 mod named;
 
 pub mod account;
+pub mod billing;
 pub mod calendar;
 pub mod catalogue;
 pub mod clock;
@@ -17,6 +18,7 @@ pub mod heat;
 pub mod heat_controller;
 pub mod identity;
 pub mod money;
+pub mod payments;
 pub mod plan;
 pub mod posix_tz;
 pub mod preferences;

@@ -1,10 +1,16 @@
 //! The money use cases of ResiFlex. Every amount is an integer number of minor units; nothing here
 //! ever holds money as a float.
 //!
+//! - [`billing`]: billing options, the billing run (charges from readings, standing charges, the
+//!   SmartFlex reward, re-billed estimates) and statements.
+//! - [`documents`]: a statement as HTML and PDF, and the signed links to them.
 //! - [`ledger`]: an account's ledgers, posting with idempotency keys, reversals, balances and the
 //!   invariant check behind `resiflex ledger verify`.
 
+pub mod billing;
+pub mod documents;
 pub mod ledger;
+pub mod payments;
 
 use resiflex_domain::money::MoneyRuleError;
 use resiflex_store::StoreError;

@@ -3,12 +3,16 @@
 
 pub mod admin;
 pub mod bench;
+pub mod bench_billing;
 pub mod bench_fleet;
 pub mod bench_ocpp;
 pub mod bench_planner;
 pub mod bench_readings;
+pub mod billing;
 pub mod config;
 pub mod demo;
+pub mod ledger;
+pub mod payments;
 pub mod prices;
 pub mod products;
 pub mod providers;

@@ -95,6 +95,15 @@ enum Command {
     /// Meter readings: import a meter's interval readings or register reads.
     #[command(subcommand)]
     Readings(ReadingsCommand),
+    /// Ledgers: check that every balance is the sum of its transactions.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+    /// Payments: the collection run of direct debits and repayments.
+    #[command(subcommand)]
+    Payments(PaymentsCommand),
+    /// Billing: charge every ended billing period and issue its statements.
+    #[command(subcommand)]
+    Billing(BillingCommand),
     /// Grid zones: capacity shared by the devices of many homes, planned jointly.
     #[command(subcommand)]
     Zone(ZoneCommand),
@@ -302,6 +311,54 @@ enum ReadingsCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum BillingCommand {
+    /// Bill every account whose billing period ended before DATE: post each agreement's
+    /// consumption and standing charges and the SmartFlex reward, re-bill estimates whose
+    /// readings changed, and issue the statements. Safe to run again. Prints a JSON report and
+    /// exits 1 when any account failed.
+    Run {
+        #[command(flatten)]
+        database: DatabaseArg,
+        /// The day of the run, YYYY-MM-DD [default: today, UTC].
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
+    },
+    /// Set an organisation's SmartFlex reward, millionths of a minor unit per kWh flexed (0: none).
+    FlexReward {
+        #[arg(long = "organisation")]
+        organisation_id: i64,
+        #[arg(long)]
+        micros_per_kwh: i64,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PaymentsCommand {
+    /// Book, submit and advance the payments and repayments due (on each account's own date, or
+    /// on `--date`), and present failed collections again. Prints a JSON report.
+    Collect {
+        #[command(flatten)]
+        database: DatabaseArg,
+        /// The date to collect on (YYYY-MM-DD), for every account.
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum LedgerCommand {
+    /// Prove every ledger's stored balance equals the sum of its transactions, its transactions
+    /// are numbered without gaps and every running balance is right. Prints a JSON report and
+    /// exits 1 when any ledger disagrees.
+    Verify {
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum TariffCommand {
     /// Put every property of an account on a tariff, from now.
     Assign {
@@ -413,6 +470,9 @@ enum BenchCommand {
     OcppLoad(resiflex::bench_ocpp::OcppLoadArgs),
     /// Half-hourly readings imported per second from CSV files, and a year read back by month.
     Readings(resiflex::bench_readings::ReadingsBenchArgs),
+    /// A monthly billing run over many accounts with a month of half-hourly readings each, and a
+    /// verification of every ledger.
+    Billing(resiflex::bench_billing::BillingBenchArgs),
 }
 
 #[tokio::main]
@@ -613,6 +673,44 @@ async fn main() -> anyhow::Result<()> {
             )
             .await
         }
+        Command::Billing(BillingCommand::Run { database: db, date }) => {
+            let db = database(db).await?;
+            let now = system_clock().now();
+            let today = date.unwrap_or_else(|| now.date_naive());
+            let (report, ok) = resiflex::billing::run(&db, today, now).await?;
+            println!("{report}");
+            if !ok {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+        Command::Billing(BillingCommand::FlexReward {
+            organisation_id,
+            micros_per_kwh,
+            database: db,
+        }) => {
+            let db = database(db).await?;
+            let now = system_clock().now();
+            print_json(
+                resiflex::billing::set_flex_reward(&db, organisation_id, micros_per_kwh, now).await,
+            )
+            .await
+        }
+        Command::Payments(PaymentsCommand::Collect { database: db, date }) => {
+            let db = database(db).await?;
+            let report = resiflex::payments::collect(&db, date, system_clock().now()).await?;
+            println!("{report}");
+            Ok(())
+        }
+        Command::Ledger(LedgerCommand::Verify { database: db }) => {
+            let db = database(db).await?;
+            let (report, ok) = resiflex::ledger::verify(&db).await?;
+            println!("{report}");
+            if !ok {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         Command::Readings(ReadingsCommand::Import {
             meter,
             file,
@@ -714,6 +812,17 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .context("running the OCPP benchmark")?;
             println!("{}", resiflex::bench_ocpp::summary(&result));
+            println!("{}", serde_json::to_string(&result)?);
+            Ok(())
+        }
+        Command::Bench(BenchCommand::Billing(args)) => {
+            telemetry::init(&resiflex::config::LogConfig {
+                level: "warn".into(),
+                ..Default::default()
+            });
+            let result = resiflex::bench_billing::billing(args)
+                .await
+                .context("running the billing benchmark")?;
             println!("{}", serde_json::to_string(&result)?);
             Ok(())
         }

@@ -308,6 +308,13 @@ fn sees_number_a(w: &World, d: &Value) -> (Value, Value) {
     (d["account"]["number"].clone(), json!(w.a_number))
 }
 
+fn sees_billing_trigger_of_a(w: &World, d: &Value) -> (Value, Value) {
+    (
+        d["billingTriggerConfigurations"]["edges"][0]["node"].clone(),
+        json!({"target": {"number": w.a_number, "targetType": "ACCOUNT"}, "configurations": [{"isActive": true}]}),
+    )
+}
+
 fn sees_number_b(w: &World, d: &Value) -> (Value, Value) {
     (d["account"]["number"].clone(), json!(w.b_number))
 }
@@ -859,6 +866,20 @@ fn matrix() -> Vec<Row> {
                 Allow(lists_account_statuses),
                 Allow(lists_account_statuses),
                 Allow(lists_account_statuses),
+            ],
+        },
+        Row {
+            root: Root::Query,
+            field: "billingTriggerConfigurations",
+            case: "account A's billing trigger",
+            document: "query($n: String!) { billingTriggerConfigurations(accountNumber: $n, first: 5) { edges { node { target { number targetType } configurations { isActive } } } } }",
+            variables: number_a,
+            expect: [
+                Deny(HEADER_MISSING),
+                Allow(sees_billing_trigger_of_a),
+                Deny(ACCOUNT_UNAUTHORIZED),
+                Allow(sees_billing_trigger_of_a),
+                Deny(ACCOUNT_UNAUTHORIZED),
             ],
         },
         Row {
@@ -1766,6 +1787,104 @@ fn matrix() -> Vec<Row> {
                 Deny(UNAUTHORIZED),
                 Allow(property_on_matrix_tariff),
                 Deny(UNAUTHORIZED),
+            ],
+        },
+        Row {
+            root: Root::Mutation,
+            field: "refundPayment",
+            case: "a payment account A does not have (organisations only)",
+            document: r#"mutation($n: ID!) { refundPayment(input: {accountNumber: $n, amountInMinorUnit: 100, idempotencyKey: "matrix", paymentId: "none", reason: "matrix"}) { repayment { id } } }"#,
+            variables: number_a,
+            expect: [
+                Deny(HEADER_MISSING),
+                Deny("KT-CT-3924"),
+                Deny("KT-CT-1111"),
+                Deny("KT-CT-3924"),
+                Deny("KT-CT-1111"),
+            ],
+        },
+        Row {
+            root: Root::Mutation,
+            field: "submitRepaymentRequest",
+            case: "more than account A's credit",
+            document: r#"mutation($n: String!) { submitRepaymentRequest(input: {accountNumber: $n, amountInMinorUnit: 100, idempotencyKey: "matrix"}) { repaymentRequest { requestId } } }"#,
+            variables: number_a,
+            expect: [
+                Deny(HEADER_MISSING),
+                Deny("KT-CT-3927"),
+                Deny("KT-CT-1111"),
+                Deny("KT-CT-3927"),
+                Deny("KT-CT-1111"),
+            ],
+        },
+        Row {
+            root: Root::Mutation,
+            field: "cancelRepaymentRequest",
+            case: "a request account A does not have",
+            document: r#"mutation($n: String!) { cancelRepaymentRequest(input: {accountNumber: $n, requestId: "RR-NONE"}) { repaymentRequest { requestId } } }"#,
+            variables: number_a,
+            expect: [
+                Deny(HEADER_MISSING),
+                Deny("KT-CT-3930"),
+                Deny("KT-CT-1111"),
+                Deny("KT-CT-3930"),
+                Deny("KT-CT-1111"),
+            ],
+        },
+        Row {
+            root: Root::Mutation,
+            field: "approveRepayment",
+            case: "a repayment account A does not have (organisations only)",
+            document: r#"mutation($n: String!) { approveRepayment(input: {accountNumber: $n, repaymentId: "999999"}) { repayment { id } } }"#,
+            variables: number_a,
+            expect: [
+                Deny(HEADER_MISSING),
+                Deny("KT-CT-3959"),
+                Deny("KT-CT-1111"),
+                Deny("KT-CT-3944"),
+                Deny("KT-CT-1111"),
+            ],
+        },
+        Row {
+            root: Root::Mutation,
+            field: "setUpDirectDebitInstruction",
+            case: "invalid bank details on account A",
+            document: r#"mutation($n: String!) { setUpDirectDebitInstruction(input: {accountNumber: $n, bankDetails: {accountHolder: "A", sortCode: "12", accountNumber: "1"}, validFrom: "2026-11-27T12:00:00Z"}) { paymentInstruction { id } } }"#,
+            variables: number_a,
+            expect: [
+                Deny(HEADER_MISSING),
+                Deny("KT-CT-3940"),
+                Deny("KT-CT-1111"),
+                Deny("KT-CT-3940"),
+                Deny("KT-CT-1111"),
+            ],
+        },
+        Row {
+            root: Root::Mutation,
+            field: "createAccountPaymentSchedule",
+            case: "a ledger account A does not have",
+            document: r#"mutation($n: String!) { createAccountPaymentSchedule(input: {accountNumber: $n, ledgerNumber: "L-NONE", paymentDay: 5}) { schedule { id } } }"#,
+            variables: number_a,
+            expect: [
+                Deny(HEADER_MISSING),
+                Deny("KT-CT-3941"),
+                Deny("KT-CT-1111"),
+                Deny("KT-CT-3941"),
+                Deny("KT-CT-1111"),
+            ],
+        },
+        Row {
+            root: Root::Mutation,
+            field: "switchAccountToVariablePaymentSchedule",
+            case: "a ledger account A does not have",
+            document: r#"mutation($n: String!) { switchAccountToVariablePaymentSchedule(input: {accountNumber: $n, ledgerNumber: "L-NONE"}) { schedule { id } } }"#,
+            variables: number_a,
+            expect: [
+                Deny(HEADER_MISSING),
+                Deny("KT-CT-3922"),
+                Deny("KT-CT-3921"),
+                Deny("KT-CT-3922"),
+                Deny("KT-CT-3921"),
             ],
         },
         Row {

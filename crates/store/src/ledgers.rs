@@ -771,3 +771,53 @@ pub async fn money_in_after(
     }
     Ok(total)
 }
+
+/// Which ledger transactions a billing document covers (see the `statements` table).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct DocumentSpan {
+    pub id: i64,
+    pub ledger_id: i64,
+    pub identifier: String,
+    pub opening_sequence: i64,
+    pub closing_sequence: i64,
+    pub held: bool,
+    pub issued: bool,
+}
+
+impl DocumentSpan {
+    pub fn covers(&self, transaction: &Transaction) -> bool {
+        transaction.ledger_id == self.ledger_id
+            && transaction.sequence > self.opening_sequence
+            && transaction.sequence <= self.closing_sequence
+    }
+}
+
+/// The billing documents of the given ledgers that cover any sequence in `first..=last`, newest
+/// first, to say which document each of a page of transactions is on.
+pub async fn document_spans(
+    db: &Db,
+    ledger_ids: &[i64],
+    first: i64,
+    last: i64,
+) -> Result<Vec<DocumentSpan>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in ledger_ids.chunks(CHUNK) {
+        let rows: Vec<DocumentSpan> = on_db!(db, |pool| {
+            let mut query = sqlx::QueryBuilder::new(
+                "SELECT id, ledger_id, identifier, opening_sequence, closing_sequence, held, \
+                 (issued_at IS NOT NULL) AS issued FROM statements WHERE closing_sequence >= ",
+            );
+            query.push_bind(first);
+            query.push(" AND opening_sequence < ").push_bind(last);
+            query.push(" AND ledger_id IN (");
+            let mut list = query.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            query.push(") ORDER BY id DESC");
+            query.build_query_as().fetch_all(pool).await
+        })?;
+        out.extend(rows);
+    }
+    Ok(out)
+}

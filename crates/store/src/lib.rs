@@ -6,6 +6,7 @@
 //! `migrations/`, applied at start by [`Db::migrate`].
 
 pub mod accounts;
+pub mod billing;
 pub mod clock;
 pub mod commands;
 mod db;
@@ -17,10 +18,12 @@ pub mod heat_pumps;
 pub mod identity;
 pub mod ledgers;
 pub mod ocpp;
+pub mod payments;
 pub mod plans;
 pub mod products;
 pub mod readings;
 pub mod secrets;
+pub mod seed;
 pub mod sessions;
 pub mod supply;
 pub mod tariffs;

@@ -145,6 +145,10 @@ pub fn router(state: AppState) -> Router {
             get(crate::sandbox::consent_page).post(crate::sandbox::consent_decision),
         )
         .route("/sandbox/return", get(crate::sandbox::returned))
+        .route(
+            crate::ops::money::bills::download::PATH,
+            get(crate::ops::money::bills::download::document),
+        )
         .merge(crate::rest::routes())
         .fallback(health::not_found)
         .with_state(state)

@@ -11,6 +11,7 @@ pub mod dispatches;
 pub mod heat_pumps;
 pub mod measurements;
 pub mod meta;
+pub mod money;
 pub mod onboarding;
 pub mod preferences;
 pub mod products;
@@ -88,6 +89,8 @@ pub fn operation_errors() -> Vec<OperationErrors> {
         supply::mutations::ERRORS,
         measurements::ERRORS,
         heat_pumps::ERRORS,
+        money::bills::ERRORS,
+        money::payments::ERRORS,
     ]
     .concat()
 }

@@ -3,7 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod billing;
 pub mod household;
+pub mod money;
 pub mod onboarding;
 pub mod scenario;
 pub mod supply;

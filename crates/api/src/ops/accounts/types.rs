@@ -19,11 +19,13 @@ use super::internal;
 use crate::auth::access::may_see_account;
 use crate::auth::authorise;
 use crate::connection::{KrakenConnection, PageArgs};
-use crate::enums::{AccountStatus, AccountTypeChoices};
+use crate::enums::{AccountStatus, AccountTypeChoices, TransactionTypeFilter, TransactionsOrderBy};
 use crate::errors::{ApiResult, ErrorCode, KrakenError};
 use crate::ops::api;
 use crate::ops::measurements::types::{MeasurementInterface, UtilityFiltersInput};
 use crate::ops::measurements::{self, MeasurementArgs};
+use crate::ops::money;
+use crate::ops::money::payments::account as pay;
 use crate::scalars::{Date, DateTime};
 
 /// An account.
@@ -226,6 +228,319 @@ impl AccountType {
             .await
             .map_err(internal)?;
         measurements::resolve(ctx, &properties, args).await
+    }
+
+    /// The account's ledgers: its main ledger and its charging ledger.
+    async fn ledgers(
+        &self,
+        ctx: &Context<'_>,
+        ledger_number: Option<String>,
+        #[graphql(default = true)] _include_debt_ledgers: bool,
+    ) -> ApiResult<Vec<money::ledgers::LedgerType>> {
+        money::ledgers::account_ledgers(ctx, &self.0, ledger_number).await
+    }
+
+    /// The balance in minor units, positive when the customer is in credit: the main ledger's, or
+    /// with `includeAllLedgers` every ledger's.
+    async fn balance(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = false)] include_all_ledgers: bool,
+    ) -> ApiResult<i32> {
+        money::ledgers::account_balance(ctx, &self.0, include_all_ledgers).await
+    }
+
+    /// The part of what the customer owes that is past its payment terms, in minor units.
+    async fn overdue_balance(&self, ctx: &Context<'_>) -> ApiResult<i32> {
+        money::ledgers::account_overdue_balance(ctx, &self.0).await
+    }
+
+    /// The account's bills (statements), latest period first by default.
+    #[allow(clippy::too_many_arguments)]
+    async fn bills(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(name = "includeBillsWithoutPDF", default = false)]
+        include_bills_without_pdf: bool,
+        #[graphql(default = false)] include_open_statements: bool,
+        #[graphql(default = false)] include_held_statements: bool,
+        #[graphql(default = true)] include_historic_statements: bool,
+        #[graphql(default = false)] only_current_email: bool,
+        ledger_number: Option<String>,
+        from_date: Option<Date>,
+        to_date: Option<Date>,
+        issued_from_date: Option<Date>,
+        issued_to_date: Option<Date>,
+        #[graphql(default_with = "Some(crate::enums::BillsOrderBy::FromDateDesc)")]
+        order_by: Option<crate::enums::BillsOrderBy>,
+        offset: Option<i32>,
+        before: Option<String>,
+        after: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> ApiResult<money::bills::BillConnection> {
+        let args = money::bills::BillsArgs {
+            include_bills_without_pdf,
+            include_open_statements,
+            include_held_statements,
+            include_historic_statements,
+            only_current_email,
+            ledger_number,
+            from_date,
+            to_date,
+            issued_from_date,
+            issued_to_date,
+            order_by,
+            offset,
+            page: PageArgs {
+                first,
+                last,
+                before,
+                after,
+            },
+        };
+        money::bills::account_bills(ctx, &self.0, args).await
+    }
+
+    /// One of the account's bills, by id or identifier.
+    async fn bill(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        identifier: Option<String>,
+        bill_type: Option<crate::enums::BillTypeEnum>,
+        ledger_number: Option<String>,
+    ) -> ApiResult<money::bills::BillInterface> {
+        money::bills::account_bill(ctx, &self.0, id, identifier, bill_type, ledger_number).await
+    }
+
+    /// How the account is billed: its period and the next billing date.
+    async fn billing_options(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<money::bills::BillingOptionsType> {
+        Ok(money::bills::BillingOptionsType(
+            money::bills::billing_view(ctx, &self.0).await?,
+        ))
+    }
+
+    /// The account's active billing trigger.
+    async fn billing_trigger_configuration(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<money::bills::BillingTriggerConfiguration> {
+        Ok(money::bills::BillingTriggerConfiguration(
+            money::bills::billing_view(ctx, &self.0).await?,
+        ))
+    }
+
+    /// The account's transactions, newest first by default: the main ledger's, one ledger's
+    /// (`ledgerNumber`) or every ledger's (`includeAllLedgers`).
+    #[allow(clippy::too_many_arguments)]
+    async fn transactions(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] transaction_types: Option<Vec<Option<TransactionTypeFilter>>>,
+        #[graphql(default)] transaction_types_excluded: Option<Vec<Option<TransactionTypeFilter>>>,
+        ledger_number: Option<String>,
+        include_all_ledgers: Option<bool>,
+        from_date: Option<Date>,
+        to_date: Option<Date>,
+        #[graphql(default_with = "Some(TransactionsOrderBy::PostedDateDesc)")] order_by: Option<
+            TransactionsOrderBy,
+        >,
+        offset: Option<i32>,
+        before: Option<String>,
+        after: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> ApiResult<money::ledgers::TransactionConnection> {
+        let args = money::ledgers::TransactionArgs {
+            transaction_types: money::ledgers::filters(transaction_types),
+            transaction_types_excluded: money::ledgers::filters(transaction_types_excluded),
+            from_date,
+            to_date,
+            order_by,
+            offset,
+            page: PageArgs {
+                first,
+                last,
+                before,
+                after,
+            },
+        };
+        money::ledgers::account_transactions(
+            ctx,
+            &self.0,
+            ledger_number,
+            include_all_ledgers.unwrap_or(false),
+            args,
+        )
+        .await
+    }
+
+    /// Its payments, newest first (REQUESTED ones only when asked for by `status`).
+    #[allow(clippy::too_many_arguments)]
+    async fn payments(
+        &self,
+        ctx: &Context<'_>,
+        ledger_number: Option<String>,
+        status: Option<crate::enums::AccountPaymentStatusOptions>,
+        reason: Option<crate::enums::PaymentReasonOptions>,
+        #[graphql(default = true)] include_promises: bool,
+        before: Option<String>,
+        after: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> ApiResult<pay::PaymentConnection> {
+        let filter = pay::PaymentFilter {
+            ledger_number,
+            status,
+            reason,
+            include_promises,
+        };
+        pay::payments(
+            ctx,
+            &self.0,
+            filter,
+            PageArgs {
+                first,
+                last,
+                before,
+                after,
+            },
+        )
+        .await
+    }
+
+    /// Money going back to the customer.
+    async fn repayments(
+        &self,
+        ctx: &Context<'_>,
+        statuses: Option<Vec<crate::enums::AccountRepaymentStatusOptions>>,
+        before: Option<String>,
+        after: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> ApiResult<pay::RepaymentConnection> {
+        pay::repayments(
+            ctx,
+            &self.0,
+            statuses,
+            PageArgs {
+                first,
+                last,
+                before,
+                after,
+            },
+        )
+        .await
+    }
+
+    /// The most the customer may ask to have back.
+    async fn maximum_refund(
+        &self,
+        ctx: &Context<'_>,
+        ledger_number: Option<String>,
+    ) -> ApiResult<pay::MaximumRefundType> {
+        pay::maximum_refund(ctx, &self.0, ledger_number).await
+    }
+
+    /// Whether the customer may ask for their credit back.
+    async fn can_request_refund(&self, ctx: &Context<'_>) -> ApiResult<bool> {
+        Ok(pay::refund_eligibility(ctx, &self.0, None)
+            .await?
+            .can_request_refund)
+    }
+
+    async fn request_refund_eligibility(
+        &self,
+        ctx: &Context<'_>,
+        ledger_number: Option<String>,
+    ) -> ApiResult<pay::RequestRefundEligibilityType> {
+        pay::refund_eligibility(ctx, &self.0, ledger_number).await
+    }
+
+    async fn direct_debit_instructions(
+        &self,
+        ctx: &Context<'_>,
+        statuses: Option<Vec<crate::enums::DirectDebitInstructionStatus>>,
+        before: Option<String>,
+        after: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> ApiResult<pay::InstructionConnection> {
+        pay::direct_debit_instructions(
+            ctx,
+            &self.0,
+            statuses,
+            PageArgs {
+                first,
+                last,
+                before,
+                after,
+            },
+        )
+        .await
+    }
+
+    async fn payment_methods(
+        &self,
+        ctx: &Context<'_>,
+        statuses: Option<Vec<crate::enums::PaymentInstructionStatus>>,
+        before: Option<String>,
+        after: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> ApiResult<pay::MethodConnection> {
+        pay::payment_methods(
+            ctx,
+            &self.0,
+            statuses,
+            PageArgs {
+                first,
+                last,
+                before,
+                after,
+            },
+        )
+        .await
+    }
+
+    /// When and how payments are collected; `ledgerType` and `includeDormant` change nothing here.
+    #[allow(clippy::too_many_arguments)]
+    async fn payment_schedules(
+        &self,
+        ctx: &Context<'_>,
+        active_on_date: Option<Date>,
+        active: Option<bool>,
+        #[graphql(default = true)] _include_dormant: bool,
+        _ledger_type: Option<i32>,
+        ledger_number: Option<String>,
+        reason: Option<crate::enums::PaymentScheduleReasonOptions>,
+        before: Option<String>,
+        after: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> ApiResult<pay::ScheduleConnection> {
+        let filter = pay::ScheduleFilter {
+            active_on_date,
+            active,
+            ledger_number,
+            reason,
+        };
+        pay::payment_schedules(
+            ctx,
+            &self.0,
+            filter,
+            PageArgs {
+                first,
+                last,
+                before,
+                after,
+            },
+        )
+        .await
     }
 
     async fn references(&self, ctx: &Context<'_>) -> ApiResult<Vec<AccountReferenceType>> {

@@ -1,0 +1,342 @@
+//! Billing: each account's billing options and trigger, the billing run that charges every ended
+//! period and issues its statements, and the statements as the API lists them.
+//!
+//! A billing run ([`run`]) goes through the accounts a batch at a time. For an account whose
+//! billing period has ended it first re-bills any earlier charge that rested on estimated readings
+//! whose readings have changed since (a reversal and a new charge), then posts the period's
+//! charges and credits to the main ledger, each under an idempotency key derived from its
+//! agreement, part, period and revision, so a second run posts nothing twice; then it issues a
+//! statement for each ledger. Every posting goes through [`crate::ledger`].
+
+pub mod charges;
+pub mod statements;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use resiflex_domain::billing::{BillingOptions, BillingPeriod};
+use resiflex_domain::money::{LedgerKind, NewTransaction};
+use resiflex_store::Db;
+use resiflex_store::accounts::{self, Account};
+use resiflex_store::billing::{self as store, AccountBilling, NewBilledPart, Trigger};
+use resiflex_store::ledgers::{self, Posted};
+
+use crate::MoneyError;
+use crate::ledger;
+use charges::{PeriodCharge, period_charges, zone_of};
+
+pub use store::AccountBilling as Billing;
+
+/// The most periods one run bills for one account (an account far behind catches up over runs).
+pub const MAX_PERIODS_PER_RUN: usize = 24;
+
+/// What a billing run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RunReport {
+    /// Accounts looked at.
+    pub accounts: u64,
+    /// Account periods billed.
+    pub periods: u64,
+    /// Transactions posted now.
+    pub posted: u64,
+    /// Postings that had been made before (a rerun).
+    pub replayed: u64,
+    /// Estimated charges re-billed because their readings changed.
+    pub rebilled: u64,
+    /// Statements issued.
+    pub statements: u64,
+    /// Accounts that could not be billed, with why.
+    pub failures: Vec<(String, String)>,
+}
+
+/// An account's billing options with its current period worked out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BillingView {
+    pub billing: AccountBilling,
+    pub current: Option<BillingPeriod>,
+}
+
+/// The time zone an account's periods are cut in: its first property's (UTC without one).
+pub async fn zone_of_account(db: &Db, account: &Account) -> Result<Tz, MoneyError> {
+    Ok(accounts::properties_of_account(db, account.id)
+        .await?
+        .first()
+        .map_or(Tz::UTC, |p| zone_of(&p.time_zone)))
+}
+
+/// The account's billing options and trigger, with the period holding `now` in its time zone.
+pub async fn options_of(
+    db: &Db,
+    account: &Account,
+    now: DateTime<Utc>,
+) -> Result<BillingView, MoneyError> {
+    let billing = store::billing_of(db, account.id).await?;
+    let zone = zone_of_account(db, account).await?;
+    let today = now.with_timezone(&zone).date_naive();
+    Ok(BillingView {
+        billing,
+        current: billing.options.period_containing(today),
+    })
+}
+
+/// Sets the account's billing options and trigger.
+pub async fn set_options(
+    db: &Db,
+    account: &Account,
+    options: BillingOptions,
+    trigger: Trigger,
+    now: DateTime<Utc>,
+) -> Result<(), MoneyError> {
+    let options = options.check().map_err(|e| MoneyError::Invalid(e.0))?;
+    store::set_billing(db, account.id, &options, &trigger, now).await?;
+    Ok(())
+}
+
+/// Sets the organisation's SmartFlex reward, millionths of a minor unit per kWh flexed.
+pub async fn set_flex_reward(
+    db: &Db,
+    organisation_id: i64,
+    micros_per_kwh: i64,
+    now: DateTime<Utc>,
+) -> Result<(), MoneyError> {
+    if !(0..=100_000_000).contains(&micros_per_kwh) {
+        return Err(MoneyError::Invalid(
+            "the reward is 0 to 100,000,000 millionths of a minor unit per kWh".into(),
+        ));
+    }
+    store::set_flex_reward_rate(db, organisation_id, micros_per_kwh, now).await?;
+    Ok(())
+}
+
+/// Bills every account whose billing period ended before `today`, `batch` accounts at a time.
+/// A failing account is reported and the run goes on.
+pub async fn run(
+    db: &Db,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+    batch: i64,
+) -> Result<RunReport, MoneyError> {
+    let mut report = RunReport::default();
+    let mut after = 0i64;
+    loop {
+        let page = store::billing_page(db, after, batch.max(1)).await?;
+        let Some(last) = page.last() else {
+            break;
+        };
+        after = last.account_id;
+        for billing in page {
+            report.accounts += 1;
+            if let Err(err) = bill_account(db, &billing, today, now, &mut report).await {
+                let number = accounts::account_by_id(db, billing.account_id)
+                    .await
+                    .ok()
+                    .flatten()
+                    .map_or_else(|| billing.account_id.to_string(), |a| a.number);
+                report.failures.push((number, err.to_string()));
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// The periods of an account to bill by `today`, oldest first.
+fn due_periods(billing: &AccountBilling, today: NaiveDate) -> Vec<BillingPeriod> {
+    let options = billing.options;
+    let first = match billing.billed_through {
+        Some(next) => options.period_containing(next),
+        None => options.last_ended(today),
+    };
+    let mut out = Vec::new();
+    let mut period = first;
+    while let Some(p) = period {
+        if p.to >= today || out.len() >= MAX_PERIODS_PER_RUN {
+            break;
+        }
+        out.push(p);
+        period = options.next(p);
+    }
+    out
+}
+
+/// Bills one account: re-bills changed estimates, then charges and issues each due period.
+pub async fn bill_account(
+    db: &Db,
+    billing: &AccountBilling,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+    report: &mut RunReport,
+) -> Result<(), MoneyError> {
+    let account = accounts::account_by_id(db, billing.account_id)
+        .await?
+        .ok_or(MoneyError::NotFound("account"))?;
+    let periods = due_periods(billing, today);
+    let trigger = billing.trigger;
+    if trigger.operation.charges() {
+        rebill_estimates(db, &account, now, report).await?;
+    }
+    if periods.is_empty() {
+        return Ok(());
+    }
+    let zone = zone_of_account(db, &account).await?;
+    let flex_rate = store::flex_reward_rate(db, account.organisation_id).await?;
+    for period in periods {
+        if trigger.operation.charges() {
+            let charges = period_charges(db, &account, period, zone, flex_rate).await?;
+            post_charges(db, &account, period, &charges, 0, now, report).await?;
+        }
+        if trigger.operation.issues_statement() {
+            report.statements += statements::issue(db, &account, period, today, now).await? as u64;
+        }
+        store::set_billed_through(db, account.id, period.next_start(), now).await?;
+        report.periods += 1;
+    }
+    Ok(())
+}
+
+fn new_transaction(charge: &PeriodCharge, period: BillingPeriod, revision: i32) -> NewTransaction {
+    NewTransaction {
+        kind: charge.kind,
+        reason: charge.reason,
+        // The period's last day, so the same charge is the same request on any later run.
+        posted_date: period.to,
+        amounts: charge.amounts,
+        title: charge.title.clone(),
+        note: None,
+        reverses: None,
+        idempotency_key: charge.key(period, revision),
+        consumption_milli: charge.consumption_milli,
+        imported: false,
+    }
+}
+
+fn count(posted: &Posted, report: &mut RunReport) -> Result<i64, MoneyError> {
+    match posted {
+        Posted::New(t) => {
+            report.posted += 1;
+            Ok(t.id)
+        }
+        Posted::Replayed(t) => {
+            report.replayed += 1;
+            Ok(t.id)
+        }
+        Posted::KeyReused => Err(MoneyError::IdempotencyKeyReused),
+        Posted::NotReversible => Err(MoneyError::NotReversible),
+    }
+}
+
+/// Posts a period's charges (revision `revision`) to the main ledger and records what they were.
+async fn post_charges(
+    db: &Db,
+    account: &Account,
+    period: BillingPeriod,
+    charges: &[PeriodCharge],
+    revision: i32,
+    now: DateTime<Utc>,
+    report: &mut RunReport,
+) -> Result<(), MoneyError> {
+    if charges.is_empty() {
+        return Ok(());
+    }
+    let main = ledger::ledger_of(db, account, LedgerKind::Main, now).await?;
+    let postings: Vec<(i64, NewTransaction)> = charges
+        .iter()
+        .map(|c| (main.id, new_transaction(c, period, revision)))
+        .collect();
+    let posted = ledger::post_all(db, postings, now).await?;
+    let mut parts = Vec::with_capacity(charges.len());
+    for (charge, posted) in charges.iter().zip(&posted) {
+        let transaction_id = count(posted, report)?;
+        parts.push(part_of(
+            account,
+            main.id,
+            charge,
+            period,
+            revision,
+            transaction_id,
+        ));
+    }
+    store::record_billed(db, &parts, now).await?;
+    Ok(())
+}
+
+fn part_of(
+    account: &Account,
+    ledger_id: i64,
+    charge: &PeriodCharge,
+    period: BillingPeriod,
+    revision: i32,
+    transaction_id: i64,
+) -> NewBilledPart {
+    NewBilledPart {
+        account_id: account.id,
+        ledger_id,
+        subject: charge.subject(),
+        agreement_id: charge.agreement_id,
+        reason: charge.reason,
+        period,
+        revision,
+        transaction_id,
+        amounts: charge.amounts,
+        consumption_milli: charge.consumption_milli,
+        estimated: charge.estimated,
+    }
+}
+
+/// Re-bills each current charge that rested on estimates whose readings have changed: the old
+/// charge is reversed and the new one posted, under keys of the next revision.
+async fn rebill_estimates(
+    db: &Db,
+    account: &Account,
+    now: DateTime<Utc>,
+    report: &mut RunReport,
+) -> Result<(), MoneyError> {
+    for part in store::open_estimates(db, account.id).await? {
+        let Some(agreement_id) = part.agreement_id else {
+            continue;
+        };
+        let fresh = charges::agreement_energy(db, account, agreement_id, part.period).await?;
+        let same = fresh.as_ref().is_some_and(|f| {
+            f.amounts == part.amounts && f.consumption_milli == part.consumption_milli
+        });
+        if same {
+            if fresh.as_ref().is_some_and(|f| !f.estimated) {
+                // The actual readings came to what was estimated: the charge stands.
+                store::settle_estimate(db, part.id).await?;
+            }
+            continue;
+        }
+        let Some(original) = ledgers::transaction(db, part.transaction_id).await? else {
+            return Err(MoneyError::NotFound("transaction"));
+        };
+        let revision = part.revision + 1;
+        let reversal_key = format!(
+            "rebill:{}:{}:r{revision}",
+            part.subject,
+            part.period.from.format("%Y%m%d")
+        );
+        let mut postings = vec![(
+            part.ledger_id,
+            NewTransaction::reversal_of(&original, part.period.to, reversal_key),
+        )];
+        if let Some(fresh) = &fresh {
+            postings.push((
+                part.ledger_id,
+                new_transaction(fresh, part.period, revision),
+            ));
+        }
+        let posted = ledger::post_all(db, postings, now).await?;
+        let mut ids = Vec::with_capacity(posted.len());
+        for p in &posted {
+            ids.push(count(p, report)?);
+        }
+        if let (Some(fresh), Some(id)) = (&fresh, ids.get(1)) {
+            let new_part = part_of(account, part.ledger_id, fresh, part.period, revision, *id);
+            store::record_billed(db, &[new_part], now).await?;
+        }
+        store::supersede(db, part.id).await?;
+        report.rebilled += 1;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
