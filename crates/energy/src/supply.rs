@@ -327,5 +327,35 @@ pub async fn supply_of_property(db: &Db, property_id: i64) -> Result<Vec<Supply>
     Ok(out)
 }
 
+/// Every meter point of many properties at once (three queries), by property: what
+/// [`supply_of_property`] answers for each.
+pub async fn supplies_of_properties(
+    db: &Db,
+    property_ids: &[i64],
+) -> Result<std::collections::HashMap<i64, Vec<Supply>>, EnergyError> {
+    let points = store::meter_points_of_properties(db, property_ids).await?;
+    let ids: Vec<i64> = points.iter().map(|p| p.id).collect();
+    let mut meters: std::collections::HashMap<i64, Vec<StoredMeter>> = Default::default();
+    for meter in store::meters_of_points(db, &ids).await? {
+        meters.entry(meter.meter_point_id).or_default().push(meter);
+    }
+    let mut agreements: std::collections::HashMap<i64, Vec<StoredAgreement>> = Default::default();
+    for agreement in store::agreements_of_points(db, &ids).await? {
+        agreements
+            .entry(agreement.meter_point_id)
+            .or_default()
+            .push(agreement);
+    }
+    let mut out: std::collections::HashMap<i64, Vec<Supply>> = Default::default();
+    for point in points {
+        out.entry(point.property_id).or_default().push(Supply {
+            meters: meters.remove(&point.id).unwrap_or_default(),
+            agreements: agreements.remove(&point.id).unwrap_or_default(),
+            point,
+        });
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests;

@@ -5,9 +5,15 @@
 //! a home battery. The property is on a dynamic tariff whose day-ahead prices are generated for today
 //! and the next days by the server's clock, and topped up while the demo runs.
 //!
+//! The account has money to show as well (see [`money`]): the last complete month billed from the
+//! smart meter's readings, its statement issued on the 1st, and a direct debit collecting a fixed
+//! amount on the 1st of every month.
+//!
 //! Everything is idempotent: a second start on the same database finds and reuses all of it. The
 //! demo's secrets are kept in the server's secret store, so every start prints the same credentials;
 //! their hashes are put back in place if someone changed them.
+
+pub mod money;
 
 use std::time::Duration as StdDuration;
 
@@ -53,7 +59,8 @@ const SMART_DEVICE_ID: &str = "00-1A-2B-FF-FF-3C-4D-5E";
 const PRICE_SEED: u64 = 1;
 /// The household's base load on the smart meter follows this seed.
 const METER_SEED: u64 = 7;
-/// How many days of smart meter readings (and prices) the demo starts with.
+/// The demo's smart meter readings and prices reach back at least this many days, and always to
+/// the 1st of the month before the current one (see [`money::history_start`]).
 pub const READINGS_HISTORY_DAYS: u32 = 3;
 const BRAND: BrandChoices = BrandChoices::ResiflexLive;
 /// The organisation's reference for the demo account, which makes creating it idempotent.
@@ -123,6 +130,8 @@ pub struct Demo {
     pub device_ids: Vec<String>,
     /// The property's time zone, which the tariff follows.
     pub time_zone: String,
+    /// The account's balance over all its ledgers at start, in pence (positive in credit).
+    pub balance: i64,
 }
 
 /// The demo's secrets, generated once and kept in the server's secret store.
@@ -389,6 +398,15 @@ pub async fn prepare(db: &Db, sandbox: &Sandbox, now: DateTime<Utc>) -> anyhow::
         device_ids.push(id);
     }
 
+    let zone: chrono_tz::Tz = property
+        .time_zone
+        .parse()
+        .unwrap_or(chrono_tz::Europe::London);
+    let today = now.with_timezone(&zone).date_naive();
+    let history_from = money::history_start(today);
+    let history_days = u32::try_from((today - history_from).num_days())
+        .unwrap_or(READINGS_HISTORY_DAYS)
+        .max(READINGS_HISTORY_DAYS);
     let options = TariffOptions {
         name: Some(TARIFF_NAME.to_owned()),
         time_zone: Some(property.time_zone.clone()),
@@ -400,7 +418,7 @@ pub async fn prepare(db: &Db, sandbox: &Sandbox, now: DateTime<Utc>) -> anyhow::
         &options,
         Some(organisation_id),
         PRICE_SEED,
-        READINGS_HISTORY_DAYS,
+        history_days,
         now,
     )
     .await
@@ -422,15 +440,14 @@ pub async fn prepare(db: &Db, sandbox: &Sandbox, now: DateTime<Utc>) -> anyhow::
     supply(db, property.id, on_sale_since.min(now), now)
         .await
         .context("the demo's meter point")?;
-    let zone: chrono_tz::Tz = property
-        .time_zone
-        .parse()
-        .unwrap_or(chrono_tz::Europe::London);
+    let readings_from = money::local_start(zone, history_from)
+        .unwrap_or(now)
+        .min(now - chrono::Duration::days(i64::from(READINGS_HISTORY_DAYS)));
     resiflex_energy::readings::sandbox::record_smart_meters(
         db,
         property.id,
         zone,
-        now - chrono::Duration::days(i64::from(READINGS_HISTORY_DAYS)),
+        readings_from,
         now,
         METER_SEED,
     )
@@ -448,6 +465,9 @@ pub async fn prepare(db: &Db, sandbox: &Sandbox, now: DateTime<Utc>) -> anyhow::
             .map_or(now, |rate| rate.valid_from);
         tariffs::assign_tariff_to_account(db, account.id, tariff.id, first, now).await?;
     }
+    let money = money::prepare(db, &account, zone, now)
+        .await
+        .context("the demo's bills and payments")?;
 
     Ok(Demo {
         credentials: Credentials {
@@ -462,6 +482,7 @@ pub async fn prepare(db: &Db, sandbox: &Sandbox, now: DateTime<Utc>) -> anyhow::
         property_id: property.id,
         device_ids,
         time_zone: property.time_zone,
+        balance: money.balance,
     })
 }
 
@@ -505,6 +526,7 @@ pub fn banner(demo: &Demo, graphql_url: &str, speed: f64, now: DateTime<Utc>) ->
          \x20 API key            {api_key}\n\
          \x20 organisation key   {org_key}\n\
          \x20 clock              {clock}\n\
+         \x20 balance            {balance}\n\
          \x20 products (REST)    {rest_url}/v1/products/{PRODUCT_CODE}/\n\
          \n\
          Sign in with the API key and list the devices (a token lasts {token_life}):\n\
@@ -519,10 +541,18 @@ pub fn banner(demo: &Demo, graphql_url: &str, speed: f64, now: DateTime<Utc>) ->
         password = c.password,
         api_key = c.api_key,
         org_key = c.organisation_secret_key,
+        balance = balance_text(demo.balance),
         rest_url = graphql_url
             .trim_end_matches('/')
             .trim_end_matches("/v1/graphql"),
     )
+}
+
+/// A balance as a person reads it: `£12.34 in credit` or `£12.34 owed`.
+fn balance_text(pence: i64) -> String {
+    let whole = pence.unsigned_abs();
+    let side = if pence < 0 { "owed" } else { "in credit" };
+    format!("£{}.{:02} {side}", whole / 100, whole % 100)
 }
 
 /// Keeps the demo tariff's prices at least a day and a half ahead of the server's clock, checking

@@ -25,6 +25,11 @@ const DEVICES: &str = "query($n: String!) { devices(accountNumber: $n) { __typen
 const RATES: &str = "query($code: String!, $from: DateTime!, $to: DateTime!) { \
     tariffRates(tariffCode: $code, from: $from, to: $to) { validFrom validTo unitRate } }";
 
+const MONEY: &str = "query($n: String!) { account(accountNumber: $n) { balance \
+    transactions(first: 50) { totalCount edges { node { __typename title } } } \
+    bills(first: 5) { edges { node { ... on StatementType { fromDate toDate issuedDate closingBalance } } } } \
+    payments(first: 5) { edges { node { status amount } } } } }";
+
 /// A running `resiflex serve` and the demo line it printed.
 struct Running {
     child: Child,
@@ -145,6 +150,19 @@ impl Running {
             .clone()
     }
 
+    /// The demo account's balance, transactions, bills and payments, as its customer sees them.
+    async fn money(&self, token: &str) -> Value {
+        let body = self
+            .graphql(
+                Some(token),
+                MONEY,
+                json!({ "n": self.field("accountNumber") }),
+            )
+            .await;
+        assert!(body["errors"].is_null(), "{body}");
+        body["data"]["account"].clone()
+    }
+
     /// Stops the server with SIGTERM; it must exit cleanly.
     #[cfg(unix)]
     async fn stop(mut self) {
@@ -199,6 +217,55 @@ fn assert_four_live_devices(devices: &[Value]) {
             "under smart control: {device}"
         );
     }
+}
+
+/// The demo account at `now` shows last month's consumption and standing charges, its statement
+/// issued on the 1st, and a cleared direct debit payment of the month.
+fn assert_demo_money_shows(money: &Value, now: DateTime<Utc>) {
+    use chrono::Datelike as _;
+    let today = now.with_timezone(&chrono_tz::Europe::London).date_naive();
+    let this_month = today.with_day(1).unwrap();
+    let last_day = this_month.pred_opt().unwrap();
+    let month_start = last_day.with_day(1).unwrap();
+    let nodes = |field: &str, connection: &Value| -> Vec<Value> {
+        connection[field]["edges"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{field}: {connection}"))
+            .iter()
+            .map(|e| e["node"].clone())
+            .collect()
+    };
+    let transactions = nodes("transactions", money);
+    let charge = |starts: &str| {
+        transactions.iter().any(|t| {
+            t["__typename"] == "Charge" && t["title"].as_str().unwrap().starts_with(starts)
+        })
+    };
+    assert!(charge("Electricity consumption, "), "{money}");
+    assert!(charge("Electricity standing charge, "), "{money}");
+    assert!(
+        transactions.iter().any(|t| t["__typename"] == "Payment"),
+        "the direct debit is on the ledger: {money}"
+    );
+    let bills = nodes("bills", money);
+    assert!(
+        bills
+            .iter()
+            .any(|b| b["fromDate"] == month_start.to_string()
+                && b["toDate"] == last_day.to_string()
+                && b["issuedDate"] == this_month.to_string()
+                && b["closingBalance"].is_i64()),
+        "a statement of {month_start} to {last_day}: {money}"
+    );
+    let payments = nodes("payments", money);
+    assert!(
+        payments.iter().any(
+            |p| ["CLEARED", "FULFILLED"].contains(&p["status"].as_str().unwrap())
+                && p["amount"] == resiflex::demo::money::PAYMENT_AMOUNT
+        ),
+        "{money}"
+    );
+    assert!(money["balance"].is_i64(), "{money}");
 }
 
 #[cfg(unix)]
@@ -323,6 +390,8 @@ async fn the_demo_signs_in_three_ways_and_a_second_start_reuses_everything() {
             .any(|s| s["type"] == "CONSUMPTION_COST"),
         "{measured}"
     );
+    let money = first.money(&by_key).await;
+    assert_demo_money_shows(&money, now);
     first.stop().await;
 
     let second = Running::start(dir.path(), &["--demo"]).await;
@@ -332,6 +401,12 @@ async fn the_demo_signs_in_three_ways_and_a_second_start_reuses_everything() {
         "a second start prints the same credentials"
     );
     let (by_key, _) = second.sign_in(json!({"APIKey": demo["apiKey"]})).await;
+    let money_again = second.money(&by_key).await;
+    assert_eq!(
+        money_again["transactions"]["totalCount"], money["transactions"]["totalCount"],
+        "a second start posts nothing new: {money_again}"
+    );
+    assert_eq!(money_again["balance"], money["balance"], "{money_again}");
     second
         .sign_in(json!({"email": demo["email"], "password": demo["password"]}))
         .await;
@@ -469,6 +544,7 @@ async fn preparing_the_demo_twice_creates_nothing_new() {
     assert_eq!(demo.device_ids, again.device_ids);
     assert_eq!(demo.organisation_id, again.organisation_id);
     assert_eq!(demo.device_ids.len(), 4);
+    assert_demo_money(db, &demo, &again).await;
 
     // Registered the way the wizard registers: live, with the kind's default preferences.
     let devices = resiflex_store::devices::devices_of_account(db, demo.account_id)
@@ -568,6 +644,76 @@ async fn preparing_the_demo_twice_creates_nothing_new() {
             .len(),
         4
     );
+}
+
+/// The demo's money after two preparations an hour apart, from the test clock's 27 November:
+/// October billed (a consumption and a standing charge, a statement issued on 1 November), the
+/// 1 November direct debit collected and posted, and nothing posted by the second preparation.
+async fn assert_demo_money(
+    db: &resiflex_store::Db,
+    demo: &resiflex::demo::Demo,
+    again: &resiflex::demo::Demo,
+) {
+    use resiflex_domain::money::TransactionKind;
+    use resiflex_domain::payments::PaymentStatus;
+    let ledgers = resiflex_store::ledgers::ledgers_of_account(db, demo.account_id)
+        .await
+        .unwrap();
+    let posted: i64 = ledgers.iter().map(|l| l.last_sequence).sum();
+    assert_eq!(posted, 3, "two charges and a payment: {ledgers:?}");
+    assert_eq!(demo.balance, again.balance, "nothing posted twice");
+    let balance: i64 = ledgers.iter().map(|l| l.balance).sum();
+    assert_eq!(balance, demo.balance);
+    let main = ledgers
+        .iter()
+        .find(|l| l.kind == resiflex_domain::money::LedgerKind::Main)
+        .unwrap();
+    let query = resiflex_store::ledgers::TransactionQuery {
+        ledger_ids: vec![main.id],
+        ..Default::default()
+    };
+    let transactions = resiflex_store::ledgers::transactions(db, &query, 0, 50)
+        .await
+        .unwrap();
+    let titles: Vec<(TransactionKind, String)> = transactions
+        .iter()
+        .map(|t| (t.transaction.kind, t.transaction.title.clone()))
+        .collect();
+    for wanted in [
+        "Electricity consumption, 2026-10-01 to 2026-10-31",
+        "Electricity standing charge, 2026-10-01 to 2026-10-31",
+    ] {
+        assert!(
+            titles
+                .iter()
+                .any(|(kind, title)| *kind == TransactionKind::Charge && title == wanted),
+            "{wanted}: {titles:?}"
+        );
+    }
+    assert!(
+        titles
+            .iter()
+            .any(|(kind, _)| *kind == TransactionKind::Payment),
+        "{titles:?}"
+    );
+    let payments = resiflex_store::payments::payments_of_account(db, demo.account_id)
+        .await
+        .unwrap();
+    let collected: Vec<_> = payments
+        .iter()
+        .filter(|p| p.status == PaymentStatus::Fulfilled)
+        .collect();
+    assert_eq!(collected.len(), 1, "{payments:?}");
+    assert_eq!(collected[0].amount, resiflex::demo::money::PAYMENT_AMOUNT);
+    assert_eq!(
+        collected[0].payment_date,
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap()
+    );
+    let instructions = resiflex_store::payments::instructions_of_account(db, demo.account_id)
+        .await
+        .unwrap();
+    assert_eq!(instructions.len(), 1, "one direct debit: {instructions:?}");
+    assert_eq!(instructions[0].bank.masked_account_identifier, "****9911");
 }
 
 /// The demo household's heat pump and battery at work, as the README shows them: from a noon

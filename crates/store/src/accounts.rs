@@ -368,6 +368,49 @@ pub async fn properties_of_account(db: &Db, account_id: i64) -> Result<Vec<Prope
         .await)?)
 }
 
+/// Many accounts by id (those that exist), by id.
+pub async fn accounts_by_ids(db: &Db, ids: &[i64]) -> Result<Vec<Account>, StoreError> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(1_000) {
+        let rows: Vec<Account> = on_db!(db, |pool| {
+            let mut query = sqlx::QueryBuilder::new(format!(
+                "SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE a.id IN ("
+            ));
+            let mut list = query.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            query.push(") ORDER BY a.id");
+            query.build_query_as().fetch_all(pool).await
+        })?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+/// The properties of many accounts, each account's oldest first.
+pub async fn properties_of_accounts(
+    db: &Db,
+    account_ids: &[i64],
+) -> Result<Vec<Property>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in account_ids.chunks(1_000) {
+        let rows: Vec<Property> = on_db!(db, |pool| {
+            let mut query = sqlx::QueryBuilder::new(format!(
+                "SELECT {PROPERTY_COLUMNS} FROM properties WHERE account_id IN ("
+            ));
+            let mut list = query.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            query.push(") ORDER BY account_id, id");
+            query.build_query_as().fetch_all(pool).await
+        })?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
 /// Adds `count` properties without an address to an account (a fleet's homes, for load tests and
 /// bulk imports), in batches; answers their ids in order.
 pub async fn add_properties(

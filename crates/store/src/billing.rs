@@ -338,8 +338,19 @@ pub async fn record_billed(
         return Ok(());
     }
     let mut tx = db.begin().await?;
+    record_billed_in(&mut tx, parts, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// [`record_billed`] inside the caller's transaction.
+pub async fn record_billed_in(
+    tx: &mut Tx,
+    parts: &[NewBilledPart],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     for chunk in parts.chunks(200) {
-        on_tx!(&mut tx, |conn| {
+        on_tx!(&mut *tx, |conn| {
             let mut query = sqlx::QueryBuilder::new(
                 "INSERT INTO billed_periods (account_id, ledger_id, subject, agreement_id, reason, period_from, \
                  period_to, revision, transaction_id, net, tax, gross, consumption_milli, estimated, superseded, created_at) ",
@@ -366,8 +377,193 @@ pub async fn record_billed(
             query.build().execute(conn).await.map(|_| ())
         })?;
     }
-    tx.commit().await?;
     Ok(())
+}
+
+/// Which of these accounts have charged parts that rested on estimates and are still current.
+pub async fn accounts_with_open_estimates(
+    db: &Db,
+    account_ids: &[i64],
+) -> Result<std::collections::HashSet<i64>, StoreError> {
+    let mut out = std::collections::HashSet::new();
+    for chunk in account_ids.chunks(1_000) {
+        let rows: Vec<i64> = on_db!(db, |pool| {
+            let mut query = sqlx::QueryBuilder::new(
+                "SELECT DISTINCT account_id FROM billed_periods WHERE estimated = TRUE AND superseded = FALSE \
+                 AND account_id IN (",
+            );
+            let mut list = query.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            query.push(")");
+            query.build_query_scalar().fetch_all(pool).await
+        })?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+/// The reward rates of these organisations (0 where none is set).
+pub async fn flex_reward_rates(
+    db: &Db,
+    organisation_ids: &[i64],
+) -> Result<std::collections::HashMap<i64, i64>, StoreError> {
+    let mut out: std::collections::HashMap<i64, i64> =
+        organisation_ids.iter().map(|id| (*id, 0)).collect();
+    for chunk in organisation_ids.chunks(1_000) {
+        let rows: Vec<(i64, i64)> = on_db!(db, |pool| {
+            let mut query = sqlx::QueryBuilder::new(
+                "SELECT organisation_id, CAST(flex_reward_micros_per_kwh AS BIGINT) FROM billing_settings \
+                 WHERE organisation_id IN (",
+            );
+            let mut list = query.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            query.push(")");
+            query.build_query_as().fetch_all(pool).await
+        })?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+/// [`set_billed_through`] for many accounts inside the caller's transaction.
+pub async fn set_billed_through_in(
+    tx: &mut Tx,
+    through: &[(i64, NaiveDate)],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    for chunk in through.chunks(500) {
+        on_tx!(&mut *tx, |conn| {
+            let mut query = sqlx::QueryBuilder::new(
+                "INSERT INTO billing_options (account_id, billed_through, created_at, updated_at) ",
+            );
+            query.push_values(chunk, |mut row, (account, date)| {
+                row.push_bind(*account)
+                    .push_bind(*date)
+                    .push_bind(now)
+                    .push_bind(now);
+            });
+            query.push(
+                " ON CONFLICT (account_id) DO UPDATE SET billed_through = excluded.billed_through, \
+                 updated_at = excluded.updated_at",
+            );
+            query.build().execute(conn).await.map(|_| ())
+        })?;
+    }
+    Ok(())
+}
+
+/// A statement to issue: the ledger, its identifier and period, and its idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementToIssue {
+    pub ledger_id: i64,
+    pub identifier: String,
+    pub period: BillingPeriod,
+    pub key: String,
+}
+
+/// Issues statements in the caller's transaction, all at once: each opens where its ledger's
+/// previous statement closed and closes at the ledger's last transaction (as
+/// [`open_statement`] and [`close_statement`] do one by one); a ledger with no transactions, or
+/// one whose statement under the key exists already, gets none. Answers how many were issued.
+pub async fn issue_statements_in(
+    tx: &mut Tx,
+    statements: &[StatementToIssue],
+    issued_at: DateTime<Utc>,
+    issued_date: NaiveDate,
+    payment_due_date: NaiveDate,
+) -> Result<u64, StoreError> {
+    let mut issued = 0u64;
+    let lock = if matches!(tx, Tx::Postgres(_)) {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    for chunk in statements.chunks(500) {
+        let ids: Vec<i64> = chunk.iter().map(|s| s.ledger_id).collect();
+        let ledgers: Vec<(i64, i64, i64)> = on_tx!(&mut *tx, |conn| {
+            let mut query = sqlx::QueryBuilder::new(
+                "SELECT id, balance, last_sequence FROM ledgers WHERE id IN (",
+            );
+            let mut list = query.separated(", ");
+            for id in &ids {
+                list.push_bind(*id);
+            }
+            query.push(") ORDER BY id").push(lock);
+            query.build_query_as().fetch_all(conn).await
+        })?;
+        let ledgers: std::collections::HashMap<i64, (i64, i64)> =
+            ledgers.into_iter().map(|(id, b, s)| (id, (b, s))).collect();
+        let previous: Vec<(i64, i64, i64, String)> = on_tx!(&mut *tx, |conn| {
+            let mut query = sqlx::QueryBuilder::new(
+                "SELECT ledger_id, closing_sequence, closing_balance, idempotency_key FROM statements \
+                 WHERE ledger_id IN (",
+            );
+            let mut list = query.separated(", ");
+            for id in &ids {
+                list.push_bind(*id);
+            }
+            query.push(") ORDER BY ledger_id, closing_sequence DESC, id DESC");
+            query.build_query_as().fetch_all(conn).await
+        })?;
+        let mut last: std::collections::HashMap<i64, (i64, i64)> = Default::default();
+        let mut keys: std::collections::HashSet<(i64, String)> = Default::default();
+        for (ledger, sequence, balance, key) in previous {
+            last.entry(ledger).or_insert((sequence, balance));
+            keys.insert((ledger, key));
+        }
+        let rows: Vec<(&StatementToIssue, i64, i64, i64, i64)> = chunk
+            .iter()
+            .filter(|s| !keys.contains(&(s.ledger_id, s.key.clone())))
+            .filter_map(|s| {
+                let (balance, sequence) = *ledgers.get(&s.ledger_id)?;
+                let (opening_sequence, opening_balance) =
+                    last.get(&s.ledger_id).copied().unwrap_or((0, 0));
+                (sequence > 0).then_some((
+                    s,
+                    opening_sequence,
+                    sequence.max(opening_sequence),
+                    opening_balance,
+                    balance,
+                ))
+            })
+            .collect();
+        if rows.is_empty() {
+            continue;
+        }
+        issued += rows.len() as u64;
+        on_tx!(&mut *tx, |conn| {
+            let mut query = sqlx::QueryBuilder::new(
+                "INSERT INTO statements (ledger_id, identifier, bill_type, period_from, period_to, opening_sequence, \
+                 closing_sequence, opening_balance, closing_balance, status, held, reversals_after_close, \
+                 idempotency_key, created_at, issued_at, issued_date, payment_due_date) ",
+            );
+            query.push_values(&rows, |mut row, (s, opening_sequence, closing_sequence, opening_balance, closing_balance)| {
+                row.push_bind(s.ledger_id)
+                    .push_bind(s.identifier.as_str())
+                    .push_bind("STATEMENT")
+                    .push_bind(s.period.from)
+                    .push_bind(s.period.to)
+                    .push_bind(*opening_sequence)
+                    .push_bind(*closing_sequence)
+                    .push_bind(*opening_balance)
+                    .push_bind(*closing_balance)
+                    .push_bind("CLOSED")
+                    .push_bind(false)
+                    .push_bind("NONE")
+                    .push_bind(s.key.as_str())
+                    .push_bind(issued_at)
+                    .push_bind(issued_at)
+                    .push_bind(issued_date)
+                    .push_bind(payment_due_date);
+            });
+            query.build().execute(conn).await.map(|_| ())
+        })?;
+    }
+    Ok(issued)
 }
 
 /// The account's charged parts that rested on estimates and are still current.

@@ -165,6 +165,35 @@ pub async fn ledgers_of_account(db: &Db, account_id: i64) -> Result<Vec<Ledger>,
     Ok(ledgers)
 }
 
+/// The ledgers of many accounts, by account, main first.
+pub async fn ledgers_of_accounts(
+    db: &Db,
+    account_ids: &[i64],
+) -> Result<HashMap<i64, Vec<Ledger>>, StoreError> {
+    let mut out: HashMap<i64, Vec<Ledger>> = HashMap::new();
+    for chunk in account_ids.chunks(CHUNK) {
+        let rows: Vec<LedgerRow> = on_db!(db, |pool| {
+            let mut query = sqlx::QueryBuilder::new(format!(
+                "SELECT {LEDGER_COLUMNS} FROM ledgers WHERE account_id IN ("
+            ));
+            let mut list = query.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            query.push(")");
+            query.build_query_as().fetch_all(pool).await
+        })?;
+        for row in rows {
+            let ledger = Ledger::try_from(row)?;
+            out.entry(ledger.account_id).or_default().push(ledger);
+        }
+    }
+    for ledgers in out.values_mut() {
+        ledgers.sort_by_key(|l| l.kind);
+    }
+    Ok(out)
+}
+
 /// One ledger by id.
 pub async fn ledger(db: &Db, id: i64) -> Result<Option<Ledger>, StoreError> {
     let row: Option<LedgerRow> = on_db!(db, |pool| sqlx::query_as(&format!(

@@ -368,3 +368,78 @@ pub async fn add_agreement(
         ended,
     })
 }
+
+/// Rows per `IN (...)` list of the bulk loaders.
+const IN_CHUNK: usize = 1_000;
+
+/// The meter points of many properties, as [`meter_points_of_property`] orders each property's.
+pub async fn meter_points_of_properties(
+    db: &Db,
+    property_ids: &[i64],
+) -> Result<Vec<StoredMeterPoint>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in property_ids.chunks(IN_CHUNK) {
+        let rows: Vec<PointRow> = on_db!(db, |pool| {
+            let mut query = sqlx::QueryBuilder::new(
+                "SELECT id, property_id, fuel, identifier, direction FROM meter_points WHERE property_id IN (",
+            );
+            let mut list = query.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            query.push(") ORDER BY property_id, fuel, identifier");
+            query.build_query_as().fetch_all(pool).await
+        })?;
+        for row in rows {
+            out.push(StoredMeterPoint::try_from(row)?);
+        }
+    }
+    Ok(out)
+}
+
+/// The meters of many meter points, each point's oldest first.
+pub async fn meters_of_points(db: &Db, point_ids: &[i64]) -> Result<Vec<StoredMeter>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in point_ids.chunks(IN_CHUNK) {
+        let rows: Vec<MeterRow> = on_db!(db, |pool| {
+            let mut query = sqlx::QueryBuilder::new(
+                "SELECT id, meter_point_id, serial_number, smart_device_id, active_from, active_to FROM meters \
+                 WHERE meter_point_id IN (",
+            );
+            let mut list = query.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            query.push(") ORDER BY meter_point_id, active_from, serial_number");
+            query.build_query_as().fetch_all(pool).await
+        })?;
+        for row in rows {
+            out.push(StoredMeter::try_from(row)?);
+        }
+    }
+    Ok(out)
+}
+
+/// The agreements of many meter points, each point's oldest first.
+pub async fn agreements_of_points(
+    db: &Db,
+    point_ids: &[i64],
+) -> Result<Vec<StoredAgreement>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in point_ids.chunks(IN_CHUNK) {
+        let rows: Vec<AgreementRow> = on_db!(db, |pool| {
+            let mut query =
+                sqlx::QueryBuilder::new(format!("{AGREEMENT_SELECT} WHERE a.meter_point_id IN ("));
+            let mut list = query.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            query.push(") ORDER BY a.meter_point_id, a.valid_from");
+            query.build_query_as().fetch_all(pool).await
+        })?;
+        for row in rows {
+            out.push(StoredAgreement::try_from(row)?);
+        }
+    }
+    Ok(out)
+}

@@ -15,7 +15,7 @@ use resiflex_domain::reading::{
 use resiflex_store::Db;
 use resiflex_store::readings as store;
 
-use super::pricing::{Pricing, gas_kwh_milli};
+use super::pricing::{PriceCache, Pricing, gas_kwh_milli};
 use crate::EnergyError;
 use crate::supply::{Supply, supply_of_property};
 
@@ -169,14 +169,36 @@ pub async fn measurements(
     window: &Window,
     with_statistics: bool,
 ) -> Result<Vec<Measurement>, EnergyError> {
+    let supplies = supply_of_property(db, property_id).await?;
+    let mut prices = PriceCache::default();
+    measurements_of(
+        db,
+        property_id,
+        supplies,
+        filter,
+        window,
+        with_statistics.then_some(&mut prices),
+    )
+    .await
+}
+
+/// [`measurements`] of a property whose supply the caller has loaded already; with `prices`,
+/// with statistics, taking tariffs' prices from the cache where it holds them.
+pub async fn measurements_of(
+    db: &Db,
+    property_id: i64,
+    supplies: Vec<Supply>,
+    filter: &Filter,
+    window: &Window,
+    prices: Option<&mut PriceCache>,
+) -> Result<Vec<Measurement>, EnergyError> {
     if window.to <= window.from {
         return invalid("the window must end after it starts");
     }
     if filter.fuel == Fuel::Gas && filter.direction == ReadingDirection::Generation {
         return invalid("gas has no generation readings");
     }
-    let mut supplies: Vec<Supply> = supply_of_property(db, property_id)
-        .await?
+    let mut supplies: Vec<Supply> = supplies
         .into_iter()
         .filter(|s| s.point.point.fuel == filter.fuel)
         .filter(|s| {
@@ -226,11 +248,19 @@ pub async fn measurements(
         }
         _ => interval_items(db, &supplies, filter, window).await?,
     };
-    let pricing = if with_statistics {
+    let pricing = if let Some(cache) = prices {
         let mut pricing = Vec::with_capacity(supplies.len());
         for supply in &supplies {
             pricing.push(
-                Pricing::load(db, &supply.agreements, window.from, window.to, window.zone).await?,
+                Pricing::load_cached(
+                    db,
+                    &supply.agreements,
+                    window.from,
+                    window.to,
+                    window.zone,
+                    cache,
+                )
+                .await?,
             );
         }
         Some(pricing)

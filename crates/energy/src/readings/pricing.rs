@@ -2,6 +2,9 @@
 //! point's agreements. Amounts are exact, in billionths of a minor unit (a quantity in
 //! thousandths of a kWh times a price in millionths of a minor unit per kWh).
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use resiflex_domain::calendar::local_midnight;
@@ -45,8 +48,68 @@ struct Span {
     period: Period,
     kind: TariffKind,
     vat: Vat,
-    charges: Vec<Charge>,
-    rates: Vec<Rate>,
+    charges: Arc<Vec<Charge>>,
+    rates: Arc<Vec<Rate>>,
+}
+
+/// A tariff's prices over one window, as loaded once.
+#[derive(Debug)]
+struct TariffPrices {
+    kind: TariffKind,
+    vat: Vat,
+    charges: Arc<Vec<Charge>>,
+    rates: Arc<Vec<Rate>>,
+}
+
+/// Tariff prices already loaded, by tariff and window: a billing run pricing a hundred thousand
+/// accounts on a handful of tariffs loads each tariff's month once.
+#[derive(Debug, Default)]
+pub struct PriceCache {
+    loaded: HashMap<PricesKey, Option<Arc<TariffPrices>>>,
+}
+
+/// A product tariff and the window its prices were loaded for.
+type PricesKey = (i64, DateTime<Utc>, DateTime<Utc>);
+
+impl PriceCache {
+    async fn prices(
+        &mut self,
+        db: &Db,
+        product_tariff_id: i64,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Option<Arc<TariffPrices>>, EnergyError> {
+        if let Some(found) = self.loaded.get(&(product_tariff_id, from, to)) {
+            return Ok(found.clone());
+        }
+        let prices = match product_store::product_tariff(db, product_tariff_id).await? {
+            None => None,
+            Some(tariff) => {
+                let charges =
+                    product_store::charges_between(db, product_tariff_id, from, to).await?;
+                let rates = match tariff.rates_tariff_id {
+                    Some(id) if tariff.tariff.kind == TariffKind::Dynamic => {
+                        tariff_store::rates_between(db, id, from, to).await?
+                    }
+                    _ => Vec::new(),
+                };
+                Some(Arc::new(TariffPrices {
+                    kind: tariff.tariff.kind,
+                    vat: tariff.tariff.vat,
+                    charges: Arc::new(charges),
+                    rates: Arc::new(rates),
+                }))
+            }
+        };
+        // A long run must not grow without bound: windows differ little, so a full cache is
+        // simply started again.
+        if self.loaded.len() >= 4_096 {
+            self.loaded.clear();
+        }
+        self.loaded
+            .insert((product_tariff_id, from, to), prices.clone());
+        Ok(prices)
+    }
 }
 
 /// A meter point's prices over a window.
@@ -65,31 +128,36 @@ impl Pricing {
         to: DateTime<Utc>,
         zone: Tz,
     ) -> Result<Pricing, EnergyError> {
+        Self::load_cached(db, agreements, from, to, zone, &mut PriceCache::default()).await
+    }
+
+    /// [`Pricing::load`], taking each tariff's prices from `cache` when they were loaded before.
+    pub async fn load_cached(
+        db: &Db,
+        agreements: &[StoredAgreement],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        zone: Tz,
+        cache: &mut PriceCache,
+    ) -> Result<Pricing, EnergyError> {
         let mut spans = Vec::new();
         for agreement in agreements {
             let window = Period { from, to: Some(to) };
             if !agreement.period.overlaps(&window) {
                 continue;
             }
-            let Some(tariff) =
-                product_store::product_tariff(db, agreement.product_tariff_id).await?
+            let Some(prices) = cache
+                .prices(db, agreement.product_tariff_id, from, to)
+                .await?
             else {
                 continue;
             };
-            let charges =
-                product_store::charges_between(db, agreement.product_tariff_id, from, to).await?;
-            let rates = match tariff.rates_tariff_id {
-                Some(id) if tariff.tariff.kind == TariffKind::Dynamic => {
-                    tariff_store::rates_between(db, id, from, to).await?
-                }
-                _ => Vec::new(),
-            };
             spans.push(Span {
                 period: agreement.period,
-                kind: tariff.tariff.kind,
-                vat: tariff.tariff.vat,
-                charges,
-                rates,
+                kind: prices.kind,
+                vat: prices.vat,
+                charges: Arc::clone(&prices.charges),
+                rates: Arc::clone(&prices.rates),
             });
         }
         Ok(Pricing { spans, zone })
@@ -207,12 +275,12 @@ impl Pricing {
         for span in &self.spans {
             cuts.push(span.period.from);
             cuts.extend(span.period.to);
-            for charge in &span.charges {
+            for charge in span.charges.iter() {
                 cuts.push(charge.valid_from);
                 cuts.extend(charge.valid_to);
             }
             if !standing {
-                for rate in &span.rates {
+                for rate in span.rates.iter() {
                     cuts.push(rate.valid_from);
                     cuts.push(rate.valid_to);
                 }

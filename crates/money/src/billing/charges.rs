@@ -10,9 +10,9 @@ use resiflex_domain::product::{Direction, Fuel};
 use resiflex_domain::reading::{ReadingDirection, ReadingQuality};
 use resiflex_energy::EnergyError;
 use resiflex_energy::readings::measurements::{
-    Filter, Frequency, QualityFilter, Window, measurements,
+    Filter, Frequency, QualityFilter, Window, measurements_of,
 };
-use resiflex_energy::readings::pricing::Pricing;
+use resiflex_energy::readings::pricing::{PriceCache, Pricing};
 use resiflex_energy::supply::{Supply, supply_of_property};
 use resiflex_store::Db;
 use resiflex_store::accounts::{self, Account};
@@ -124,8 +124,8 @@ async fn energy_charge(
     place: &Place<'_>,
     agreement: &StoredAgreement,
     period: BillingPeriod,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    prices: &mut PriceCache,
 ) -> Result<Option<PeriodCharge>, MoneyError> {
     let point = &place.supply.point.point;
     let export = point.direction == Direction::Export;
@@ -151,9 +151,16 @@ async fn energy_charge(
         to,
         zone: place.zone,
     };
-    let found = measurements(db, place.property_id, &filter, &window, true)
-        .await
-        .map_err(energy_error)?;
+    let found = measurements_of(
+        db,
+        place.property_id,
+        vec![place.supply.clone()],
+        &filter,
+        &window,
+        Some(prices),
+    )
+    .await
+    .map_err(energy_error)?;
     let (mut exc, mut inc, mut kwh_milli, mut estimated) = (0i128, 0i128, 0i64, false);
     for m in &found {
         estimated |= m.quality == ReadingQuality::Estimate;
@@ -202,16 +209,23 @@ async fn standing_charge(
     place: &Place<'_>,
     agreement: &StoredAgreement,
     period: BillingPeriod,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    prices: &mut PriceCache,
 ) -> Result<Option<PeriodCharge>, MoneyError> {
     let point = &place.supply.point.point;
     if point.direction == Direction::Export {
         return Ok(None);
     }
-    let pricing = Pricing::load(db, std::slice::from_ref(agreement), from, to, place.zone)
-        .await
-        .map_err(energy_error)?;
+    let pricing = Pricing::load_cached(
+        db,
+        std::slice::from_ref(agreement),
+        from,
+        to,
+        place.zone,
+        prices,
+    )
+    .await
+    .map_err(energy_error)?;
     let Some((exc, inc)) = pricing.standing(from, to) else {
         return Ok(None);
     };
@@ -238,8 +252,11 @@ async fn standing_charge(
     }))
 }
 
+/// A meter point of one of an account's properties: the property, its time zone and the supply.
+pub type PlacedSupply = (i64, Tz, Supply);
+
 /// Every agreement of the account's properties, with where it is.
-async fn supplies_of(db: &Db, account: &Account) -> Result<Vec<(i64, Tz, Supply)>, MoneyError> {
+pub async fn supplies_of(db: &Db, account: &Account) -> Result<Vec<PlacedSupply>, MoneyError> {
     let mut out = Vec::new();
     for property in accounts::properties_of_account(db, account.id).await? {
         let zone = zone_of(&property.time_zone);
@@ -253,31 +270,34 @@ async fn supplies_of(db: &Db, account: &Account) -> Result<Vec<(i64, Tz, Supply)
     Ok(out)
 }
 
-/// What the account's agreements come to in `period` (energy and standing charges), and the
-/// SmartFlex reward at `flex_micros_per_kwh`.
+/// What the account's agreements (its `supplies`) come to in `period` (energy and standing
+/// charges), and the SmartFlex reward at `flex_micros_per_kwh`; tariff prices come from `prices`
+/// where it holds them.
 pub async fn period_charges(
     db: &Db,
     account: &Account,
     period: BillingPeriod,
-    account_zone: Tz,
-    flex_micros_per_kwh: i64,
+    (account_zone, flex_micros_per_kwh): (Tz, i64),
+    supplies: &[PlacedSupply],
+    prices: &mut PriceCache,
 ) -> Result<Vec<PeriodCharge>, MoneyError> {
     let mut charges = Vec::new();
-    for (property_id, zone, supply) in supplies_of(db, account).await? {
+    for (property_id, zone, supply) in supplies {
+        let (property_id, zone) = (*property_id, *zone);
         let Some((from, to)) = period.instants(zone) else {
             continue;
         };
         let place = Place {
             property_id,
             zone,
-            supply: &supply,
+            supply,
         };
         for agreement in &supply.agreements {
-            let Some((a, b)) = overlap(agreement, from, to) else {
+            let Some(span) = overlap(agreement, from, to) else {
                 continue;
             };
-            charges.extend(energy_charge(db, &place, agreement, period, a, b).await?);
-            charges.extend(standing_charge(db, &place, agreement, period, a, b).await?);
+            charges.extend(energy_charge(db, &place, agreement, period, span, prices).await?);
+            charges.extend(standing_charge(db, &place, agreement, period, span, prices).await?);
         }
     }
     if flex_micros_per_kwh > 0
@@ -316,7 +336,7 @@ pub async fn agreement_energy(
         let Some((from, to)) = period.instants(zone) else {
             return Ok(None);
         };
-        let Some((a, b)) = overlap(agreement, from, to) else {
+        let Some(span) = overlap(agreement, from, to) else {
             return Ok(None);
         };
         let place = Place {
@@ -324,7 +344,8 @@ pub async fn agreement_energy(
             zone,
             supply: &supply,
         };
-        return energy_charge(db, &place, agreement, period, a, b).await;
+        let mut prices = PriceCache::default();
+        return energy_charge(db, &place, agreement, period, span, &mut prices).await;
     }
     Ok(None)
 }

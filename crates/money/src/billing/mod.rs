@@ -13,16 +13,22 @@ pub mod statements;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
-use resiflex_domain::billing::{BillingOptions, BillingPeriod};
+use std::collections::HashMap;
+
+use resiflex_domain::billing::{BillingOptions, BillingPeriod, payment_due};
+use resiflex_domain::money::Ledger;
 use resiflex_domain::money::{LedgerKind, NewTransaction};
+use resiflex_energy::readings::pricing::PriceCache;
 use resiflex_store::Db;
 use resiflex_store::accounts::{self, Account};
-use resiflex_store::billing::{self as store, AccountBilling, NewBilledPart, Trigger};
+use resiflex_store::billing::{
+    self as store, AccountBilling, NewBilledPart, StatementToIssue, Trigger,
+};
 use resiflex_store::ledgers::{self, Posted};
 
 use crate::MoneyError;
 use crate::ledger;
-use charges::{PeriodCharge, period_charges, zone_of};
+use charges::{PeriodCharge, PlacedSupply, period_charges, zone_of};
 
 pub use store::AccountBilling as Billing;
 
@@ -109,6 +115,13 @@ pub async fn set_flex_reward(
 
 /// Bills every account whose billing period ended before `today`, `batch` accounts at a time.
 /// A failing account is reported and the run goes on.
+///
+/// A page of accounts is read with a few queries (accounts, properties, supplies, ledgers), each
+/// tariff's prices once for the whole run, and the usual case (one period due, nothing to
+/// re-bill) is written in one transaction per page: every charge, what was billed, every
+/// statement and every account's billed-through date. An account that needs more (a catch-up
+/// over several periods, a re-billed estimate, a trigger that only charges or only issues) is
+/// billed on its own with [`bill_account`], by the same rules.
 pub async fn run(
     db: &Db,
     today: NaiveDate,
@@ -116,6 +129,7 @@ pub async fn run(
     batch: i64,
 ) -> Result<RunReport, MoneyError> {
     let mut report = RunReport::default();
+    let mut prices = PriceCache::default();
     let mut after = 0i64;
     loop {
         let page = store::billing_page(db, after, batch.max(1)).await?;
@@ -123,19 +137,189 @@ pub async fn run(
             break;
         };
         after = last.account_id;
-        for billing in page {
-            report.accounts += 1;
-            if let Err(err) = bill_account(db, &billing, today, now, &mut report).await {
-                let number = accounts::account_by_id(db, billing.account_id)
-                    .await
-                    .ok()
-                    .flatten()
-                    .map_or_else(|| billing.account_id.to_string(), |a| a.number);
-                report.failures.push((number, err.to_string()));
+        report.accounts += page.len() as u64;
+        bill_page(db, &page, today, now, &mut prices, &mut report).await?;
+    }
+    Ok(report)
+}
+
+/// One account's period ready to be written with its page.
+struct Planned {
+    account: Account,
+    period: BillingPeriod,
+    charges: Vec<PeriodCharge>,
+    main: Ledger,
+    ledgers: Vec<Ledger>,
+}
+
+async fn bill_page(
+    db: &Db,
+    page: &[AccountBilling],
+    today: NaiveDate,
+    now: DateTime<Utc>,
+    prices: &mut PriceCache,
+    report: &mut RunReport,
+) -> Result<(), MoneyError> {
+    let ids: Vec<i64> = page.iter().map(|b| b.account_id).collect();
+    let accounts: HashMap<i64, Account> = accounts::accounts_by_ids(db, &ids)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a))
+        .collect();
+    let estimated = store::accounts_with_open_estimates(db, &ids).await?;
+    let mut organisations: Vec<i64> = accounts.values().map(|a| a.organisation_id).collect();
+    organisations.sort_unstable();
+    organisations.dedup();
+    let flex_rates = store::flex_reward_rates(db, &organisations).await?;
+    let properties = accounts::properties_of_accounts(db, &ids).await?;
+    let property_ids: Vec<i64> = properties.iter().map(|p| p.id).collect();
+    let mut supplies = resiflex_energy::supply::supplies_of_properties(db, &property_ids)
+        .await
+        .map_err(|e| MoneyError::State(e.to_string()))?;
+    let mut placed: HashMap<i64, Vec<PlacedSupply>> = HashMap::new();
+    for property in &properties {
+        let zone = zone_of(&property.time_zone);
+        let entry = placed.entry(property.account_id).or_default();
+        for supply in supplies.remove(&property.id).unwrap_or_default() {
+            entry.push((property.id, zone, supply));
+        }
+    }
+    let mut zones: HashMap<i64, Tz> = HashMap::new();
+    for property in &properties {
+        zones
+            .entry(property.account_id)
+            .or_insert_with(|| zone_of(&property.time_zone));
+    }
+    let mut ledgers = ledgers::ledgers_of_accounts(db, &ids).await?;
+
+    let mut planned = Vec::new();
+    for billing in page {
+        let Some(account) = accounts.get(&billing.account_id) else {
+            continue;
+        };
+        let periods = due_periods(billing, today);
+        let simple = periods.len() == 1
+            && !estimated.contains(&account.id)
+            && billing.trigger.operation.charges()
+            && billing.trigger.operation.issues_statement();
+        if !simple {
+            if periods.is_empty() && !estimated.contains(&account.id) {
+                continue;
+            }
+            if let Err(err) = bill_account_with(db, billing, today, now, prices, report).await {
+                report
+                    .failures
+                    .push((account.number.clone(), err.to_string()));
+            }
+            continue;
+        }
+        let account_ledgers = match ledgers.remove(&account.id) {
+            Some(found) if found.len() == LedgerKind::ALL.len() => found,
+            _ => ledger::ledgers_of(db, account, now).await?,
+        };
+        let Some(main) = account_ledgers
+            .iter()
+            .find(|l| l.kind == LedgerKind::Main)
+            .cloned()
+        else {
+            continue;
+        };
+        let zone = zones.get(&account.id).copied().unwrap_or(Tz::UTC);
+        let flex = flex_rates
+            .get(&account.organisation_id)
+            .copied()
+            .unwrap_or(0);
+        let account_supplies = placed.remove(&account.id).unwrap_or_default();
+        for period in periods {
+            match period_charges(db, account, period, (zone, flex), &account_supplies, prices).await
+            {
+                Ok(charges) => planned.push(Planned {
+                    account: account.clone(),
+                    period,
+                    charges,
+                    main: main.clone(),
+                    ledgers: account_ledgers.clone(),
+                }),
+                Err(err) => report
+                    .failures
+                    .push((account.number.clone(), err.to_string())),
             }
         }
     }
-    Ok(report)
+    write_page(db, planned, today, now, report).await
+}
+
+/// Writes a page's planned periods in one transaction: the charges, what was billed, the
+/// statements and the billed-through dates. An account whose posting is refused (an
+/// idempotency key reused) is reported and left unstated, as [`bill_account`] leaves it.
+async fn write_page(
+    db: &Db,
+    planned: Vec<Planned>,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+    report: &mut RunReport,
+) -> Result<(), MoneyError> {
+    if planned.is_empty() {
+        return Ok(());
+    }
+    let mut postings = Vec::new();
+    for plan in &planned {
+        for charge in &plan.charges {
+            let new = new_transaction(charge, plan.period, 0);
+            new.check()?;
+            postings.push((plan.main.id, new));
+        }
+    }
+    let mut tx = db.begin().await?;
+    let posted = ledgers::post_in(&mut tx, &postings, now).await?;
+    let mut results = posted.iter();
+    let mut parts = Vec::new();
+    let mut statements = Vec::new();
+    let mut through = Vec::new();
+    for plan in &planned {
+        let mut failed = None;
+        let mut account_parts = Vec::with_capacity(plan.charges.len());
+        for charge in &plan.charges {
+            let Some(result) = results.next() else {
+                return Err(MoneyError::NotFound("posting"));
+            };
+            match count(result, report) {
+                Ok(id) => account_parts.push(part_of(
+                    &plan.account,
+                    plan.main.id,
+                    charge,
+                    plan.period,
+                    0,
+                    id,
+                )),
+                Err(err) => failed = Some(err),
+            }
+        }
+        if let Some(err) = failed {
+            report
+                .failures
+                .push((plan.account.number.clone(), err.to_string()));
+            continue;
+        }
+        parts.extend(account_parts);
+        let key = statements::key(plan.period);
+        for ledger in &plan.ledgers {
+            statements.push(StatementToIssue {
+                ledger_id: ledger.id,
+                identifier: statements::identifier(ledger, plan.period),
+                period: plan.period,
+                key: key.clone(),
+            });
+        }
+        through.push((plan.account.id, plan.period.next_start()));
+        report.periods += 1;
+    }
+    store::record_billed_in(&mut tx, &parts, now).await?;
+    report.statements +=
+        store::issue_statements_in(&mut tx, &statements, now, today, payment_due(today)).await?;
+    store::set_billed_through_in(&mut tx, &through, now).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// The periods of an account to bill by `today`, oldest first.
@@ -165,6 +349,18 @@ pub async fn bill_account(
     now: DateTime<Utc>,
     report: &mut RunReport,
 ) -> Result<(), MoneyError> {
+    bill_account_with(db, billing, today, now, &mut PriceCache::default(), report).await
+}
+
+/// [`bill_account`], taking tariff prices from `prices` where it holds them.
+pub async fn bill_account_with(
+    db: &Db,
+    billing: &AccountBilling,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+    prices: &mut PriceCache,
+    report: &mut RunReport,
+) -> Result<(), MoneyError> {
     let account = accounts::account_by_id(db, billing.account_id)
         .await?
         .ok_or(MoneyError::NotFound("account"))?;
@@ -178,9 +374,11 @@ pub async fn bill_account(
     }
     let zone = zone_of_account(db, &account).await?;
     let flex_rate = store::flex_reward_rate(db, account.organisation_id).await?;
+    let supplies = charges::supplies_of(db, &account).await?;
     for period in periods {
         if trigger.operation.charges() {
-            let charges = period_charges(db, &account, period, zone, flex_rate).await?;
+            let charges =
+                period_charges(db, &account, period, (zone, flex_rate), &supplies, prices).await?;
             post_charges(db, &account, period, &charges, 0, now, report).await?;
         }
         if trigger.operation.issues_statement() {

@@ -37,6 +37,11 @@ pub fn identifier(ledger: &Ledger, period: BillingPeriod) -> String {
     format!("S-{code}-{}", period.from.format("%Y%m%d"))
 }
 
+/// The idempotency key of a ledger's statement for `period`.
+pub fn key(period: BillingPeriod) -> String {
+    format!("statement:{}", period.from.format("%Y%m%d"))
+}
+
 /// Issues the account's statements for `period`, one per ledger that has any transactions (a
 /// ledger never used has nothing to state). Returns how many were closed now (a rerun closes
 /// none).
@@ -52,7 +57,7 @@ pub async fn issue(
         if ledger.last_sequence == 0 {
             continue;
         }
-        let key = format!("statement:{}", period.from.format("%Y%m%d"));
+        let key = key(period);
         let opened = store::open_statement(
             db,
             ledger.id,
