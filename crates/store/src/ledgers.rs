@@ -149,6 +149,41 @@ pub async fn ensure_ledgers(
     ledgers_of_account(db, account_id).await
 }
 
+/// Opens, in one statement, every ledger these accounts (id, number, currency) do not have yet.
+pub async fn ensure_ledgers_of_accounts(
+    db: &Db,
+    accounts: &[(i64, &str, &str)],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let rows: Vec<(i64, String, LedgerKind, &str)> = accounts
+        .iter()
+        .flat_map(|(id, number, currency)| {
+            LedgerKind::ALL
+                .iter()
+                .map(move |kind| (*id, ledger_number(number, *kind), *kind, *currency))
+        })
+        .collect();
+    for chunk in rows.chunks(CHUNK) {
+        on_db!(db, |pool| {
+            let mut query = sqlx::QueryBuilder::new(
+                "INSERT INTO ledgers (account_id, number, kind, currency, balance, last_sequence, created_at) ",
+            );
+            query.push_values(chunk, |mut row, (id, number, kind, currency)| {
+                row.push_bind(*id)
+                    .push_bind(number.as_str())
+                    .push_bind(kind.as_str())
+                    .push_bind(*currency)
+                    .push_bind(0i64)
+                    .push_bind(0i64)
+                    .push_bind(now);
+            });
+            query.push(" ON CONFLICT (account_id, kind) DO NOTHING");
+            query.build().execute(pool).await.map(|_| ())
+        })?;
+    }
+    Ok(())
+}
+
 /// The account's ledgers, main first.
 pub async fn ledgers_of_account(db: &Db, account_id: i64) -> Result<Vec<Ledger>, StoreError> {
     let rows: Vec<LedgerRow> = on_db!(db, |pool| sqlx::query_as(&format!(

@@ -257,3 +257,38 @@ pub async fn register_reads(
     })?;
     rows.into_iter().map(RegisterRead::try_from).collect()
 }
+
+/// The stored days of many meters in one direction from `first_day` to `last_day` (inclusive),
+/// by meter, each meter's by length and day: what [`days`] answers for each.
+pub async fn days_of_meters(
+    db: &Db,
+    meter_ids: &[i64],
+    direction: ReadingDirection,
+    first_day: i64,
+    last_day: i64,
+) -> Result<std::collections::HashMap<i64, Vec<StoredDay>>, StoreError> {
+    let mut out: std::collections::HashMap<i64, Vec<StoredDay>> = Default::default();
+    for chunk in meter_ids.chunks(CHUNK) {
+        let rows: Vec<DayRow> = on_db!(db, |pool| {
+            let mut query = sqlx::QueryBuilder::new(
+                "SELECT meter_id, direction, CAST(interval_s AS BIGINT) AS interval_s, \
+                 CAST(day AS BIGINT) AS day, slots FROM interval_readings WHERE direction = ",
+            );
+            query.push_bind(direction.as_str());
+            query.push(" AND day >= ").push_bind(first_day);
+            query.push(" AND day <= ").push_bind(last_day);
+            query.push(" AND meter_id IN (");
+            let mut list = query.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            query.push(") ORDER BY meter_id, interval_s, day");
+            query.build_query_as().fetch_all(pool).await
+        })?;
+        for row in rows {
+            let day = StoredDay::try_from(row)?;
+            out.entry(day.key.meter_id).or_default().push(day);
+        }
+    }
+    Ok(out)
+}

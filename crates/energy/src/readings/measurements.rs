@@ -178,12 +178,18 @@ pub async fn measurements(
         filter,
         window,
         with_statistics.then_some(&mut prices),
+        None,
     )
     .await
 }
 
+/// Interval readings loaded ahead for many meters (see `resiflex_store::readings::days_of_meters`):
+/// by meter, the stored days of the filter's direction covering the window.
+pub type PreloadedDays = std::collections::HashMap<i64, Vec<store::StoredDay>>;
+
 /// [`measurements`] of a property whose supply the caller has loaded already; with `prices`,
-/// with statistics, taking tariffs' prices from the cache where it holds them.
+/// with statistics, taking tariffs' prices from the cache where it holds them; with `days`, a
+/// meter's interval readings from there when it holds the meter.
 pub async fn measurements_of(
     db: &Db,
     property_id: i64,
@@ -191,6 +197,7 @@ pub async fn measurements_of(
     filter: &Filter,
     window: &Window,
     prices: Option<&mut PriceCache>,
+    days: Option<&PreloadedDays>,
 ) -> Result<Vec<Measurement>, EnergyError> {
     if window.to <= window.from {
         return invalid("the window must end after it starts");
@@ -246,7 +253,7 @@ pub async fn measurements_of(
         Frequency::PointInTime | Frequency::Intervalized => {
             register_items(db, &supplies, filter, window).await?
         }
-        _ => interval_items(db, &supplies, filter, window).await?,
+        _ => interval_items(db, &supplies, filter, window, days).await?,
     };
     let pricing = if let Some(cache) = prices {
         let mut pricing = Vec::with_capacity(supplies.len());
@@ -275,14 +282,28 @@ async fn interval_items(
     supplies: &[Supply],
     filter: &Filter,
     window: &Window,
+    preloaded: Option<&PreloadedDays>,
 ) -> Result<Vec<Item>, EnergyError> {
     let first_day = window.from.timestamp().div_euclid(DAY_SECONDS);
     let last_day = (window.to.timestamp() - 1).div_euclid(DAY_SECONDS);
     let mut items = Vec::new();
     for (index, supply) in supplies.iter().enumerate() {
         for meter in &supply.meters {
-            let days = store::days(db, meter.id, filter.direction, first_day, last_day).await?;
-            for day in days {
+            let loaded;
+            let days: &[store::StoredDay] = match preloaded.and_then(|p| p.get(&meter.id)) {
+                Some(found) => found,
+                None if preloaded.is_some() => &[],
+                None => {
+                    loaded =
+                        store::days(db, meter.id, filter.direction, first_day, last_day).await?;
+                    &loaded
+                }
+            };
+            for day in days
+                .iter()
+                .filter(|d| d.key.direction == filter.direction)
+                .filter(|d| (first_day..=last_day).contains(&d.key.day))
+            {
                 for reading in day.block.readings(day.key.day) {
                     if reading.start < window.from
                         || reading.end() > window.to

@@ -10,7 +10,7 @@ use resiflex_domain::product::{Direction, Fuel};
 use resiflex_domain::reading::{ReadingDirection, ReadingQuality};
 use resiflex_energy::EnergyError;
 use resiflex_energy::readings::measurements::{
-    Filter, Frequency, QualityFilter, Window, measurements_of,
+    Filter, Frequency, PreloadedDays, QualityFilter, Window, measurements_of,
 };
 use resiflex_energy::readings::pricing::{PriceCache, Pricing};
 use resiflex_energy::supply::{Supply, supply_of_property};
@@ -126,6 +126,7 @@ async fn energy_charge(
     period: BillingPeriod,
     (from, to): (DateTime<Utc>, DateTime<Utc>),
     prices: &mut PriceCache,
+    days: Option<&PreloadedDays>,
 ) -> Result<Option<PeriodCharge>, MoneyError> {
     let point = &place.supply.point.point;
     let export = point.direction == Direction::Export;
@@ -158,6 +159,7 @@ async fn energy_charge(
         &filter,
         &window,
         Some(prices),
+        days,
     )
     .await
     .map_err(energy_error)?;
@@ -280,6 +282,7 @@ pub async fn period_charges(
     (account_zone, flex_micros_per_kwh): (Tz, i64),
     supplies: &[PlacedSupply],
     prices: &mut PriceCache,
+    days: Option<&PreloadedDays>,
 ) -> Result<Vec<PeriodCharge>, MoneyError> {
     let mut charges = Vec::new();
     for (property_id, zone, supply) in supplies {
@@ -296,7 +299,7 @@ pub async fn period_charges(
             let Some(span) = overlap(agreement, from, to) else {
                 continue;
             };
-            charges.extend(energy_charge(db, &place, agreement, period, span, prices).await?);
+            charges.extend(energy_charge(db, &place, agreement, period, span, prices, days).await?);
             charges.extend(standing_charge(db, &place, agreement, period, span, prices).await?);
         }
     }
@@ -345,7 +348,7 @@ pub async fn agreement_energy(
             supply: &supply,
         };
         let mut prices = PriceCache::default();
-        return energy_charge(db, &place, agreement, period, span, &mut prices).await;
+        return energy_charge(db, &place, agreement, period, span, &mut prices, None).await;
     }
     Ok(None)
 }

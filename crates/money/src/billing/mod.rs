@@ -16,8 +16,10 @@ use chrono_tz::Tz;
 use std::collections::HashMap;
 
 use resiflex_domain::billing::{BillingOptions, BillingPeriod, payment_due};
-use resiflex_domain::money::Ledger;
+use resiflex_domain::money::{Ledger, currency_of_country};
 use resiflex_domain::money::{LedgerKind, NewTransaction};
+use resiflex_domain::reading::ReadingDirection;
+use resiflex_energy::readings::measurements::PreloadedDays;
 use resiflex_energy::readings::pricing::PriceCache;
 use resiflex_store::Db;
 use resiflex_store::accounts::{self, Account};
@@ -191,7 +193,27 @@ async fn bill_page(
             .or_insert_with(|| zone_of(&property.time_zone));
     }
     let mut ledgers = ledgers::ledgers_of_accounts(db, &ids).await?;
+    let unopened: Vec<(i64, &str, &str)> = accounts
+        .values()
+        .filter(|a| {
+            ledgers
+                .get(&a.id)
+                .is_none_or(|l| l.len() < LedgerKind::ALL.len())
+        })
+        .map(|a| {
+            (
+                a.id,
+                a.number.as_str(),
+                currency_of_country(&a.billing_country),
+            )
+        })
+        .collect();
+    if !unopened.is_empty() {
+        ledgers::ensure_ledgers_of_accounts(db, &unopened, now).await?;
+        ledgers = ledgers::ledgers_of_accounts(db, &ids).await?;
+    }
 
+    let days = preload_days(db, page, &placed, today).await?;
     let mut planned = Vec::new();
     for billing in page {
         let Some(account) = accounts.get(&billing.account_id) else {
@@ -231,7 +253,16 @@ async fn bill_page(
             .unwrap_or(0);
         let account_supplies = placed.remove(&account.id).unwrap_or_default();
         for period in periods {
-            match period_charges(db, account, period, (zone, flex), &account_supplies, prices).await
+            match period_charges(
+                db,
+                account,
+                period,
+                (zone, flex),
+                &account_supplies,
+                prices,
+                Some(&days),
+            )
+            .await
             {
                 Ok(charges) => planned.push(Planned {
                     account: account.clone(),
@@ -247,6 +278,48 @@ async fn bill_page(
         }
     }
     write_page(db, planned, today, now, report).await
+}
+
+/// The interval readings of every meter of the page's accounts, in both directions, over the
+/// days their due periods can touch (a day either side, for any time zone): one query per
+/// direction instead of one per meter.
+async fn preload_days(
+    db: &Db,
+    page: &[AccountBilling],
+    placed: &HashMap<i64, Vec<PlacedSupply>>,
+    today: NaiveDate,
+) -> Result<PreloadedDays, MoneyError> {
+    let periods: Vec<BillingPeriod> = page
+        .iter()
+        .flat_map(|billing| due_periods(billing, today))
+        .collect();
+    let (Some(first), Some(last)) = (
+        periods.iter().map(|p| p.from).min(),
+        periods.iter().map(|p| p.to).max(),
+    ) else {
+        return Ok(PreloadedDays::new());
+    };
+    let epoch = NaiveDate::default();
+    let first_day = first.signed_duration_since(epoch).num_days() - 1;
+    let last_day = last.signed_duration_since(epoch).num_days() + 1;
+    let meters: Vec<i64> = placed
+        .values()
+        .flatten()
+        .flat_map(|(_, _, supply)| supply.meters.iter().map(|m| m.id))
+        .collect();
+    let mut days = PreloadedDays::new();
+    for direction in [ReadingDirection::Consumption, ReadingDirection::Generation] {
+        for (meter, found) in
+            resiflex_store::readings::days_of_meters(db, &meters, direction, first_day, last_day)
+                .await?
+        {
+            days.entry(meter).or_default().extend(found);
+        }
+    }
+    for meter in meters {
+        days.entry(meter).or_default();
+    }
+    Ok(days)
 }
 
 /// Writes a page's planned periods in one transaction: the charges, what was billed, the
@@ -377,8 +450,16 @@ pub async fn bill_account_with(
     let supplies = charges::supplies_of(db, &account).await?;
     for period in periods {
         if trigger.operation.charges() {
-            let charges =
-                period_charges(db, &account, period, (zone, flex_rate), &supplies, prices).await?;
+            let charges = period_charges(
+                db,
+                &account,
+                period,
+                (zone, flex_rate),
+                &supplies,
+                prices,
+                None,
+            )
+            .await?;
             post_charges(db, &account, period, &charges, 0, now, report).await?;
         }
         if trigger.operation.issues_statement() {
