@@ -540,17 +540,47 @@ async fn append_payment_history(
     on: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    append_history(tx, History::Payment, payment_id, status.as_str(), on, now).await
+}
+
+/// The two append-only status histories.
+#[derive(Debug, Clone, Copy)]
+enum History {
+    Payment,
+    Repayment,
+}
+
+impl History {
+    fn insert_sql(self) -> &'static str {
+        match self {
+            History::Payment => {
+                "INSERT INTO payment_status_history (payment_id, status, on_date, at) VALUES ($1, $2, $3, $4)"
+            }
+            History::Repayment => {
+                "INSERT INTO repayment_status_history (repayment_id, status, on_date, at) VALUES ($1, $2, $3, $4)"
+            }
+        }
+    }
+}
+
+/// Appends a status change to a payment's or a repayment's history.
+async fn append_history(
+    tx: &mut Tx,
+    history: History,
+    id: i64,
+    status: &str,
+    on: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     on_tx!(&mut *tx, |conn| {
-        sqlx::query(
-        "INSERT INTO payment_status_history (payment_id, status, on_date, at) VALUES ($1, $2, $3, $4)"
-    )
-    .bind(payment_id)
-    .bind(status.as_str())
-    .bind(on)
-    .bind(now)
-    .execute(conn)
-    .await
-    .map(|_| ())
+        sqlx::query(history.insert_sql())
+            .bind(id)
+            .bind(status)
+            .bind(on)
+            .bind(now)
+            .execute(conn)
+            .await
+            .map(|_| ())
     })?;
     Ok(())
 }
@@ -1063,19 +1093,15 @@ async fn append_repayment_history(
     on: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    on_tx!(&mut *tx, |conn| {
-        sqlx::query(
-        "INSERT INTO repayment_status_history (repayment_id, status, on_date, at) VALUES ($1, $2, $3, $4)"
+    append_history(
+        tx,
+        History::Repayment,
+        repayment_id,
+        status.as_str(),
+        on,
+        now,
     )
-    .bind(repayment_id)
-    .bind(status.as_str())
-    .bind(on)
-    .bind(now)
-    .execute(conn)
     .await
-    .map(|_| ())
-    })?;
-    Ok(())
 }
 
 /// What else changes with a repayment's status.
