@@ -177,29 +177,14 @@ impl BillingOptions {
         base * i64::from(self.multiplier.clamp(1, 12))
     }
 
-    /// The first day of the period that starts in month `index` (months since January of year 0).
-    fn start_in(self, index: i64) -> Option<NaiveDate> {
-        let year = i32::try_from(index.div_euclid(12)).ok()?;
-        let month = u32::try_from(index.rem_euclid(12)).ok()? + 1;
-        let first = NaiveDate::from_ymd_opt(year, month, 1)?;
-        let last = first
-            .checked_add_months(chrono::Months::new(1))?
-            .pred_opt()?;
-        let day = self.period_start_day.clamp(1, 31).min(last.day());
-        NaiveDate::from_ymd_opt(year, month, day)
-    }
-
     /// The billing period holding the local day `date`.
     pub fn period_containing(self, date: NaiveDate) -> Option<BillingPeriod> {
-        let n = self.months();
-        let index = i64::from(date.year()) * 12 + i64::from(date.month0());
-        let mut start_index = index.div_euclid(n) * n;
-        if self.start_in(start_index)? > date {
-            start_index -= n;
+        MonthGrid {
+            day: self.period_start_day,
+            months: self.months(),
+            offset: 0,
         }
-        let from = self.start_in(start_index)?;
-        let to = self.start_in(start_index + n)?.pred_opt()?;
-        Some(BillingPeriod { from, to })
+        .containing(date)
     }
 
     /// The period before `period`.
@@ -216,6 +201,210 @@ impl BillingOptions {
     pub fn last_ended(self, today: NaiveDate) -> Option<BillingPeriod> {
         self.previous(self.period_containing(today)?)
     }
+}
+
+/// Runs of `months` months, each starting on `day` of its first month (the month's last day when
+/// the month is shorter), cut from month `offset` of year 0.
+#[derive(Debug, Clone, Copy)]
+struct MonthGrid {
+    day: u32,
+    months: i64,
+    offset: i64,
+}
+
+impl MonthGrid {
+    /// The first day of the run that starts in month `index` (months since January of year 0).
+    fn start_in(self, index: i64) -> Option<NaiveDate> {
+        let year = i32::try_from(index.div_euclid(12)).ok()?;
+        let month = u32::try_from(index.rem_euclid(12)).ok()? + 1;
+        let first = NaiveDate::from_ymd_opt(year, month, 1)?;
+        let last = first
+            .checked_add_months(chrono::Months::new(1))?
+            .pred_opt()?;
+        let day = self.day.clamp(1, 31).min(last.day());
+        NaiveDate::from_ymd_opt(year, month, day)
+    }
+
+    /// The run holding `date`.
+    fn containing(self, date: NaiveDate) -> Option<BillingPeriod> {
+        let n = self.months.max(1);
+        let index = i64::from(date.year()) * 12 + i64::from(date.month0());
+        let mut start_index = (index - self.offset).div_euclid(n) * n + self.offset;
+        if self.start_in(start_index)? > date {
+            start_index -= n;
+        }
+        let from = self.start_in(start_index)?;
+        let to = self.start_in(start_index + n)?.pred_opt()?;
+        Some(BillingPeriod { from, to })
+    }
+}
+
+/// When a billing trigger fires: every `multiplier` days, months or years, on `start_day` (and,
+/// yearly, in `start_month`). The days between two firings are the trigger's interval; on each
+/// firing the trigger's operation acts on everything that ended before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TriggerSchedule {
+    pub frequency: TriggerFrequency,
+    /// 1 to 31 days, or 1 to 12 months or years.
+    pub multiplier: u32,
+    /// 1 to 31 (monthly and yearly).
+    pub start_day: u32,
+    /// 1 to 12 (yearly).
+    pub start_month: u32,
+}
+
+/// Days are counted from 1 January of year 1 for daily triggers every few days.
+fn day_number(date: NaiveDate) -> i64 {
+    i64::from(date.num_days_from_ce())
+}
+
+impl TriggerSchedule {
+    /// The schedule of a trigger of `frequency`, filling what it leaves unsaid from the billing
+    /// options: a monthly trigger fires on each period's first day, every period's months; a
+    /// yearly one on the period start day of January; a daily one every day.
+    pub fn resolve(
+        frequency: TriggerFrequency,
+        multiplier: Option<u32>,
+        start_day: Option<u32>,
+        start_month: Option<u32>,
+        options: BillingOptions,
+    ) -> TriggerSchedule {
+        let default_multiplier = match frequency {
+            TriggerFrequency::Monthly => u32::try_from(options.months()).unwrap_or(1),
+            TriggerFrequency::Daily | TriggerFrequency::Annually => 1,
+        };
+        TriggerSchedule {
+            frequency,
+            multiplier: multiplier.unwrap_or(default_multiplier),
+            start_day: start_day.unwrap_or(options.period_start_day),
+            start_month: start_month.unwrap_or(1),
+        }
+    }
+
+    /// Checks the multiplier, day and month.
+    pub fn check(self) -> Result<TriggerSchedule, BillingRuleError> {
+        let most = match self.frequency {
+            TriggerFrequency::Daily => 31,
+            TriggerFrequency::Monthly | TriggerFrequency::Annually => 12,
+        };
+        if !(1..=most).contains(&self.multiplier) {
+            return Err(BillingRuleError(format!(
+                "a {} trigger's multiplier is 1 to {most}",
+                self.frequency.as_str().to_lowercase()
+            )));
+        }
+        if !(1..=31).contains(&self.start_day) {
+            return Err(BillingRuleError(
+                "the trigger's start day is 1 to 31".to_owned(),
+            ));
+        }
+        if !(1..=12).contains(&self.start_month) {
+            return Err(BillingRuleError(
+                "the trigger's start month is 1 to 12".to_owned(),
+            ));
+        }
+        Ok(self)
+    }
+
+    fn grid(self) -> Option<MonthGrid> {
+        let multiplier = i64::from(self.multiplier.clamp(1, 12));
+        match self.frequency {
+            TriggerFrequency::Daily => None,
+            TriggerFrequency::Monthly => Some(MonthGrid {
+                day: self.start_day,
+                months: multiplier,
+                offset: 0,
+            }),
+            TriggerFrequency::Annually => Some(MonthGrid {
+                day: self.start_day,
+                months: 12 * multiplier,
+                offset: i64::from(self.start_month.clamp(1, 12)) - 1,
+            }),
+        }
+    }
+
+    /// The trigger's interval holding `date`: from a firing to the day before the next.
+    pub fn interval_containing(self, date: NaiveDate) -> Option<BillingPeriod> {
+        match self.grid() {
+            Some(grid) => grid.containing(date),
+            None => {
+                let n = i64::from(self.multiplier.clamp(1, 31));
+                let start = day_number(date).div_euclid(n) * n;
+                let from = date
+                    .checked_sub_days(Days::new(u64::try_from(day_number(date) - start).ok()?))?;
+                let to = from.checked_add_days(Days::new(u64::try_from(n - 1).ok()?))?;
+                Some(BillingPeriod { from, to })
+            }
+        }
+    }
+
+    /// The last day on or before `today` the trigger fires on.
+    pub fn last_firing(self, today: NaiveDate) -> Option<NaiveDate> {
+        self.interval_containing(today).map(|i| i.from)
+    }
+
+    /// The first day on or after `date` the trigger fires on.
+    pub fn next_firing(self, date: NaiveDate) -> Option<NaiveDate> {
+        let interval = self.interval_containing(date)?;
+        if interval.from == date {
+            Some(date)
+        } else {
+            Some(interval.next_start())
+        }
+    }
+}
+
+/// The runs of days to charge from `from` up to (not including) the firing `until`, oldest first:
+/// the days are cut wherever a trigger interval or a billing period ends, so no charge straddles
+/// a statement and each interval is charged whole. At most `limit` runs.
+pub fn charge_runs(
+    options: BillingOptions,
+    schedule: TriggerSchedule,
+    from: NaiveDate,
+    until: NaiveDate,
+    limit: usize,
+) -> Vec<BillingPeriod> {
+    let mut runs = Vec::new();
+    let mut start = from;
+    while start < until && runs.len() < limit {
+        let (Some(period), Some(interval)) = (
+            options.period_containing(start),
+            schedule.interval_containing(start),
+        ) else {
+            break;
+        };
+        let to = period.to.min(interval.to);
+        if to >= until {
+            break;
+        }
+        let run = BillingPeriod { from: start, to };
+        runs.push(run);
+        start = run.next_start();
+        if start == run.to {
+            break;
+        }
+    }
+    runs
+}
+
+/// The billing periods from the one holding `from` whose last day is before the firing `until`,
+/// oldest first; at most `limit`.
+pub fn periods_ended_by(
+    options: BillingOptions,
+    from: NaiveDate,
+    until: NaiveDate,
+    limit: usize,
+) -> Vec<BillingPeriod> {
+    let mut out = Vec::new();
+    let mut period = options.period_containing(from);
+    while let Some(p) = period {
+        if p.to >= until || out.len() >= limit {
+            break;
+        }
+        out.push(p);
+        period = options.next(p);
+    }
+    out
 }
 
 /// Billionths of a minor unit, rounded to the nearest minor unit (halves away from zero).
@@ -387,6 +576,144 @@ mod tests {
         let tokyo: Tz = "Asia/Tokyo".parse().unwrap_or(Tz::UTC);
         let (from, _) = march.and_then(|p| p.instants(tokyo)).unwrap_or_default();
         assert_eq!(from.to_rfc3339(), "2026-02-28T15:00:00+00:00");
+    }
+
+    fn schedule(
+        frequency: TriggerFrequency,
+        multiplier: u32,
+        day: u32,
+        month: u32,
+    ) -> TriggerSchedule {
+        TriggerSchedule {
+            frequency,
+            multiplier,
+            start_day: day,
+            start_month: month,
+        }
+    }
+
+    #[test]
+    fn a_monthly_trigger_left_unsaid_follows_the_billing_periods() {
+        let quarterly = options(15, PeriodLength::Quarterly, 1);
+        let s = TriggerSchedule::resolve(TriggerFrequency::Monthly, None, None, None, quarterly);
+        assert_eq!((s.multiplier, s.start_day), (3, 15));
+        for date in [
+            d(2026, 1, 14),
+            d(2026, 1, 15),
+            d(2026, 7, 31),
+            d(2027, 2, 28),
+        ] {
+            assert_eq!(
+                s.interval_containing(date),
+                quarterly.period_containing(date),
+                "{date}"
+            );
+        }
+        let daily = TriggerSchedule::resolve(TriggerFrequency::Daily, None, None, None, quarterly);
+        assert_eq!(daily.multiplier, 1);
+        assert_eq!(daily.last_firing(d(2026, 12, 8)), Some(d(2026, 12, 8)));
+        let yearly =
+            TriggerSchedule::resolve(TriggerFrequency::Annually, None, None, None, quarterly);
+        assert_eq!(yearly.last_firing(d(2026, 12, 8)), Some(d(2026, 1, 15)));
+    }
+
+    #[test]
+    fn triggers_fire_on_their_days() {
+        let weekly = schedule(TriggerFrequency::Daily, 7, 1, 1);
+        let week = weekly.interval_containing(d(2026, 12, 8));
+        let (from, to) = week.map(|w| (w.from, w.to)).unwrap_or_default();
+        assert_eq!(to.signed_duration_since(from).num_days(), 6);
+        assert!(from <= d(2026, 12, 8) && d(2026, 12, 8) <= to);
+        assert_eq!(weekly.next_firing(from), Some(from));
+        assert_eq!(
+            weekly.next_firing(from.succ_opt().unwrap_or(from)),
+            Some(to.succ_opt().unwrap_or(to))
+        );
+        // Every second month from the 10th, in odd months as billing periods are cut:
+        // January, March, ..., November.
+        let two = schedule(TriggerFrequency::Monthly, 2, 10, 1);
+        assert_eq!(two.last_firing(d(2026, 12, 8)), Some(d(2026, 11, 10)));
+        assert_eq!(two.next_firing(d(2026, 12, 8)), Some(d(2027, 1, 10)));
+        // The UK tax year: 6 April.
+        let april = schedule(TriggerFrequency::Annually, 1, 6, 4);
+        assert_eq!(april.last_firing(d(2026, 12, 8)), Some(d(2026, 4, 6)));
+        assert_eq!(april.last_firing(d(2026, 4, 5)), Some(d(2025, 4, 6)));
+        assert_eq!(april.next_firing(d(2026, 4, 7)), Some(d(2027, 4, 6)));
+        // Every second year from 31 January: the day holds in every year.
+        let two_years = schedule(TriggerFrequency::Annually, 2, 31, 1);
+        let i = two_years.interval_containing(d(2026, 12, 8));
+        assert_eq!(
+            i.map(|i| i.next_start().signed_duration_since(i.from).num_days()),
+            Some(730)
+        );
+        assert!(schedule(TriggerFrequency::Daily, 31, 1, 1).check().is_ok());
+        assert!(
+            schedule(TriggerFrequency::Monthly, 13, 1, 1)
+                .check()
+                .is_err()
+        );
+        assert!(
+            schedule(TriggerFrequency::Annually, 1, 1, 13)
+                .check()
+                .is_err()
+        );
+        assert!(
+            schedule(TriggerFrequency::Monthly, 1, 0, 1)
+                .check()
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn charge_runs_are_cut_by_triggers_and_periods() {
+        let monthly = BillingOptions::default();
+        let daily = schedule(TriggerFrequency::Daily, 1, 1, 1);
+        let runs = charge_runs(monthly, daily, d(2026, 11, 28), d(2026, 12, 3), 100);
+        let days: Vec<NaiveDate> = runs.iter().map(|r| r.from).collect();
+        assert_eq!(
+            days,
+            vec![
+                d(2026, 11, 28),
+                d(2026, 11, 29),
+                d(2026, 11, 30),
+                d(2026, 12, 1),
+                d(2026, 12, 2)
+            ]
+        );
+        assert!(runs.iter().all(|r| r.from == r.to));
+        // A yearly trigger over monthly periods charges month by month, all at once.
+        let yearly = schedule(TriggerFrequency::Annually, 1, 1, 1);
+        let runs = charge_runs(monthly, yearly, d(2026, 1, 1), d(2027, 1, 1), 100);
+        assert_eq!(runs.len(), 12);
+        assert_eq!(runs.last().map(|r| r.to), Some(d(2026, 12, 31)));
+        // Monthly charges within quarterly periods.
+        let quarterly = options(1, PeriodLength::Quarterly, 1);
+        let month = schedule(TriggerFrequency::Monthly, 1, 1, 1);
+        let runs = charge_runs(quarterly, month, d(2026, 10, 1), d(2026, 12, 1), 100);
+        assert_eq!(runs.len(), 2);
+        assert!(periods_ended_by(quarterly, d(2026, 10, 1), d(2026, 12, 1), 10).is_empty());
+        assert_eq!(
+            periods_ended_by(quarterly, d(2026, 10, 1), d(2027, 1, 1), 10).len(),
+            1
+        );
+        // Runs tile the days without gaps, whatever the grids, and stop at the limit.
+        let odd = options(20, PeriodLength::Monthly, 1);
+        let every_ten = schedule(TriggerFrequency::Daily, 10, 1, 1);
+        let runs = charge_runs(odd, every_ten, d(2026, 1, 5), d(2027, 1, 5), 1000);
+        for pair in runs.windows(2) {
+            if let [a, b] = pair {
+                assert_eq!(a.next_start(), b.from);
+            }
+        }
+        assert_eq!(runs.first().map(|r| r.from), Some(d(2026, 1, 5)));
+        assert!(
+            runs.iter()
+                .all(|r| odd.period_containing(r.from) == odd.period_containing(r.to))
+        );
+        assert_eq!(
+            charge_runs(odd, every_ten, d(2026, 1, 5), d(2027, 1, 5), 3).len(),
+            3
+        );
     }
 
     #[test]

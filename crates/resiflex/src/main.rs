@@ -323,6 +323,33 @@ enum BillingCommand {
         #[arg(long)]
         date: Option<chrono::NaiveDate>,
     },
+    /// Show an account's billing period and trigger, or change them: the period (MONTHLY or
+    /// QUARTERLY, from a start day, times a multiplier) cuts the statements; the trigger
+    /// (DAILY, MONTHLY or ANNUALLY, every MULTIPLIER, on a start day and month) says when the
+    /// billing run charges and issues them, and its operation what it does.
+    Options {
+        #[arg(long = "account")]
+        account_number: String,
+        #[arg(long, value_name = "MONTHLY|QUARTERLY")]
+        period_length: Option<resiflex_domain::billing::PeriodLength>,
+        #[arg(long, value_name = "1-31")]
+        period_start_day: Option<u32>,
+        #[arg(long, value_name = "1-12")]
+        period_multiplier: Option<u32>,
+        #[arg(long, value_name = "DAILY|MONTHLY|ANNUALLY")]
+        trigger_frequency: Option<resiflex_domain::billing::TriggerFrequency>,
+        #[arg(long, value_name = "N")]
+        trigger_multiplier: Option<u32>,
+        #[arg(long, value_name = "1-31")]
+        trigger_start_day: Option<u32>,
+        #[arg(long, value_name = "1-12")]
+        trigger_start_month: Option<u32>,
+        /// CHARGE_TARGET, CHARGE_TARGET_AND_ISSUE_STATEMENT, ISSUE_STATEMENT_FOR_TARGET, ...
+        #[arg(long, value_name = "OPERATION")]
+        trigger_operation: Option<resiflex_domain::billing::TriggerOperation>,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
     /// Set an organisation's SmartFlex reward, millionths of a minor unit per kWh flexed (0: none).
     FlexReward {
         #[arg(long = "organisation")]
@@ -683,6 +710,35 @@ async fn main() -> anyhow::Result<()> {
                 std::process::exit(1);
             }
             Ok(())
+        }
+        Command::Billing(BillingCommand::Options {
+            account_number,
+            period_length,
+            period_start_day,
+            period_multiplier,
+            trigger_frequency,
+            trigger_multiplier,
+            trigger_start_day,
+            trigger_start_month,
+            trigger_operation,
+            database: db,
+        }) => {
+            let db = database(db).await?;
+            let change = resiflex::billing::OptionsChange {
+                period_length,
+                period_start_day,
+                period_multiplier,
+                trigger_frequency,
+                trigger_multiplier,
+                trigger_start_day,
+                trigger_start_month,
+                trigger_operation,
+            };
+            print_json(
+                resiflex::billing::options(&db, &account_number, change, system_clock().now())
+                    .await,
+            )
+            .await
         }
         Command::Billing(BillingCommand::FlexReward {
             organisation_id,

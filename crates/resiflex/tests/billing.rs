@@ -14,6 +14,7 @@ use harness::scenario::{
 };
 use harness::supply::{ELECTRICITY_SERIAL, supply};
 use harness::{TestApp, error_code};
+use resiflex_domain::billing::{TriggerFrequency, TriggerOperation};
 use resiflex_domain::money::{LedgerKind, TransactionKind};
 use serde_json::{Value, json};
 
@@ -209,6 +210,184 @@ async fn a_billing_run_charges_readings_at_the_rates_and_reruns_post_nothing_twi
     let account = bills(&app, &customer, json!({"n": number})).await;
     assert_eq!(account["bills"]["totalCount"], 1);
     assert_eq!(transactions(&nodes(&account)[0]).len(), lines.len());
+    let verified = resiflex::ledger::verify(&app.test_db.db).await.unwrap();
+    assert!(verified.1, "{}", verified.0);
+}
+
+/// Sets the account's billing trigger as `resiflex billing options` does.
+async fn set_trigger(
+    app: &TestApp,
+    number: &str,
+    frequency: TriggerFrequency,
+    operation: TriggerOperation,
+) -> Value {
+    let change = resiflex::billing::OptionsChange {
+        trigger_frequency: Some(frequency),
+        trigger_operation: Some(operation),
+        ..Default::default()
+    };
+    let now = "2026-11-27T09:00:00Z".parse().unwrap();
+    resiflex::billing::options(&app.test_db.db, number, change, now)
+        .await
+        .unwrap()
+}
+
+const LEDGER: &str = r#"query($n: String!) {
+  account(accountNumber: $n) {
+    billingTriggerConfiguration { nextIssueDate operationFrequencies { operationType frequency multiplier triggerAtStartDay } }
+    bills { totalCount edges { node { fromDate toDate ... on StatementType { transactions(first: 1) { totalCount } } } } }
+    transactions(first: 100, orderBy: POSTED_DATE_ASC) { totalCount edges { node { __typename title postedDate amounts { net tax gross } } } }
+  }
+}"#;
+
+async fn ledger_view(app: &TestApp, auth: &str, number: &str) -> Value {
+    let body = app
+        .graphql_as(Some(auth), LEDGER, json!({"n": number}))
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    body["data"]["account"].clone()
+}
+
+fn lines_of(account: &Value) -> Vec<Value> {
+    account["transactions"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"].clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_billing_trigger_decides_when_charges_are_posted_and_statements_issued() {
+    let app = TestApp::spawn().await;
+    let (_, customer, number) = supplied(&app).await;
+    actual_readings(&app).await;
+
+    // Daily charging with a monthly statement.
+    let shown = set_trigger(
+        &app,
+        &number,
+        TriggerFrequency::Daily,
+        TriggerOperation::ChargeTargetAndIssueStatement,
+    )
+    .await;
+    assert_eq!(shown["trigger"]["frequency"], "DAILY", "{shown}");
+    assert_eq!(shown["trigger"]["nextIssueDate"], "2026-12-01", "{shown}");
+    let account = ledger_view(&app, &customer, &number).await;
+    let trigger = &account["billingTriggerConfiguration"];
+    assert_eq!(trigger["nextIssueDate"], "2026-12-01");
+    assert_eq!(
+        trigger["operationFrequencies"][0],
+        json!({"operationType": "CHARGE_TARGET_AND_ISSUE_STATEMENT", "frequency": "DAILY",
+               "multiplier": 1, "triggerAtStartDay": 1})
+    );
+
+    // On 12 November the days from the 1st to the 11th are charged, each on its own.
+    let report = run_billing(&app, "2026-11-12").await;
+    assert_eq!(report["statements"], 0, "{report}");
+    let account = ledger_view(&app, &customer, &number).await;
+    assert_eq!(account["bills"]["totalCount"], 0);
+    let lines = lines_of(&account);
+    let consumption: Vec<&Value> = find(&lines, "Electricity consumption");
+    // 23.5 kWh on the 10th (a half-hour is missing) and 24 kWh on the 11th at 20p + 5 % VAT,
+    // each day rounded once.
+    assert_eq!(
+        consumption
+            .iter()
+            .map(|t| (
+                t["postedDate"].as_str().unwrap(),
+                t["amounts"]["gross"].as_i64().unwrap()
+            ))
+            .filter(|(_, gross)| *gross > 0)
+            .collect::<Vec<_>>(),
+        vec![("2026-11-10", 494), ("2026-11-11", 504)],
+        "{lines:?}"
+    );
+    let gas: Vec<&Value> = find(&lines, "Gas standing charge");
+    assert_eq!(
+        gas.len(),
+        11,
+        "a day's gas standing charge a day: {lines:?}"
+    );
+    assert!(
+        gas.iter()
+            .all(|t| t["amounts"] == json!({"net": 30, "tax": 2, "gross": 32})),
+        "{gas:?}"
+    );
+    assert_eq!(
+        run_billing(&app, "2026-11-12").await["posted"],
+        0,
+        "a second run the same day posts nothing"
+    );
+
+    // On 1 December the rest of November is charged day by day and its statement issued,
+    // holding every day of the month.
+    let report = run_billing(&app, "2026-12-01").await;
+    assert_eq!(report["statements"], 1, "{report}");
+    let account = ledger_view(&app, &customer, &number).await;
+    assert_eq!(account["bills"]["totalCount"], 1);
+    let bill = &account["bills"]["edges"][0]["node"];
+    assert_eq!(
+        (bill["fromDate"].as_str(), bill["toDate"].as_str()),
+        (Some("2026-11-01"), Some("2026-11-30"))
+    );
+    let lines = lines_of(&account);
+    assert_eq!(
+        bill["transactions"]["totalCount"],
+        account["transactions"]["totalCount"]
+    );
+    assert_eq!(find(&lines, "Gas standing charge").len(), 30);
+    let days: std::collections::BTreeSet<&str> = lines
+        .iter()
+        .map(|t| t["postedDate"].as_str().unwrap())
+        .collect();
+    assert_eq!(days.len(), 30, "a charge on every day of November");
+
+    // A yearly trigger that only charges: nothing until 1 January, then December in one run
+    // and no statement.
+    set_trigger(
+        &app,
+        &number,
+        TriggerFrequency::Annually,
+        TriggerOperation::ChargeTarget,
+    )
+    .await;
+    let december = run_billing(&app, "2026-12-31").await;
+    assert_eq!(
+        (december["posted"].as_i64(), december["statements"].as_i64()),
+        (Some(0), Some(0)),
+        "{december}"
+    );
+    let january = run_billing(&app, "2027-01-02").await;
+    assert_eq!(january["statements"], 0, "{january}");
+    // December in one run for this account, and for the other account (billed monthly).
+    assert_eq!(january["chargedRuns"], 2, "{january}");
+    let account = ledger_view(&app, &customer, &number).await;
+    assert_eq!(account["bills"]["totalCount"], 1);
+    let lines = lines_of(&account);
+    let gas_december: Vec<&Value> = find(&lines, "Gas standing charge")
+        .into_iter()
+        .filter(|t| t["postedDate"] == "2026-12-31")
+        .collect();
+    assert_eq!(gas_december.len(), 1, "December's gas in one charge");
+    assert_eq!(gas_december[0]["amounts"]["net"], 930, "31 days at 30p");
+
+    // A monthly trigger that only issues statements states December's charges.
+    set_trigger(
+        &app,
+        &number,
+        TriggerFrequency::Monthly,
+        TriggerOperation::IssueStatementForTarget,
+    )
+    .await;
+    let stated = run_billing(&app, "2027-01-03").await;
+    assert_eq!(
+        (stated["posted"].as_i64(), stated["statements"].as_i64()),
+        (Some(0), Some(1)),
+        "{stated}"
+    );
+    let account = ledger_view(&app, &customer, &number).await;
+    assert_eq!(account["bills"]["totalCount"], 2);
     let verified = resiflex::ledger::verify(&app.test_db.db).await.unwrap();
     assert!(verified.1, "{}", verified.0);
 }

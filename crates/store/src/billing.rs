@@ -5,7 +5,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use resiflex_domain::billing::{
     BillingOptions, BillingPeriod, PeriodLength, StatementStatus, TriggerFrequency,
-    TriggerOperation, TriggerTarget,
+    TriggerOperation, TriggerSchedule, TriggerTarget,
 };
 use resiflex_domain::money::{Amounts, TransactionReason};
 
@@ -15,6 +15,12 @@ use crate::{Db, StoreError, Tx, corrupt, on_db, on_tx};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Trigger {
     pub frequency: TriggerFrequency,
+    /// Every how many days, months or years it fires; `None` follows the billing options.
+    pub multiplier: Option<u32>,
+    /// The day of the month it fires on; `None` is the period start day.
+    pub start_day: Option<u32>,
+    /// The month a yearly trigger fires in; `None` is January.
+    pub start_month: Option<u32>,
     pub operation: TriggerOperation,
     pub target: TriggerTarget,
 }
@@ -23,9 +29,25 @@ impl Default for Trigger {
     fn default() -> Trigger {
         Trigger {
             frequency: TriggerFrequency::Monthly,
+            multiplier: None,
+            start_day: None,
+            start_month: None,
             operation: TriggerOperation::ChargeTargetAndIssueStatement,
             target: TriggerTarget::Account,
         }
+    }
+}
+
+impl Trigger {
+    /// When the trigger fires, for an account billed by `options`.
+    pub fn schedule(&self, options: BillingOptions) -> TriggerSchedule {
+        TriggerSchedule::resolve(
+            self.frequency,
+            self.multiplier,
+            self.start_day,
+            self.start_month,
+            options,
+        )
     }
 }
 
@@ -35,8 +57,10 @@ pub struct AccountBilling {
     pub account_id: i64,
     pub options: BillingOptions,
     pub trigger: Trigger,
-    /// The first day after the last period billed; `None` before the first run.
+    /// The first day not yet charged; `None` before the first run.
     pub billed_through: Option<NaiveDate>,
+    /// The first day of the first period without a statement; `None` before the first one.
+    pub stated_through: Option<NaiveDate>,
     /// When the set-up was first stored; `None` while the defaults apply.
     pub since: Option<DateTime<Utc>>,
 }
@@ -51,7 +75,11 @@ struct OptionsRow {
     trigger_frequency: Option<String>,
     trigger_operation: Option<String>,
     trigger_target: Option<String>,
+    trigger_multiplier: Option<i32>,
+    trigger_start_day: Option<i32>,
+    trigger_start_month: Option<i32>,
     billed_through: Option<NaiveDate>,
+    stated_through: Option<NaiveDate>,
     created_at: Option<DateTime<Utc>>,
 }
 
@@ -81,6 +109,9 @@ impl OptionsRow {
                     Some(text) => corrupt("billing trigger frequency", text.parse())?,
                     None => trigger.frequency,
                 },
+                multiplier: self.trigger_multiplier.and_then(|m| u32::try_from(m).ok()),
+                start_day: self.trigger_start_day.and_then(|d| u32::try_from(d).ok()),
+                start_month: self.trigger_start_month.and_then(|m| u32::try_from(m).ok()),
                 operation: match self.trigger_operation {
                     Some(text) => corrupt("billing trigger operation", text.parse())?,
                     None => trigger.operation,
@@ -91,6 +122,7 @@ impl OptionsRow {
                 },
             },
             billed_through: self.billed_through,
+            stated_through: self.stated_through,
             since: self.created_at,
         })
     }
@@ -98,7 +130,8 @@ impl OptionsRow {
 
 const OPTIONS_SELECT: &str = "SELECT a.id AS account_id, o.period_start_day, o.period_length, \
      o.period_length_multiplier, o.is_fixed, o.trigger_frequency, o.trigger_operation, o.trigger_target, \
-     o.billed_through, o.created_at FROM accounts a LEFT JOIN billing_options o ON o.account_id = a.id";
+     o.trigger_multiplier, o.trigger_start_day, o.trigger_start_month, o.billed_through, \
+     o.stated_through, o.created_at FROM accounts a LEFT JOIN billing_options o ON o.account_id = a.id";
 
 /// The account's billing set-up (the defaults when none was stored).
 pub async fn billing_of(db: &Db, account_id: i64) -> Result<AccountBilling, StoreError> {
@@ -138,12 +171,15 @@ pub async fn set_billing(
     on_db!(db, |pool| {
         sqlx::query(
         "INSERT INTO billing_options (account_id, period_start_day, period_length, period_length_multiplier, \
-         is_fixed, trigger_frequency, trigger_operation, trigger_target, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT (account_id) DO UPDATE SET \
+         is_fixed, trigger_frequency, trigger_operation, trigger_target, trigger_multiplier, \
+         trigger_start_day, trigger_start_month, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) ON CONFLICT (account_id) DO UPDATE SET \
          period_start_day = excluded.period_start_day, period_length = excluded.period_length, \
          period_length_multiplier = excluded.period_length_multiplier, is_fixed = excluded.is_fixed, \
          trigger_frequency = excluded.trigger_frequency, trigger_operation = excluded.trigger_operation, \
-         trigger_target = excluded.trigger_target, updated_at = excluded.updated_at"
+         trigger_target = excluded.trigger_target, trigger_multiplier = excluded.trigger_multiplier, \
+         trigger_start_day = excluded.trigger_start_day, trigger_start_month = excluded.trigger_start_month, \
+         updated_at = excluded.updated_at"
     )
     .bind(account_id)
     .bind(i32::try_from(options.period_start_day).unwrap_or(1))
@@ -153,6 +189,9 @@ pub async fn set_billing(
     .bind(trigger.frequency.as_str())
     .bind(trigger.operation.as_str())
     .bind(trigger.target.as_str())
+    .bind(trigger.multiplier.and_then(|m| i32::try_from(m).ok()))
+    .bind(trigger.start_day.and_then(|d| i32::try_from(d).ok()))
+    .bind(trigger.start_month.and_then(|m| i32::try_from(m).ok()))
     .bind(now)
     .execute(pool)
     .await
@@ -161,24 +200,30 @@ pub async fn set_billing(
     Ok(())
 }
 
-/// Records that the account is billed up to (not including) `through`.
+/// Records that the account is charged up to (not including) `billed`, and has statements for
+/// the periods before `stated`.
 pub async fn set_billed_through(
     db: &Db,
     account_id: i64,
-    through: NaiveDate,
+    billed: Option<NaiveDate>,
+    stated: Option<NaiveDate>,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    on_db!(db, |pool| sqlx::query(
-        "INSERT INTO billing_options (account_id, billed_through, created_at, updated_at) \
-         VALUES ($1, $2, $3, $3) ON CONFLICT (account_id) DO UPDATE SET \
-         billed_through = excluded.billed_through, updated_at = excluded.updated_at"
+    on_db!(db, |pool| {
+        sqlx::query(
+        "INSERT INTO billing_options (account_id, billed_through, stated_through, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $4) ON CONFLICT (account_id) DO UPDATE SET \
+         billed_through = excluded.billed_through, stated_through = excluded.stated_through, \
+         updated_at = excluded.updated_at"
     )
     .bind(account_id)
-    .bind(through)
+    .bind(billed)
+    .bind(stated)
     .bind(now)
     .execute(pool)
     .await
-    .map(|_| ()))?;
+    .map(|_| ())
+    })?;
     Ok(())
 }
 
@@ -429,7 +474,8 @@ pub async fn flex_reward_rates(
     Ok(out)
 }
 
-/// [`set_billed_through`] for many accounts inside the caller's transaction.
+/// [`set_billed_through`] for many accounts inside the caller's transaction, each charged and
+/// stated up to the same day.
 pub async fn set_billed_through_in(
     tx: &mut Tx,
     through: &[(i64, NaiveDate)],
@@ -438,17 +484,18 @@ pub async fn set_billed_through_in(
     for chunk in through.chunks(500) {
         on_tx!(&mut *tx, |conn| {
             let mut query = sqlx::QueryBuilder::new(
-                "INSERT INTO billing_options (account_id, billed_through, created_at, updated_at) ",
+                "INSERT INTO billing_options (account_id, billed_through, stated_through, created_at, updated_at) ",
             );
             query.push_values(chunk, |mut row, (account, date)| {
                 row.push_bind(*account)
+                    .push_bind(*date)
                     .push_bind(*date)
                     .push_bind(now)
                     .push_bind(now);
             });
             query.push(
                 " ON CONFLICT (account_id) DO UPDATE SET billed_through = excluded.billed_through, \
-                 updated_at = excluded.updated_at",
+                 stated_through = excluded.stated_through, updated_at = excluded.updated_at",
             );
             query.build().execute(conn).await.map(|_| ())
         })?;

@@ -15,7 +15,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use std::collections::HashMap;
 
-use resiflex_domain::billing::{BillingOptions, BillingPeriod, payment_due};
+use resiflex_domain::billing::{
+    BillingOptions, BillingPeriod, TriggerSchedule, charge_runs, payment_due, periods_ended_by,
+};
 use resiflex_domain::money::{Ledger, currency_of_country};
 use resiflex_domain::money::{LedgerKind, NewTransaction};
 use resiflex_domain::reading::ReadingDirection;
@@ -34,16 +36,23 @@ use charges::{PeriodCharge, PlacedSupply, period_charges, zone_of};
 
 pub use store::AccountBilling as Billing;
 
-/// The most periods one run bills for one account (an account far behind catches up over runs).
+/// The most statements one run issues for one account (an account far behind catches up over
+/// runs).
 pub const MAX_PERIODS_PER_RUN: usize = 24;
+
+/// The most runs of days one billing run charges for one account: a year and a month of daily
+/// charges.
+pub const MAX_CHARGE_RUNS_PER_RUN: usize = 400;
 
 /// What a billing run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct RunReport {
     /// Accounts looked at.
     pub accounts: u64,
-    /// Account periods billed.
+    /// Billing periods closed with their statements.
     pub periods: u64,
+    /// Runs of days charged (a period, or a day of daily charging).
+    pub charged_runs: u64,
     /// Transactions posted now.
     pub posted: u64,
     /// Postings that had been made before (a rerun).
@@ -61,6 +70,29 @@ pub struct RunReport {
 pub struct BillingView {
     pub billing: AccountBilling,
     pub current: Option<BillingPeriod>,
+    /// The account's local day the view was taken on.
+    pub today: NaiveDate,
+}
+
+impl BillingView {
+    /// When the account's trigger fires.
+    pub fn schedule(&self) -> TriggerSchedule {
+        self.billing.trigger.schedule(self.billing.options)
+    }
+
+    /// The trigger's next run after today.
+    pub fn next_firing(&self) -> Option<NaiveDate> {
+        self.schedule().next_firing(self.today.succ_opt()?)
+    }
+
+    /// The day the current period's statement is to be issued: the trigger's first run after
+    /// the period ends; `None` when the trigger issues no statements.
+    pub fn next_issue_date(&self) -> Option<NaiveDate> {
+        if !self.billing.trigger.operation.issues_statement() {
+            return None;
+        }
+        self.schedule().next_firing(self.current?.next_start())
+    }
 }
 
 /// The time zone an account's periods are cut in: its first property's (UTC without one).
@@ -83,6 +115,7 @@ pub async fn options_of(
     Ok(BillingView {
         billing,
         current: billing.options.period_containing(today),
+        today,
     })
 }
 
@@ -95,6 +128,10 @@ pub async fn set_options(
     now: DateTime<Utc>,
 ) -> Result<(), MoneyError> {
     let options = options.check().map_err(|e| MoneyError::Invalid(e.0))?;
+    trigger
+        .schedule(options)
+        .check()
+        .map_err(|e| MoneyError::Invalid(e.0))?;
     store::set_billing(db, account.id, &options, &trigger, now).await?;
     Ok(())
 }
@@ -219,13 +256,12 @@ async fn bill_page(
         let Some(account) = accounts.get(&billing.account_id) else {
             continue;
         };
-        let periods = due_periods(billing, today);
-        let simple = periods.len() == 1
-            && !estimated.contains(&account.id)
-            && billing.trigger.operation.charges()
-            && billing.trigger.operation.issues_statement();
+        let due = due(billing, today);
+        // The usual case: one whole period to charge and to state.
+        let simple =
+            due.runs.len() == 1 && due.runs == due.statements && !estimated.contains(&account.id);
         if !simple {
-            if periods.is_empty() && !estimated.contains(&account.id) {
+            if due.is_empty() && !estimated.contains(&account.id) {
                 continue;
             }
             if let Err(err) = bill_account_with(db, billing, today, now, prices, report).await {
@@ -252,7 +288,7 @@ async fn bill_page(
             .copied()
             .unwrap_or(0);
         let account_supplies = placed.remove(&account.id).unwrap_or_default();
-        for period in periods {
+        for period in due.runs {
             match period_charges(
                 db,
                 account,
@@ -291,7 +327,7 @@ async fn preload_days(
 ) -> Result<PreloadedDays, MoneyError> {
     let periods: Vec<BillingPeriod> = page
         .iter()
-        .flat_map(|billing| due_periods(billing, today))
+        .flat_map(|billing| due(billing, today).runs)
         .collect();
     let (Some(first), Some(last)) = (
         periods.iter().map(|p| p.from).min(),
@@ -386,6 +422,7 @@ async fn write_page(
         }
         through.push((plan.account.id, plan.period.next_start()));
         report.periods += 1;
+        report.charged_runs += 1;
     }
     store::record_billed_in(&mut tx, &parts, now).await?;
     report.statements +=
@@ -395,26 +432,53 @@ async fn write_page(
     Ok(())
 }
 
-/// The periods of an account to bill by `today`, oldest first.
-fn due_periods(billing: &AccountBilling, today: NaiveDate) -> Vec<BillingPeriod> {
-    let options = billing.options;
-    let first = match billing.billed_through {
-        Some(next) => options.period_containing(next),
-        None => options.last_ended(today),
-    };
-    let mut out = Vec::new();
-    let mut period = first;
-    while let Some(p) = period {
-        if p.to >= today || out.len() >= MAX_PERIODS_PER_RUN {
-            break;
-        }
-        out.push(p);
-        period = options.next(p);
-    }
-    out
+/// What an account's billing trigger has made due by `today`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Due {
+    /// The runs of days to charge, oldest first (none when the trigger does not charge).
+    pub runs: Vec<BillingPeriod>,
+    /// The periods to issue statements for, oldest first (none when the trigger issues none).
+    pub statements: Vec<BillingPeriod>,
 }
 
-/// Bills one account: re-bills changed estimates, then charges and issues each due period.
+impl Due {
+    fn is_empty(&self) -> bool {
+        self.runs.is_empty() && self.statements.is_empty()
+    }
+}
+
+/// What is due for an account by `today`: its trigger acts on the days before its last firing,
+/// from where the last run stopped (the first run starts with the billing period holding the
+/// day before that firing). The days are charged in runs cut at every trigger interval and
+/// billing period, and each ended period gets its statement.
+pub fn due(billing: &AccountBilling, today: NaiveDate) -> Due {
+    let options = billing.options;
+    let schedule = billing.trigger.schedule(options);
+    let Some(firing) = schedule.last_firing(today) else {
+        return Due::default();
+    };
+    let first = firing
+        .pred_opt()
+        .and_then(|day| options.period_containing(day))
+        .map(|p| p.from);
+    let operation = billing.trigger.operation;
+    let runs = match billing.billed_through.or(first) {
+        Some(from) if operation.charges() => {
+            charge_runs(options, schedule, from, firing, MAX_CHARGE_RUNS_PER_RUN)
+        }
+        _ => Vec::new(),
+    };
+    let statements = match billing.stated_through.or(first) {
+        Some(from) if operation.issues_statement() => {
+            periods_ended_by(options, from, firing, MAX_PERIODS_PER_RUN)
+        }
+        _ => Vec::new(),
+    };
+    Due { runs, statements }
+}
+
+/// Bills one account: re-bills changed estimates, then charges each due run of days and issues
+/// each ended period's statement, in date order, so a statement holds its period's charges.
 pub async fn bill_account(
     db: &Db,
     billing: &AccountBilling,
@@ -437,36 +501,46 @@ pub async fn bill_account_with(
     let account = accounts::account_by_id(db, billing.account_id)
         .await?
         .ok_or(MoneyError::NotFound("account"))?;
-    let periods = due_periods(billing, today);
-    let trigger = billing.trigger;
-    if trigger.operation.charges() {
+    let due = due(billing, today);
+    if billing.trigger.operation.charges() {
         rebill_estimates(db, &account, now, report).await?;
     }
-    if periods.is_empty() {
+    if due.is_empty() {
         return Ok(());
     }
     let zone = zone_of_account(db, &account).await?;
     let flex_rate = store::flex_reward_rate(db, account.organisation_id).await?;
     let supplies = charges::supplies_of(db, &account).await?;
-    for period in periods {
-        if trigger.operation.charges() {
+    // Charges before statements on the same day, so a period's statement holds its charges.
+    let mut steps: Vec<(NaiveDate, bool, BillingPeriod)> = due
+        .runs
+        .iter()
+        .map(|r| (r.to, false, *r))
+        .chain(due.statements.iter().map(|p| (p.to, true, *p)))
+        .collect();
+    steps.sort();
+    let (mut billed, mut stated) = (billing.billed_through, billing.stated_through);
+    for (_, is_statement, span) in steps {
+        if is_statement {
+            report.statements += statements::issue(db, &account, span, today, now).await? as u64;
+            stated = Some(span.next_start());
+            report.periods += 1;
+        } else {
             let charges = period_charges(
                 db,
                 &account,
-                period,
+                span,
                 (zone, flex_rate),
                 &supplies,
                 prices,
                 None,
             )
             .await?;
-            post_charges(db, &account, period, &charges, 0, now, report).await?;
+            post_charges(db, &account, span, &charges, 0, now, report).await?;
+            billed = Some(span.next_start());
+            report.charged_runs += 1;
         }
-        if trigger.operation.issues_statement() {
-            report.statements += statements::issue(db, &account, period, today, now).await? as u64;
-        }
-        store::set_billed_through(db, account.id, period.next_start(), now).await?;
-        report.periods += 1;
+        store::set_billed_through(db, account.id, billed, stated, now).await?;
     }
     Ok(())
 }

@@ -361,3 +361,122 @@ async fn smart_dispatches_earn_the_organisations_flex_reward() {
     let again = run(db, day(2026, 12, 2), now(), 10).await.unwrap();
     assert_eq!(again.posted, 0);
 }
+
+#[test]
+fn the_trigger_decides_what_is_due() {
+    use resiflex_domain::billing::{PeriodLength, TriggerFrequency, TriggerOperation};
+    let billing = |frequency, operation, billed: Option<NaiveDate>| AccountBilling {
+        account_id: 1,
+        options: BillingOptions::default(),
+        trigger: Trigger {
+            frequency,
+            operation,
+            ..Trigger::default()
+        },
+        billed_through: billed,
+        stated_through: billed,
+        since: None,
+    };
+    // The default: the ended month, charged and stated whole.
+    let monthly = due(
+        &billing(
+            TriggerFrequency::Monthly,
+            TriggerOperation::ChargeTargetAndIssueStatement,
+            None,
+        ),
+        day(2026, 12, 8),
+    );
+    let november = BillingPeriod {
+        from: day(2026, 11, 1),
+        to: day(2026, 11, 30),
+    };
+    assert_eq!(monthly.runs, vec![november]);
+    assert_eq!(monthly.statements, vec![november]);
+    // Daily: each day of the month so far, and no statement before the month ends.
+    let daily = due(
+        &billing(
+            TriggerFrequency::Daily,
+            TriggerOperation::ChargeTargetAndIssueStatement,
+            None,
+        ),
+        day(2026, 12, 8),
+    );
+    assert_eq!(daily.runs.len(), 7);
+    assert!(daily.statements.is_empty());
+    // Charging only, or stating only.
+    let charge = due(
+        &billing(
+            TriggerFrequency::Monthly,
+            TriggerOperation::ChargeTarget,
+            None,
+        ),
+        day(2026, 12, 8),
+    );
+    assert_eq!((charge.runs.len(), charge.statements.len()), (1, 0));
+    let state = due(
+        &billing(
+            TriggerFrequency::Monthly,
+            TriggerOperation::IssueStatementForTarget,
+            None,
+        ),
+        day(2026, 12, 8),
+    );
+    assert_eq!((state.runs.len(), state.statements.len()), (0, 1));
+    // Yearly: nothing after the year's run until the next one.
+    let yearly = billing(
+        TriggerFrequency::Annually,
+        TriggerOperation::ChargeTargetAndIssueStatement,
+        Some(day(2026, 1, 1)),
+    );
+    assert!(due(&yearly, day(2026, 12, 31)).runs.is_empty());
+    let new_year = due(&yearly, day(2027, 1, 1));
+    assert_eq!((new_year.runs.len(), new_year.statements.len()), (12, 12));
+    // A monthly trigger over quarterly periods charges monthly and states quarterly.
+    let mut quarterly = billing(
+        TriggerFrequency::Monthly,
+        TriggerOperation::ChargeTargetAndIssueStatement,
+        Some(day(2026, 10, 1)),
+    );
+    quarterly.options.period_length = PeriodLength::Quarterly;
+    quarterly.trigger.multiplier = Some(1);
+    let november = due(&quarterly, day(2026, 12, 8));
+    assert_eq!((november.runs.len(), november.statements.len()), (2, 0));
+    let january = due(&quarterly, day(2027, 1, 1));
+    assert_eq!((january.runs.len(), january.statements.len()), (3, 1));
+}
+
+#[tokio::test]
+async fn a_trigger_is_checked_before_it_is_stored() {
+    use resiflex_domain::billing::TriggerFrequency;
+    let test = TestDb::new().await;
+    let db = &test.db;
+    let account = account(db).await;
+    for (frequency, multiplier, start_month) in [
+        (TriggerFrequency::Monthly, Some(13), None),
+        (TriggerFrequency::Daily, Some(32), None),
+        (TriggerFrequency::Annually, None, Some(13)),
+    ] {
+        let trigger = Trigger {
+            frequency,
+            multiplier,
+            start_month,
+            ..Trigger::default()
+        };
+        assert!(matches!(
+            set_options(db, &account, BillingOptions::default(), trigger, now()).await,
+            Err(MoneyError::Invalid(_))
+        ));
+    }
+    let weekly = Trigger {
+        frequency: TriggerFrequency::Daily,
+        multiplier: Some(7),
+        ..Trigger::default()
+    };
+    set_options(db, &account, BillingOptions::default(), weekly, now())
+        .await
+        .unwrap();
+    let view = options_of(db, &account, now()).await.unwrap();
+    assert_eq!(view.billing.trigger, weekly);
+    assert_eq!(view.schedule().multiplier, 7);
+    assert!(view.next_issue_date().is_some());
+}

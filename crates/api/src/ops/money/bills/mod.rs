@@ -8,7 +8,7 @@ pub mod triggers;
 
 use async_graphql::{Context, ID, Interface, Object, SimpleObject};
 use chrono::Datelike;
-use resiflex_domain::billing::StatementStatus;
+use resiflex_domain::billing::{StatementStatus, TriggerFrequency};
 use resiflex_domain::money::Ledger;
 use resiflex_money::billing::{self, statements};
 use resiflex_money::documents::link::{self, Format};
@@ -535,21 +535,27 @@ impl BillingOperationFrequency {
         api_enum(self.0.billing.trigger.frequency.as_str())
     }
 
-    /// Every how many periods it runs.
+    /// Every how many days, months or years it runs.
     async fn multiplier(&self) -> i32 {
-        i32::try_from(self.0.billing.options.months()).unwrap_or(1)
+        i32::try_from(self.0.schedule().multiplier).unwrap_or(1)
     }
 
     /// The day of the month it runs on (1–31).
     async fn trigger_at_start_day(&self) -> i32 {
-        i32::try_from(self.0.billing.options.period_start_day).unwrap_or(1)
+        i32::try_from(self.0.schedule().start_day).unwrap_or(1)
     }
 
-    /// The month it runs in (1–12): the month of the next billing date.
+    /// The month it runs in (1–12): a yearly trigger's month, otherwise the month of its next
+    /// run.
     async fn trigger_at_start_month(&self) -> Option<i32> {
-        self.0
-            .current
-            .and_then(|p| i32::try_from(p.next_start().month()).ok())
+        let schedule = self.0.schedule();
+        match schedule.frequency {
+            TriggerFrequency::Annually => i32::try_from(schedule.start_month).ok(),
+            TriggerFrequency::Daily | TriggerFrequency::Monthly => self
+                .0
+                .next_firing()
+                .and_then(|d| i32::try_from(d.month()).ok()),
+        }
     }
 }
 
@@ -580,12 +586,10 @@ impl BillingTriggerConfiguration {
         vec![BillingOperationFrequency(self.0)]
     }
 
-    /// The next day a statement is issued for.
+    /// The day the current period's statement is to be issued: the trigger's first run after
+    /// the period ends. None when the trigger issues no statements.
     async fn next_issue_date(&self) -> Option<Date> {
-        self.0
-            .current
-            .filter(|_| self.0.billing.trigger.operation.issues_statement())
-            .map(|p| Date(p.next_start()))
+        self.0.next_issue_date().map(Date)
     }
 }
 
