@@ -1,9 +1,7 @@
 //! The server as an operator runs it: the real binary, its configuration, its persisted secrets and
 //! its graceful shutdown.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
-
-mod harness;
+use crate::harness;
 
 use std::process::Stdio;
 use std::time::Duration;

@@ -4,9 +4,7 @@
 //! statements with their filters and order, and each statement's document is served behind a
 //! short-lived signed link.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
-
-mod harness;
+use crate::harness;
 
 use harness::billing::{half_hours, run_billing};
 use harness::scenario::{

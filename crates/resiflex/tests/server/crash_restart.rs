@@ -2,8 +2,6 @@
 //! dispatch, and started again on the same database: no command reaches a device twice, and the
 //! plan carries on.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
-
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;

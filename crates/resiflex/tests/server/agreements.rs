@@ -4,9 +4,7 @@
 //! the `TariffType` interface), a change of tariff keeping the history, and another customer
 //! seeing none of it.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
-
-mod harness;
+use crate::harness;
 
 use harness::scenario::{
     NewAccount, account_number_of, create_account_as, organisation_auth, user_auth,

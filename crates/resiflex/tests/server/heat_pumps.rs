@@ -4,9 +4,7 @@
 //! the heat pump's meters, and changes that answer with transaction ids, show in the next read
 //! once the heat pump accepted them, and take a room zone run by hand out of smart control.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
-
-mod harness;
+use crate::harness;
 
 use chrono::Duration;
 use harness::household::{commands, current_plan, heat_pump, household};

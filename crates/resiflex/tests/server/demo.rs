@@ -3,9 +3,7 @@
 //! clock runs fast when asked and bad clock flags are refused. The demo's preparation is also run
 //! in-process on the test server, on every backend.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
-
-mod harness;
+use crate::harness;
 
 use resiflex_store::testing::count_rows_in_file;
 use std::collections::BTreeSet;

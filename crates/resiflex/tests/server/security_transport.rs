@@ -4,11 +4,8 @@
 //! and an OCPP message over the size limit closes the connection with 1009 (message too big).
 //! Also the server's scaled clock, which a restart must not send back to wall time.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
-
-#[path = "ocpp/charger.rs"]
-mod charger;
-mod harness;
+use crate::charger;
+use crate::harness;
 
 use std::net::SocketAddr;
 use std::time::Duration;

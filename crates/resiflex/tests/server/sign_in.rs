@@ -3,9 +3,7 @@
 //! refresh against the injected clock, rejected tokens, error codes, throttling, dormant accounts,
 //! pre-signed keys and organisation key rotation.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
-
-mod harness;
+use crate::harness;
 
 use chrono::Duration;
 use harness::scenario::{

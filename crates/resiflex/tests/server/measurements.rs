@@ -2,9 +2,7 @@
 //! different clients declare, raw half-hours with their gaps, local days with their costs, and
 //! the public REST consumption endpoint with the customer's API key as HTTP basic auth.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
-
-mod harness;
+use crate::harness;
 
 use base64::Engine as _;
 use harness::scenario::{

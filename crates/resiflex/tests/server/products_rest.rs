@@ -3,9 +3,7 @@
 //! charges (newest first, with and without VAT), every path with and without the trailing slash,
 //! unknown products and tariffs as 404 and bad parameters as 400.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
-
-mod harness;
+use crate::harness;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use harness::{TestApp, start_instant};

@@ -1,16 +1,14 @@
 //! The running server's introspection against the seed list of Kraken enums: every one of them, with
 //! exactly its values, each described.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
-
-mod harness;
+use crate::harness;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use harness::TestApp;
 use serde_json::{Value, json};
 
-const SEED: &str = include_str!("../../../tests/data/seed-enums.json");
+const SEED: &str = include_str!("../../../../tests/data/seed-enums.json");
 
 #[tokio::test]
 async fn every_seed_enum_is_served_with_exactly_its_values() {

@@ -2,9 +2,7 @@
 //! it, strings with control characters are refused on every backend, errors say what is wrong and
 //! where, and instants leave the API in one format.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
-
-mod harness;
+use crate::harness;
 
 use harness::scenario::{self, BRAND};
 use harness::{TestApp, error_code, error_codes};

@@ -4,8 +4,6 @@
 //! refusals (a bad row by its line number, storing nothing; an unknown meter; a serial two meter
 //! points share; an interval length that is not one).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
-
 use chrono::{DateTime, TimeZone, Utc};
 use resiflex::readings::{ImportTarget, import};
 use resiflex_domain::calendar::Granularity;

@@ -5,9 +5,7 @@
 //! the devices follow, and the plans show in `flexPlannedDispatches` and `smartFlexDevicePlan`.
 //! A home with a car, a heat pump and a battery is planned as one.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
-
-mod harness;
+use crate::harness;
 
 use chrono::{Duration, Timelike};
 use harness::TestApp;

@@ -2,9 +2,7 @@
 //! a tariff to an account's properties and reading both back, refusing bad rows and other
 //! organisations, replacing overlapping rates on re-import, and the sandbox price generator.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
-
-mod harness;
+use crate::harness;
 
 use harness::scenario::{
     NewAccount, account_number_of, create_account_as, organisation_auth as org_auth,

@@ -2,9 +2,7 @@
 //! users shared between accounts, input validation, account references, `accountIoEligibility`, and
 //! the account status life cycle as the operator CLI drives it.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
-
-mod harness;
+use crate::harness;
 
 use harness::scenario::{
     generate_pre_signed, mint_pre_signed, organisation_auth as org_auth, sign_in_pre_signed_key,

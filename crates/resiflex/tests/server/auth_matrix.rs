@@ -5,9 +5,7 @@
 //! key, pre-signed keys) have their own tests; and a last test reads the schema by introspection so
 //! that an operation without a row in the table fails the suite.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
-
-mod harness;
+use crate::harness;
 
 use std::collections::BTreeSet;
 

@@ -1,9 +1,7 @@
 //! The HTTP surface: transport conventions every Kraken client relies on, and bad input that must be
 //! answered clearly without harming the server.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
-
-mod harness;
+use crate::harness;
 
 use harness::{TestApp, error_code};
 use serde_json::{Value, json};

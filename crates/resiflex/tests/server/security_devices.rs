@@ -6,11 +6,8 @@
 //!   a StartTransaction the charger cannot mean is refused, and a boost cancelled at once leaves
 //!   no empty completed dispatch.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
-
-#[path = "ocpp/charger.rs"]
-mod charger;
-mod harness;
+use crate::charger;
+use crate::harness;
 
 use charger::{Charger, Script, connect};
 use harness::onboarding::{Onboarding, allow};

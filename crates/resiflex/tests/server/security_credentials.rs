@@ -2,9 +2,7 @@
 //! locking an owner out from elsewhere, flooding the password hasher, guessing a charge point's
 //! password, and sessions that outlive the credential that started them.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
-
-mod harness;
+use crate::harness;
 
 use std::net::{IpAddr, Ipv4Addr};
 

@@ -1,9 +1,7 @@
 //! The onboarding wizard end to end over HTTP: a customer brings a simulated EV through every step,
 //! including the vendor's consent page and a test charge, and every wizard error code is produced.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
-
-mod harness;
+use crate::harness;
 
 use harness::onboarding::current;
 use harness::scenario;

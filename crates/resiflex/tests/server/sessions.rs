@@ -2,9 +2,7 @@
 //! clients read, sessions paged by their start times, and who may see them. Sessions and completed
 //! dispatches are put straight into the database, as the control loop writes them.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
-
-mod harness;
+use crate::harness;
 
 use harness::scenario::{open_account, organisation_auth, user_auth};
 

@@ -2,9 +2,7 @@
 //! collection run takes the scheduled payment, the organisation refunds it, and customers can
 //! neither approve repayments nor reach another account's payments.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
-
-mod harness;
+use crate::harness;
 
 use chrono::NaiveDate;
 use harness::scenario::{

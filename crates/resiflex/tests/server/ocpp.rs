@@ -8,11 +8,8 @@
 //! and fail cleanly, one at a time; unavailable connectors are asked back into service and
 //! operators can reset chargers.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
-
-#[path = "ocpp/charger.rs"]
-mod charger;
-mod harness;
+use crate::charger;
+use crate::harness;
 
 use harness::onboarding::current;
 use harness::scenario::{self, authorization as token_of};

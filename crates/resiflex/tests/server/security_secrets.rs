@@ -4,9 +4,7 @@
 //! wrong key stops the start with a clear error and changes nothing; a key file is created
 //! readable by its owner only; `rotate-key` moves every secret to a new key.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
-
-mod harness;
+use crate::harness;
 
 use std::sync::Arc;
 

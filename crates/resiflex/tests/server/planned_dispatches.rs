@@ -2,9 +2,7 @@
 //! deprecated `plannedDispatches`, and `smartFlexDevicePlan` with the rates a plan was made with;
 //! a boost, a cancel and a suspension re-plan at once; other customers see nothing.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
-
-mod harness;
+use crate::harness;
 
 use harness::scenario::{open_account, organisation_auth, user_auth};
 

@@ -6,9 +6,7 @@
 //! created over HTTP. Devices that need their provider are linked to the server's simulated vendor
 //! clouds (`app.sandbox`); the others have no vendor grant, and their telemetry is stored directly.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
-
-mod harness;
+use crate::harness;
 
 use harness::scenario::{open_account, organisation_auth as organisation, user_auth as user};
 

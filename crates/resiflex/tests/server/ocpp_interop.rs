@@ -7,9 +7,7 @@
 //! Without the environment the test is skipped with a message, unless `RESIFLEX_REQUIRE_INTEROP` is
 //! set, in which case a missing environment fails it.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
-
-mod harness;
+use crate::harness;
 
 use std::path::PathBuf;
 use std::process::Stdio;

@@ -1,9 +1,7 @@
 //! Ledgers and transactions as clients read them: `account { balance ledgers transactions }`, with
 //! the filters, orders and pages of the Kraken schema, and the signs customers' tools rely on.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
-
-mod harness;
+use crate::harness;
 
 use harness::money::{entry, post};
 use harness::scenario::{
