@@ -1,4 +1,5 @@
-//! Planner throughput on random 96-slot requests (no taper), one thread, and the fleet solver.
+//! Planner throughput on random 96-slot requests (no taper), one thread, the fleet solver, home
+//! batteries and the household plan.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use criterion::{BatchSize, Criterion, Throughput, black_box, criterion_group, criterion_main};
@@ -169,5 +170,39 @@ fn battery(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench, fleet, battery);
+fn household(c: &mut Criterion) {
+    // A car, a heat pump and a battery over 48 half-hours (the MILP), and the heat pump alone
+    // (its dynamic programme); per-element time is one plan. The time limit is raised so that
+    // every plan is proven optimal and the figures are the solver's, not the limit's.
+    let raise = |mut r: resiflex_planner::household::HouseholdRequest| {
+        r.time_limit = std::time::Duration::from_secs(60);
+        r
+    };
+    let joint: Vec<_> = resiflex_planner::bench_household_requests(32, 300)
+        .into_iter()
+        .map(raise)
+        .collect();
+    let heat: Vec<_> = resiflex_planner::bench_heat_requests(32, 300)
+        .into_iter()
+        .map(raise)
+        .collect();
+    let mut g = c.benchmark_group("household_48_slots");
+    g.sample_size(10);
+    for (name, reqs) in [
+        ("car, heat pump and battery", &joint),
+        ("heat pump alone", &heat),
+    ] {
+        g.throughput(Throughput::Elements(reqs.len() as u64));
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                for r in reqs {
+                    black_box(resiflex_planner::household::plan_household(black_box(r)));
+                }
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench, fleet, battery, household);
 criterion_main!(benches);

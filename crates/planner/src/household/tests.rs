@@ -554,3 +554,264 @@ proptest! {
         }
     }
 }
+
+/// The household's model as first written, kept as an independent formulation: temperature
+/// variables with the comfort band as two soft bounds per slot, the floor as
+/// `min·u ≤ hp ≤ max·u`, and an export variable in every slot. Its optimum with the same
+/// slots made exclusive for the battery.
+fn reference_objective(request: &HouseholdRequest, exclusive: &[usize]) -> Option<f64> {
+    let slots = &request.slots;
+    let n = slots.len();
+    let grid = request.grid;
+    let limit = grid.limit_w / 1000.0;
+    let mut p = Problem::new(OptimizationDirection::Minimize);
+    let ev: Vec<Option<Variable>> = match request.ev {
+        Some(demand) if demand.energy_wh > 0.0 => slots
+            .iter()
+            .map(|s| {
+                let cap = demand.max_power_w / 1000.0 * share_before(s, demand.ready_by);
+                (cap > 0.0).then(|| p.add_var(0.0, (0.0, cap)))
+            })
+            .collect(),
+        _ => vec![None; n],
+    };
+    if let Some(demand) = request.ev.filter(|d| d.energy_wh > 0.0) {
+        let short = p.add_var(EV_SHORTFALL_PENALTY, (0.0, f64::INFINITY));
+        let mut terms: Vec<(Variable, f64)> = slots
+            .iter()
+            .zip(&ev)
+            .filter_map(|(s, v)| v.map(|v| (v, s.hours())))
+            .collect();
+        terms.push((short, 1.0));
+        p.add_constraint(expr(&terms), ComparisonOp::Eq, demand.energy_wh / 1000.0);
+    }
+    let mut hp: Vec<Option<Variable>> = vec![None; n];
+    if let Some((model, comfort)) = &request.heat {
+        let max_kw = model.max_power_w / 1000.0;
+        let min_kw = model.min_power_w / 1000.0;
+        let switching =
+            model.min_power_w > 0.0 || model.min_run_slots > 1 || model.min_off_slots > 1;
+        let mut on: Vec<Variable> = Vec::new();
+        let mut previous: Option<Variable> = None;
+        for (t, (slot, band)) in slots.iter().zip(comfort).enumerate() {
+            let h = slot.hours();
+            let power = p.add_var(0.0, (0.0, max_kw));
+            hp[t] = Some(power);
+            if switching && max_kw > 0.0 {
+                let u = p.add_binary_var(0.0);
+                p.add_constraint(expr(&[(power, 1.0), (u, -max_kw)]), ComparisonOp::Le, 0.0);
+                p.add_constraint(expr(&[(power, 1.0), (u, -min_kw)]), ComparisonOp::Ge, 0.0);
+                on.push(u);
+            }
+            let step = model.building.step_coefficients(h);
+            let per_kw = 1000.0 * model.heat_per_watt(band.outdoor_c) * step.c;
+            let temperature = p.add_var(0.0, (f64::NEG_INFINITY, f64::INFINITY));
+            let below = p.add_var(model.comfort_penalty_per_c_h * h, (0.0, f64::INFINITY));
+            let above = p.add_var(model.comfort_penalty_per_c_h * h, (0.0, f64::INFINITY));
+            match previous {
+                Some(before) => p.add_constraint(
+                    expr(&[(temperature, 1.0), (before, -step.a), (power, -per_kw)]),
+                    ComparisonOp::Eq,
+                    step.b * band.outdoor_c,
+                ),
+                None => p.add_constraint(
+                    expr(&[(temperature, 1.0), (power, -per_kw)]),
+                    ComparisonOp::Eq,
+                    step.b * band.outdoor_c + step.a * model.indoor_c,
+                ),
+            }
+            p.add_constraint(
+                expr(&[(temperature, 1.0), (below, 1.0)]),
+                ComparisonOp::Ge,
+                band.min_c,
+            );
+            p.add_constraint(
+                expr(&[(temperature, 1.0), (above, -1.0)]),
+                ComparisonOp::Le,
+                band.max_c.max(band.min_c),
+            );
+            previous = Some(temperature);
+        }
+        if !on.is_empty() {
+            minimum_up_down(&mut p, &on, model);
+        }
+    }
+    let mut charge: Vec<Option<Variable>> = vec![None; n];
+    let mut discharge: Vec<Option<Variable>> = vec![None; n];
+    if let Some(b) = request.battery {
+        let capacity_kwh = b.capacity_wh / 1000.0;
+        let start = capacity_kwh * b.soc_pct.clamp(0.0, 100.0) / 100.0;
+        let floor = (capacity_kwh * b.floor_pct() / 100.0).min(start);
+        let ceiling = (capacity_kwh * b.ceiling_pct() / 100.0).max(start);
+        let mut previous: Option<Variable> = None;
+        for (t, slot) in slots.iter().enumerate() {
+            let h = slot.hours();
+            let wear = b.degradation_per_kwh.max(0.0) * h;
+            let c = p.add_var(wear, (0.0, b.max_charge_w / 1000.0));
+            let d = p.add_var(wear, (0.0, b.max_discharge_w / 1000.0));
+            let last = t + 1 == n;
+            let energy = p.add_var(
+                if last { -b.end_value_per_kwh } else { 0.0 },
+                (floor, ceiling),
+            );
+            let mut terms = vec![
+                (energy, 1.0),
+                (c, -h * b.charge_efficiency),
+                (d, h / b.discharge_efficiency),
+            ];
+            match previous {
+                Some(before) => {
+                    terms.push((before, -1.0));
+                    p.add_constraint(expr(&terms), ComparisonOp::Eq, 0.0);
+                }
+                None => p.add_constraint(expr(&terms), ComparisonOp::Eq, start),
+            }
+            if exclusive.contains(&t) {
+                let z = p.add_binary_var(0.0);
+                p.add_constraint(
+                    expr(&[(c, 1.0), (z, -b.max_charge_w / 1000.0)]),
+                    ComparisonOp::Le,
+                    0.0,
+                );
+                p.add_constraint(
+                    expr(&[(d, 1.0), (z, b.max_discharge_w / 1000.0)]),
+                    ComparisonOp::Le,
+                    b.max_discharge_w / 1000.0,
+                );
+            }
+            if last && let Some(end_pct) = b.end_soc_pct {
+                let short = p.add_var(END_SOC_PENALTY, (0.0, f64::INFINITY));
+                p.add_constraint(
+                    expr(&[(energy, 1.0), (short, 1.0)]),
+                    ComparisonOp::Ge,
+                    (capacity_kwh * end_pct.clamp(0.0, 100.0) / 100.0).min(ceiling),
+                );
+            }
+            charge[t] = Some(c);
+            discharge[t] = Some(d);
+            previous = Some(energy);
+        }
+    }
+    for (t, slot) in slots.iter().enumerate() {
+        let h = slot.hours();
+        let net_kw = (slot.base_load_w - slot.solar_w) / 1000.0;
+        let import_price = grid.effective_import_price(slot);
+        let export_price = slot.export_price.min(import_price);
+        let import = p.add_var(import_price * h, (0.0, limit.max(net_kw)));
+        let export_cap = if grid.battery_export || request.battery.is_none() {
+            limit
+        } else {
+            limit.min((-net_kw).max(0.0))
+        };
+        let export = p.add_var(-export_price * h, (0.0, export_cap));
+        let mut terms = vec![(import, 1.0), (export, -1.0)];
+        if slot.solar_w > 0.0 {
+            terms.push((p.add_var(0.0, (0.0, slot.solar_w / 1000.0)), -1.0));
+        }
+        for v in [ev[t], hp[t], charge[t]].into_iter().flatten() {
+            terms.push((v, -1.0));
+        }
+        if let Some(d) = discharge[t] {
+            terms.push((d, 1.0));
+        }
+        p.add_constraint(expr(&terms), ComparisonOp::Eq, net_kw);
+    }
+    let solution = p.solve().ok()?;
+    (solution.status() == Status::Optimal).then(|| solution.objective())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// The model as solved has the optimum of the model as first written, on random homes with
+    /// a car, a heat pump and a battery (some slots made exclusive for the battery).
+    #[test]
+    fn the_compact_model_has_the_optimum_of_the_first_one(
+        n in 4usize..11,
+        prices in proptest::collection::vec(-10.0f64..60.0, 10),
+        export in -5.0f64..10.0,
+        solar in proptest::collection::vec(0.0f64..6_000.0, 10),
+        indoor in 17.0f64..24.0,
+        outdoor in -8.0f64..30.0,
+        cooling in proptest::bool::ANY,
+        history in -3i64..4,
+        run in 1usize..4,
+        rest in 1usize..3,
+        floor in 0.0f64..0.6,
+        width in 0.0f64..3.0,
+        limit in 3_000.0f64..14_000.0,
+        car in 0.0f64..20_000.0,
+        ready in 1usize..10,
+        soc in 0.0f64..100.0,
+        battery_export in proptest::bool::ANY,
+        exclusive in proptest::collection::vec(0usize..10, 0..3),
+    ) {
+        let mut slots = day(n);
+        for (t, slot) in slots.iter_mut().enumerate() {
+            slot.import_price = prices[t];
+            slot.export_price = export;
+            slot.solar_w = solar[t];
+        }
+        let mode = if cooling { ThermalMode::Cool } else { ThermalMode::Heat };
+        let model = HeatPumpModel {
+            mode,
+            min_power_w: floor * 3_000.0,
+            min_run_slots: run,
+            min_off_slots: rest,
+            running_for_slots: history,
+            ..heat_pump(indoor)
+        };
+        let comfort: Vec<ComfortSlot> = slots
+            .iter()
+            .enumerate()
+            .map(|(t, _)| ComfortSlot {
+                min_c: if t % 5 == 4 { 21.0 } else { 19.5 },
+                max_c: 19.5 + width,
+                setpoint_c: 20.0,
+                outdoor_c: outdoor + (t % 4) as f64,
+            })
+            .collect();
+        let req = HouseholdRequest {
+            grid: GridConnection { limit_w: limit, battery_export, carbon_weight: 0.0 },
+            ev: Some(EvDemand {
+                energy_wh: car,
+                ready_by: slots[ready.min(n - 1)].end,
+                max_power_w: 7_400.0,
+            }),
+            heat: Some((model, comfort)),
+            battery: Some(BatteryModel {
+                capacity_wh: 5_000.0,
+                soc_pct: soc,
+                max_charge_w: 2_500.0,
+                max_discharge_w: 2_500.0,
+                degradation_per_kwh: 0.01,
+                end_soc_pct: Some(40.0),
+                ..BatteryModel::default()
+            }),
+            ..request(slots)
+        };
+        let exclusive: Vec<usize> = exclusive.into_iter().filter(|&t| t < n).collect();
+        let solved = solve(&req, &exclusive, std::time::Duration::from_secs(20)).unwrap();
+        prop_assert_eq!(solved.status, SolveStatus::Optimal);
+        let reference = reference_objective(&req, &exclusive).unwrap();
+        prop_assert!(
+            (solved.objective - reference).abs() < 1e-6 * (1.0 + reference.abs()),
+            "model {} first model {}", solved.objective, reference
+        );
+        // The heat pump's power is 0 or within its range, and the plan keeps the connection.
+        let plan = plan_household(&req);
+        prop_assert_eq!(plan.status, SolveStatus::Optimal);
+        for (t, h) in plan.heat.iter().enumerate() {
+            prop_assert!(h.power_w <= model.max_power_w + 1e-6);
+            if model.min_power_w > 0.0 || run > 1 || rest > 1 {
+                prop_assert!(h.power_w == 0.0 || h.power_w >= model.min_power_w - 1e-6, "{}", h.power_w);
+            }
+            let own = req.slots[t].base_load_w - req.slots[t].solar_w;
+            prop_assert!(plan.grid_w[t] <= limit.max(own) + 1e-3);
+        }
+        let on: Vec<bool> = plan.heat.iter().map(|h| h.power_w > 0.0).collect();
+        if model.min_power_w > 0.0 || run > 1 || rest > 1 {
+            prop_assert!(keeps_run_and_rest(&model, &on), "{on:?}");
+        }
+    }
+}
