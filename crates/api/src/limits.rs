@@ -11,12 +11,23 @@
 //!      invalid, because that is as cheap to tell as its cost;
 //!    - refuses control characters in every string argument and variable (KT-CT-1605, naming the
 //!      argument or variable path) — see [`control_character`];
-//!    - measures depth, complexity (one point per selected field, `__typename` included), nodes
-//!      (object fields multiplied by the page sizes above them) and aliases as if every fragment were
-//!      expanded, without expanding any. Introspection (`__schema`, `__type` and the fields of the
-//!      `__` types) has its own depth and complexity budget, sized so that the standard introspection
-//!      queries of GraphiQL and gql fit. Over a limit: KT-CT-1188 (depth, complexity, aliases) or
-//!      KT-CT-1189 (nodes).
+//!    - measures depth, complexity, nodes (object fields multiplied by the page sizes above them),
+//!      aliases and expanded fields as if every fragment were expanded, without expanding any.
+//!      Introspection (`__schema`, `__type` and the fields of the `__` types) has its own depth and
+//!      complexity budget, sized so that the standard introspection queries of GraphiQL and gql fit.
+//!      Over a limit: KT-CT-1188 (depth, complexity, aliases, expanded fields) or KT-CT-1189 (nodes).
+//!
+//! **Complexity**, the Kraken budget of 200 per request, is scored per field and per connection page:
+//! - every selected field costs one point, `__typename` included;
+//! - what is selected below a connection (a field given `first` or `last`) costs once per started
+//!   page of [`COMPLEXITY_PAGE`] items it asks for: `first: 100` once, `first: 1000` ten times, and a
+//!   page inside a page multiplies;
+//! - on an interface or union, type conditions are alternatives (one device is a vehicle or a
+//!   charger, never both), so a selection costs what it costs on its costliest possible type, not
+//!   the sum of every type condition written.
+//!
+//! Validation still walks every alternative, so the expanded field count (every fragment and type
+//! condition counted) has its own bound, far above what a client writes.
 //! 3. async-graphql's own validation, then execution. (Its parse step's recursion check, which
 //!    follows every fragment spread, is not run: [`LimitsExtension`] parses the document itself.)
 
@@ -40,12 +51,18 @@ use crate::errors::{ErrorCode, KrakenError};
 pub struct QueryLimits {
     /// Deepest nesting of fields (KT-CT-1188).
     pub max_depth: usize,
-    /// Most fields a document may select, counted as if its fragments were expanded (KT-CT-1188).
+    /// The most complexity a document may have (KT-CT-1188): one point per field, once per started
+    /// page of [`COMPLEXITY_PAGE`] items below a connection, type conditions scored by the costliest
+    /// type they apply to.
     pub max_complexity: usize,
     /// Most nodes a document may ask for (KT-CT-1189).
     pub max_nodes: usize,
     /// Most aliased fields a document may select, counted as if expanded (KT-CT-1188).
     pub max_aliases: usize,
+    /// Most fields a document may hold once every fragment is expanded and every type condition
+    /// is counted, introspection included (KT-CT-1188). Complexity scores a selection on an
+    /// interface by its costliest type; this bounds the work validating all of them takes.
+    pub max_expanded_fields: usize,
     /// Deepest nesting of introspection fields (`__schema`, `__type` and below).
     pub max_introspection_depth: usize,
     /// Most introspection fields a document may select, counted as if expanded.
@@ -65,6 +82,7 @@ impl Default for QueryLimits {
             max_complexity: 200,
             max_nodes: 10_000,
             max_aliases: 50,
+            max_expanded_fields: 2_000,
             max_introspection_depth: 16,
             max_introspection_complexity: 500,
             max_document_bytes: 64 * 1024,
@@ -81,6 +99,7 @@ impl QueryLimits {
             (self.max_depth, "limits.max_depth"),
             (self.max_complexity, "limits.max_complexity"),
             (self.max_nodes, "limits.max_nodes"),
+            (self.max_expanded_fields, "limits.max_expanded_fields"),
             (
                 self.max_introspection_depth,
                 "limits.max_introspection_depth",
@@ -235,9 +254,24 @@ struct Cost {
     aliases: u64,
     /// Nodes for a multiplier of one; scale by the multiplier of the place it is used.
     nodes: f64,
+    /// Fields of every kind as if every fragment were expanded, every type condition included:
+    /// the work validation does, whatever the scoring counts.
+    expanded: u64,
 }
 
 impl Cost {
+    /// The larger of each measure: what the costlier of two alternatives (type conditions that
+    /// cannot both apply to one object) can cost.
+    /// (`expanded` is not one of them: validation walks every alternative.)
+    fn max_with(&mut self, other: Cost) {
+        self.depth = self.depth.max(other.depth);
+        self.introspection_depth = self.introspection_depth.max(other.introspection_depth);
+        self.complexity = self.complexity.max(other.complexity);
+        self.introspection = self.introspection.max(other.introspection);
+        self.aliases = self.aliases.max(other.aliases);
+        self.nodes = self.nodes.max(other.nodes);
+    }
+
     fn add(&mut self, other: Cost) {
         self.depth = self.depth.max(other.depth);
         self.introspection_depth = self.introspection_depth.max(other.introspection_depth);
@@ -245,8 +279,13 @@ impl Cost {
         self.introspection = self.introspection.saturating_add(other.introspection);
         self.aliases = self.aliases.saturating_add(other.aliases);
         self.nodes += other.nodes;
+        self.expanded = self.expanded.saturating_add(other.expanded);
     }
 }
+
+/// The items of one connection page as complexity counts them: a selection below a connection
+/// costs once per started page of this many items it asks for (`first` or `last`).
+pub const COMPLEXITY_PAGE: u64 = 100;
 
 /// Fragments may spread fragments; a longer chain than this is refused rather than followed.
 const MAX_FRAGMENT_CHAIN: usize = 32;
@@ -386,28 +425,82 @@ impl<'a> Walk<'a> {
         }
     }
 
+    /// The possible object types of an interface or union, when the schema is known.
+    fn possible_types(&self, name: Option<&str>) -> Option<Vec<&'a str>> {
+        let ty = self.meta_type(name)?;
+        let types = ty.possible_types()?;
+        Some(types.iter().map(String::as_str).collect())
+    }
+
+    /// Whether a selection on `condition` applies to an object of type `object`.
+    fn applies(&self, condition: &str, object: &str) -> bool {
+        condition == object
+            || self
+                .meta_type(Some(condition))
+                .is_some_and(|ty| ty.is_possible_type(object))
+    }
+
     fn selection_set(
         &mut self,
         set: &'a SelectionSet,
         scope: Scope<'a>,
         path: &mut Vec<PathSegment>,
     ) -> Cost {
+        // On an interface or union, type conditions are alternatives: one object has one type, so
+        // the selection costs what it costs on its costliest possible type, not the sum of every
+        // type condition written.
+        let possible = self.possible_types(scope.name);
         let mut total = Cost::default();
+        let mut conditional: Vec<(&'a str, Cost)> = Vec::new();
         for selection in &set.items {
-            let cost = match &selection.node {
-                Selection::Field(field) => self.field(&field.node, scope, path),
+            let (condition, cost) = match &selection.node {
+                Selection::Field(field) => (None, self.field(&field.node, scope, path)),
                 Selection::InlineFragment(inline) => {
-                    let inner = match &inline.node.type_condition {
-                        Some(condition) => self.scope_of(condition.node.on.node.as_str()),
+                    let condition = inline
+                        .node
+                        .type_condition
+                        .as_ref()
+                        .map(|c| c.node.on.node.as_str());
+                    let inner = match condition {
+                        Some(name) => self.scope_of(name),
                         None => scope,
                     };
-                    self.selection_set(&inline.node.selection_set.node, inner, path)
+                    let cost = self.selection_set(&inline.node.selection_set.node, inner, path);
+                    (condition, cost)
                 }
                 Selection::FragmentSpread(spread) => {
-                    self.fragment(spread.node.fragment_name.node.as_str(), path)
+                    let name = spread.node.fragment_name.node.as_str();
+                    let condition = self
+                        .doc
+                        .fragments
+                        .get(name)
+                        .map(|f| f.node.type_condition.node.on.node.as_str());
+                    (condition, self.fragment(name, path))
                 }
             };
-            total.add(cost);
+            match condition {
+                Some(on) if possible.is_some() && Some(on) != scope.name => {
+                    conditional.push((on, cost));
+                }
+                _ => total.add(cost),
+            }
+        }
+        if let Some(types) = possible.filter(|_| !conditional.is_empty()) {
+            let mut costliest = Cost::default();
+            for (_, cost) in &conditional {
+                total.expanded = total.expanded.saturating_add(cost.expanded);
+            }
+            for object in types {
+                let mut on_object = Cost::default();
+                for (condition, cost) in &conditional {
+                    if self.applies(condition, object) {
+                        on_object.add(*cost);
+                    }
+                }
+                costliest.max_with(on_object);
+            }
+            costliest.expanded = 0;
+            total.add(costliest);
         }
         total
     }
@@ -493,14 +586,16 @@ impl<'a> Walk<'a> {
             aliases: children
                 .aliases
                 .saturating_add(u64::from(field.alias.is_some())),
+            expanded: children.expanded.saturating_add(1),
             ..children
         };
         if introspection {
             cost.introspection_depth = children.introspection_depth + 1;
             cost.introspection = children.introspection.saturating_add(1);
         } else {
+            let pages = self.complexity_pages(&field.arguments);
             cost.depth = children.depth + 1;
-            cost.complexity = children.complexity.saturating_add(1);
+            cost.complexity = children.complexity.saturating_mul(pages).saturating_add(1);
         }
         cost
     }
@@ -526,6 +621,26 @@ impl<'a> Walk<'a> {
         self.visiting.pop();
         self.fragments.insert(key.as_str(), cost);
         cost
+    }
+
+    /// How many pages of [`COMPLEXITY_PAGE`] items a connection field asks for (`first` or
+    /// `last`, as written or as a variable, at least one); one for every other field.
+    fn complexity_pages(&self, arguments: &[(Positioned<Name>, Positioned<Value>)]) -> u64 {
+        arguments
+            .iter()
+            .filter(|(name, _)| matches!(name.node.as_str(), "first" | "last"))
+            .filter_map(|(_, value)| match &value.node {
+                Value::Number(n) => n.as_f64(),
+                Value::Variable(var) => match self.variables.get(var) {
+                    Some(ConstValue::Number(n)) => n.as_f64(),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .filter(|n| n.is_finite())
+            // Whole pages, bounded so that the product stays meaningful: far past any limit.
+            .map(|n| (n.clamp(1.0, 1e12) / COMPLEXITY_PAGE as f64).ceil() as u64)
+            .fold(1, u64::max)
     }
 
     /// The most items a connection field may return: what it is asked for, capped at its own
@@ -596,6 +711,15 @@ fn over_limits(cost: &Cost, limits: &QueryLimits) -> Option<ServerError> {
             format!(
                 "The query uses {} aliases; at most {} are allowed per request.",
                 cost.aliases, limits.max_aliases
+            ),
+        );
+    }
+    if cost.expanded > limits.max_expanded_fields as u64 {
+        return refuse(
+            ErrorCode::QueryTooComplex,
+            format!(
+                "The query selects {} fields once its fragments are expanded; at most {} are allowed.",
+                cost.expanded, limits.max_expanded_fields
             ),
         );
     }
@@ -878,6 +1002,53 @@ mod tests {
         let err = cost_of(&format!("{{ {fields} }}"), serde_json::json!({})).unwrap_err();
         assert!(err.message.contains("aliases"), "{}", err.message);
         assert_eq!(code(&err), Some("KT-CT-1188"));
+    }
+
+    fn complexity_of(query: &str, variables: serde_json::Value) -> String {
+        let limits = QueryLimits {
+            max_complexity: 1,
+            ..QueryLimits::default()
+        };
+        let doc = parse_query(query).unwrap();
+        let err = check(&doc, &Variables::from_json(variables), None, &limits)
+            .map_err(|mut errors| errors.remove(0))
+            .unwrap_err();
+        err.message
+    }
+
+    #[test]
+    fn pages_multiply_complexity() {
+        let query = "query($n: Int) { a(first: $n) { edges { node { id name } } } }";
+        // a + (edges node id name) once per started page of a hundred.
+        for (n, expected) in [(1, 5), (100, 5), (101, 9), (1000, 41)] {
+            let message = complexity_of(query, serde_json::json!({ "n": n }));
+            assert!(
+                message.contains(&format!("complexity of {expected};")),
+                "{n}: {message}"
+            );
+        }
+        let nested =
+            "{ a(first: 1000) { edges { node { b(first: 1000) { edges { node { id } } } } } } }";
+        let message = complexity_of(nested, serde_json::json!({}));
+        // b: 1 + 3 * 10 = 31; a: 1 + (1 + 1 + 31) * 10 = 331.
+        assert!(message.contains("complexity of 331;"), "{message}");
+        let huge = "{ a(first: 1e300) { edges { node { id } } } }";
+        let err = cost_of(huge, serde_json::json!({})).unwrap_err();
+        assert_eq!(code(&err), Some("KT-CT-1188"));
+    }
+
+    #[test]
+    fn expanded_fields_are_bounded_whatever_the_score() {
+        let limits = QueryLimits {
+            max_expanded_fields: 10,
+            ..QueryLimits::default()
+        };
+        let doc = parse_query("{ a { b c d e f } g { h i j k l } }").unwrap();
+        let err = check(&doc, &Variables::default(), None, &limits)
+            .map_err(|mut errors| errors.remove(0))
+            .unwrap_err();
+        assert_eq!(code(&err), Some("KT-CT-1188"));
+        assert!(err.message.contains("expanded"), "{}", err.message);
     }
 
     #[test]
