@@ -1,5 +1,5 @@
-//! The device catalogue: the vehicles, chargers, heat pumps, home batteries and inverters that ResiFlex
-//! knows by make and model, with their published specifications, the providers that can connect each
+//! The device catalogue: the vehicles, chargers, heat pumps, home batteries, inverters and thermostats
+//! that ResiFlex knows by make and model, with their published specifications, the providers that can connect each
 //! one and how far each integration has been released.
 //!
 //! The catalogue is data, not code: it lives in `data/catalogue.json`, is compiled into the binary and
@@ -237,6 +237,26 @@ impl Inverter {
     }
 }
 
+/// A smart thermostat model: it switches the home's heating or cooling (an air conditioner, a
+/// furnace fan, electric heaters), so what ResiFlex moves is the power of what it controls.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Thermostat {
+    pub id: String,
+    pub make: String,
+    pub model: String,
+    /// The electrical power of the heating or cooling a typical installation switches, in kW.
+    pub controlled_power_kw: f64,
+    pub providers: Vec<Provider>,
+    pub integration_status: IntegrationStatus,
+}
+
+impl Thermostat {
+    pub fn controlled_power(&self) -> Power {
+        Power::from_w(thousandths(self.controlled_power_kw))
+    }
+}
+
 /// kW to W or kWh to Wh, rounded to the nearest unit.
 fn thousandths(value: f64) -> i64 {
     (value * 1000.0).round() as i64
@@ -295,6 +315,7 @@ entry!(ChargePoint, DeviceKind::ChargePoint);
 entry!(HeatPump, DeviceKind::HeatPump);
 entry!(Battery, DeviceKind::Battery);
 entry!(Inverter, DeviceKind::Inverter);
+entry!(Thermostat, DeviceKind::Thermostat);
 
 /// Every known device model, by kind, in the order of the file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -305,6 +326,8 @@ pub struct Catalogue {
     pub heat_pumps: Vec<HeatPump>,
     pub batteries: Vec<Battery>,
     pub inverters: Vec<Inverter>,
+    #[serde(default)]
+    pub thermostats: Vec<Thermostat>,
 }
 
 /// Whether two makes name the same manufacturer: clients send them in their own capitalisation.
@@ -369,7 +392,12 @@ impl Catalogue {
             .chain(self.heat_pumps.iter().map(|h| (&h.id, h.heating_power_kw)))
             .chain(self.batteries.iter().map(|b| (&b.id, b.capacity_kwh)))
             .chain(self.batteries.iter().map(|b| (&b.id, b.max_power_kw)))
-            .chain(self.inverters.iter().map(|i| (&i.id, i.rated_power_kw)));
+            .chain(self.inverters.iter().map(|i| (&i.id, i.rated_power_kw)))
+            .chain(
+                self.thermostats
+                    .iter()
+                    .map(|t| (&t.id, t.controlled_power_kw)),
+            );
         for (id, value) in powers {
             if !positive(value) {
                 return Err(CatalogueError::InvalidEntry {
@@ -394,7 +422,7 @@ impl Catalogue {
             .flat_map(move |kind| self.entries(kind))
     }
 
-    /// The entries of one kind, in the order of the file. There are no thermostats.
+    /// The entries of one kind, in the order of the file.
     pub fn entries(&self, kind: DeviceKind) -> Vec<&dyn CatalogueEntry> {
         fn erase<T: CatalogueEntry>(items: &[T]) -> Vec<&dyn CatalogueEntry> {
             items
@@ -408,7 +436,7 @@ impl Catalogue {
             DeviceKind::HeatPump => erase(&self.heat_pumps),
             DeviceKind::Battery => erase(&self.batteries),
             DeviceKind::Inverter => erase(&self.inverters),
-            DeviceKind::Thermostat => Vec::new(),
+            DeviceKind::Thermostat => erase(&self.thermostats),
         }
     }
 
@@ -435,6 +463,25 @@ impl Catalogue {
 
     pub fn inverter(&self, id: &str) -> Option<&Inverter> {
         self.inverters.iter().find(|i| i.id == id)
+    }
+
+    pub fn thermostat(&self, id: &str) -> Option<&Thermostat> {
+        self.thermostats.iter().find(|t| t.id == id)
+    }
+
+    /// The `ProviderChoices` values that some generally available entry lists first: the ones the
+    /// onboarding wizard, which takes an entry's first integration, can reach.
+    pub fn reachable_providers(&self) -> Vec<Provider> {
+        Provider::ALL
+            .iter()
+            .copied()
+            .filter(|provider| {
+                self.all().any(|entry| {
+                    entry.integration_status().is_live()
+                        && entry.providers().first() == Some(provider)
+                })
+            })
+            .collect()
     }
 
     /// The makes of one kind, each once, sorted without regard to case.
@@ -529,7 +576,7 @@ mod tests {
         assert!(c.heat_pumps.len() >= 8, "{}", c.heat_pumps.len());
         assert!(c.batteries.len() >= 8, "{}", c.batteries.len());
         assert!(c.inverters.len() >= 6, "{}", c.inverters.len());
-        assert!(c.entries(DeviceKind::Thermostat).is_empty());
+        assert!(c.thermostats.len() >= 8, "{}", c.thermostats.len());
     }
 
     #[test]
@@ -616,6 +663,9 @@ mod tests {
                 i.id
             );
         }
+        for t in &c.thermostats {
+            assert!((0.5..=30.0).contains(&t.controlled_power_kw), "{}", t.id);
+        }
     }
 
     #[test]
@@ -669,7 +719,14 @@ mod tests {
         let myenergi = c.by_provider(Provider::Myenergi);
         assert!(!myenergi.is_empty());
         assert!(myenergi.iter().all(|e| e.kind() == DeviceKind::ChargePoint));
-        assert!(c.by_provider(Provider::VpNest).is_empty());
+        let nest = c.by_provider(Provider::VpNest);
+        assert!(!nest.is_empty());
+        assert!(nest.iter().all(|e| e.kind() == DeviceKind::Thermostat));
+        assert_eq!(
+            c.thermostat("th-ecobee3-lite")
+                .map(|t| t.controlled_power()),
+            Some(Power::from_w(3_000))
+        );
     }
 
     #[test]
@@ -685,17 +742,13 @@ mod tests {
     }
 
     #[test]
-    fn the_kinds_with_live_integrations_exclude_thermostats() {
-        assert_eq!(
-            catalogue().live_kinds(),
-            vec![
-                DeviceKind::ElectricVehicle,
-                DeviceKind::ChargePoint,
-                DeviceKind::HeatPump,
-                DeviceKind::Battery,
-                DeviceKind::Inverter,
-            ]
-        );
+    fn every_kind_has_live_integrations() {
+        assert_eq!(catalogue().live_kinds(), DeviceKind::ALL.to_vec());
+    }
+
+    #[test]
+    fn the_wizard_can_reach_every_provider() {
+        assert_eq!(catalogue().reachable_providers(), Provider::ALL.to_vec());
     }
 
     #[test]

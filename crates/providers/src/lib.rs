@@ -3,12 +3,14 @@
 //! Every integration implements [`DeviceProvider`]: authorise (an OAuth-style consent that ends in a
 //! redirect with a code), list the devices behind an authorisation, read telemetry, send commands,
 //! de-authorise. The rest of ResiFlex sees only this trait, so a vendor adapter, the OCPP central
-//! system and the [`simulator`] are interchangeable.
+//! system and the [`simulator`] are interchangeable. [`vendors`] says what each integration of
+//! `ProviderChoices` serves and how its customers authorise.
 //!
 //! Providers never read the system clock: every call takes `now`, so tests and the accelerated demo
 //! clock decide what time it is.
 
 pub mod simulator;
+pub mod vendors;
 
 use std::collections::BTreeMap;
 
@@ -68,6 +70,7 @@ pub struct RemoteDevice {
 pub use resiflex_domain::command::{Command, ScheduleWindow};
 pub use resiflex_domain::forecast::ForecastPoint;
 pub use resiflex_domain::telemetry::{Connection, Telemetry};
+pub use resiflex_domain::wizard::Requirement;
 
 /// The provider's acknowledgement of a command.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -138,6 +141,25 @@ pub trait DeviceProvider: Send + Sync + std::fmt::Debug {
     ) -> Result<Vec<ForecastPoint>, ProviderError> {
         let _ = (grant, remote_id, from, to, now);
         Ok(Vec::new())
+    }
+
+    /// What the vendor still needs before ResiFlex can control the device (a paired virtual key,
+    /// missing permissions, a software update, its own activation). None by default.
+    async fn requirements(
+        &self,
+        grant: &Grant,
+        remote_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Requirement>, ProviderError> {
+        let _ = (grant, remote_id, now);
+        Ok(Vec::new())
+    }
+
+    /// Where the customer fulfils `requirement` for the device: the vendor's page or app link.
+    /// `None` (the default) when the vendor offers none.
+    fn requirement_url(&self, remote_id: &str, requirement: Requirement) -> Option<String> {
+        let _ = (remote_id, requirement);
+        None
     }
 
     /// For providers whose devices connect to ResiFlex themselves (OCPP charge points) instead of

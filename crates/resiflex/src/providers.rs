@@ -1,5 +1,6 @@
 //! The device providers this server runs with. Until real vendor adapters exist, every cloud provider
-//! of `ProviderChoices` is answered by the simulator (sandbox mode). Each simulated world is saved in
+//! of `ProviderChoices` is answered by the simulator (sandbox mode), which speaks for the vendor in
+//! the vendor's own way of authorising (`resiflex_providers::vendors`). Each simulated world is saved in
 //! the database after every change, so a restart finds the same devices in the same state.
 
 use std::collections::BTreeMap;
@@ -8,10 +9,10 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use resiflex_api::sandbox::SandboxConsent;
 use resiflex_domain::device::Provider;
-use resiflex_providers::simulator::{SimDeviceSpec, SimulatorProvider};
+use resiflex_providers::simulator::{SignInError, SimDeviceSpec, SimulatorProvider};
 use resiflex_providers::{
     Command, CommandReceipt, DeviceProvider, Grant, ProviderError, ProviderRegistry, RemoteDevice,
-    Telemetry,
+    Requirement, Telemetry,
 };
 use resiflex_store::Db;
 use sha2::{Digest, Sha256};
@@ -114,6 +115,19 @@ impl DeviceProvider for PersistentSimulator {
         receipt
     }
 
+    async fn requirements(
+        &self,
+        grant: &Grant,
+        remote_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Requirement>, ProviderError> {
+        self.inner.requirements(grant, remote_id, now).await
+    }
+
+    fn requirement_url(&self, remote_id: &str, requirement: Requirement) -> Option<String> {
+        self.inner.requirement_url(remote_id, requirement)
+    }
+
     async fn deauthorize(&self, grant: &Grant, now: DateTime<Utc>) -> Result<(), ProviderError> {
         let done = self.inner.deauthorize(grant, now).await;
         self.save(now).await;
@@ -152,6 +166,74 @@ impl SandboxConsent for Sandbox {
 
     fn providers(&self) -> Vec<String> {
         self.simulators.keys().cloned().collect()
+    }
+
+    async fn prepare(
+        &self,
+        provider: &str,
+        login: &str,
+        devices: Vec<SimDeviceSpec>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<RemoteDevice>, ProviderError> {
+        let simulator = self.simulators.get(provider).ok_or_else(|| {
+            ProviderError::Unsupported(format!("no simulated cloud for {provider}"))
+        })?;
+        let listed = simulator.inner.prepare(login, devices, now);
+        simulator.save(now).await;
+        Ok(listed)
+    }
+
+    fn login_devices(&self, provider: &str, login: &str) -> Option<Vec<RemoteDevice>> {
+        self.simulators.get(provider)?.inner.login_devices(login)
+    }
+
+    async fn sign_in(
+        &self,
+        provider: &str,
+        login: &str,
+        password: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), SignInError> {
+        let simulator = self
+            .simulators
+            .get(provider)
+            .ok_or(SignInError::WrongPassword)?;
+        simulator.inner.sign_in(login, password)?;
+        simulator.save(now).await;
+        Ok(())
+    }
+
+    fn pairing_code(&self, provider: &str, oauth_state: &str) -> Option<String> {
+        Some(
+            self.simulators
+                .get(provider)?
+                .inner
+                .pairing_code(oauth_state),
+        )
+    }
+
+    fn session_ticket(&self, provider: &str, login: &str, oauth_state: &str) -> Option<String> {
+        Some(
+            self.simulators
+                .get(provider)?
+                .inner
+                .session_ticket(login, oauth_state),
+        )
+    }
+
+    async fn fulfil(
+        &self,
+        provider: &str,
+        remote_id: &str,
+        requirement: Requirement,
+        now: DateTime<Utc>,
+    ) -> Result<(), ProviderError> {
+        let simulator = self.simulators.get(provider).ok_or_else(|| {
+            ProviderError::Unsupported(format!("no simulated cloud for {provider}"))
+        })?;
+        simulator.inner.fulfil(remote_id, requirement)?;
+        simulator.save(now).await;
+        Ok(())
     }
 }
 

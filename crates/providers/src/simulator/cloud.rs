@@ -16,7 +16,7 @@ use super::model::{self, Params, State, u64_text};
 use super::spec::SimDeviceSpec;
 use crate::{
     Command, CommandReceipt, Connection, DeviceProvider, ForecastPoint, Grant, ProviderError,
-    RemoteDevice, Telemetry,
+    RemoteDevice, Requirement, Telemetry,
 };
 
 /// The snapshot format this build writes and reads.
@@ -84,6 +84,16 @@ struct World {
     codes: BTreeMap<String, String>,
     /// Live grant secrets, to their login.
     grants: BTreeMap<String, String>,
+    /// For vendors whose customers sign in with a password: each login's password, hashed. A
+    /// login gets its password at its first sign-in.
+    #[serde(default)]
+    passwords: BTreeMap<String, String>,
+    /// What the vendor requires before a device can be controlled, by device.
+    #[serde(default)]
+    requirements: BTreeMap<String, BTreeSet<Requirement>>,
+    /// When the vendor switches on the integration of devices that are not live yet.
+    #[serde(default)]
+    activations: BTreeMap<String, DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -176,6 +186,119 @@ fn manufacturer_code(make: &str) -> &'static str {
     }
 }
 
+/// Characters of serial numbers and codes: capitals and digits without the easily confused I, O
+/// and Q.
+const SERIAL_CHARS: &[u8] = b"ABCDEFGHJKLMNPRSTUVWXYZ0123456789";
+
+/// The letters a make's serial numbers start with (a kind's, for makes without their own).
+fn serial_prefix(kind: DeviceKind, make: &str) -> String {
+    let known = match make.trim().to_ascii_lowercase().as_str() {
+        "myenergi" => "MYZ",
+        "ohme" => "OHM",
+        "hypervolt" => "HV",
+        "indra" => "IND",
+        "wallbox" => "WB",
+        "easee" => "EH",
+        "daikin" => "DKN",
+        "octopus energy" => "COSY",
+        "mitsubishi electric" => "MEL",
+        "givenergy" => "SA",
+        "solaredge" => "7E",
+        "huawei" => "HW",
+        "enphase" => "EN",
+        "tesla" => "TG",
+        "energizer" => "ENZ",
+        "solis" => "SOL",
+        "ecobee" => "EB",
+        "sensi" => "SN",
+        "google nest" => "NST",
+        "honeywell" | "honeywell home" => "HON",
+        "amazon" => "AMZ",
+        "nature" => "RMO",
+        _ => "",
+    };
+    if !known.is_empty() {
+        return known.to_owned();
+    }
+    let letters: String = make
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(3)
+        .collect::<String>()
+        .to_ascii_uppercase();
+    if letters.is_empty() {
+        match kind {
+            DeviceKind::ElectricVehicle => "EV",
+            DeviceKind::ChargePoint => "CP",
+            DeviceKind::HeatPump => "HP",
+            DeviceKind::Battery => "BAT",
+            DeviceKind::Inverter => "INV",
+            DeviceKind::Thermostat => "TH",
+        }
+        .to_owned()
+    } else {
+        letters
+    }
+}
+
+/// A device's serial number, as printed on its label and shown in the vendor's app: the make's
+/// prefix and ten characters from `seed`.
+fn serial_number(kind: DeviceKind, make: &str, seed: &[u8; 32]) -> String {
+    let mut serial = serial_prefix(kind, make);
+    for byte in seed.iter().take(10) {
+        serial.push(char::from(
+            SERIAL_CHARS[usize::from(*byte) % SERIAL_CHARS.len()],
+        ));
+    }
+    serial
+}
+
+/// A short code of `groups` groups of four characters from `seed`, such as `7K3M-92QA`.
+fn short_code(seed: &[u8; 32], groups: usize) -> String {
+    let mut code = String::new();
+    for (i, byte) in seed.iter().take(groups * 4).enumerate() {
+        if i > 0 && i % 4 == 0 {
+            code.push('-');
+        }
+        code.push(char::from(
+            SERIAL_CHARS[usize::from(*byte) % SERIAL_CHARS.len()],
+        ));
+    }
+    code
+}
+
+/// A code as a customer may type it: capitals, without spaces and dashes.
+fn normalised_code(code: &str) -> String {
+    code.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+/// How the customer identifies a device the simulator reports: a vehicle by its VIN, anything else
+/// by its serial number (which is also the vendor's id for it).
+pub fn identifier(device: &RemoteDevice) -> (&'static str, String) {
+    match (&device.kind, &device.vin) {
+        (DeviceKind::ElectricVehicle, Some(vin)) => ("VIN", vin.clone()),
+        (DeviceKind::ElectricVehicle, None) => ("Vehicle id", device.remote_id.clone()),
+        _ => ("Serial number", device.remote_id.clone()),
+    }
+}
+
+/// Why a sign-in at a simulated vendor was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignInError {
+    /// No password (or code) was given.
+    #[error("enter your password")]
+    Missing,
+    /// The password is not the login's.
+    #[error("the username or password is wrong")]
+    WrongPassword,
+    /// The pairing code is not the one the device shows.
+    #[error("the pairing code does not match the one your device shows")]
+    WrongCode,
+}
+
 /// A plausible 17-character VIN with a valid check digit.
 fn vin(make: &str, rng: &mut ChaCha8Rng) -> String {
     const LETTERS_AND_DIGITS: &[u8] = b"ABCDEFGHJKLMNPRSTUVWXYZ0123456789";
@@ -225,6 +348,9 @@ impl World {
             logins: BTreeMap::new(),
             codes: BTreeMap::new(),
             grants: BTreeMap::new(),
+            passwords: BTreeMap::new(),
+            requirements: BTreeMap::new(),
+            activations: BTreeMap::new(),
         }
     }
 
@@ -269,7 +395,20 @@ impl World {
         spec: SimDeviceSpec,
         now: DateTime<Utc>,
     ) -> SimDevice {
-        let remote_id = self.remote_id(login, index);
+        let remote_id = if spec.kind == DeviceKind::ElectricVehicle {
+            self.remote_id(login, index)
+        } else {
+            // Vendors of everything but cars know a device by its serial number, which (like
+            // every id) depends on the provider, the login and the device's index only.
+            let (make, _) = spec.make_and_model();
+            let serial_seed = digest(&[
+                b"serial",
+                self.provider.as_bytes(),
+                login.as_bytes(),
+                &index.to_le_bytes(),
+            ]);
+            serial_number(spec.kind, &make, &serial_seed)
+        };
         let noise_seed = digest_u64(&[b"noise", &self.seed.to_le_bytes(), remote_id.as_bytes()]);
         let (params, state) = model::create(&spec, noise_seed, now);
         let (make, model) = spec.make_and_model();
@@ -389,6 +528,99 @@ impl SimulatorProvider {
     /// [`SimDeviceSpec::suggested`] for the provider.
     pub fn approve(&self, login: &str, devices: Vec<SimDeviceSpec>, now: DateTime<Utc>) -> String {
         let mut world = self.world();
+        Self::settle_login(&mut world, login, devices, now);
+        let code = format!("simcode-{}", world.token("code", 32));
+        world.codes.insert(code.clone(), login.to_owned());
+        code
+    }
+
+    /// The consent page's sign-in: creates the login with `devices`, or updates it, exactly as
+    /// [`SimulatorProvider::approve`] does, but issues no code; returns the login's devices, for
+    /// the page to list before the customer allows access.
+    pub fn prepare(
+        &self,
+        login: &str,
+        devices: Vec<SimDeviceSpec>,
+        now: DateTime<Utc>,
+    ) -> Vec<RemoteDevice> {
+        let mut world = self.world();
+        Self::settle_login(&mut world, login, devices, now);
+        world
+            .logins
+            .get(login)
+            .map(|account| account.devices.iter().map(SimDevice::remote).collect())
+            .unwrap_or_default()
+    }
+
+    /// Checks a vendor password: the first sign-in of a login sets it, later ones must give the
+    /// same password.
+    pub fn sign_in(&self, login: &str, password: &str) -> Result<(), SignInError> {
+        if password.is_empty() {
+            return Err(SignInError::Missing);
+        }
+        let mut world = self.world();
+        let hashed = hex::encode(digest(&[
+            b"password",
+            world.provider.as_bytes(),
+            &world.seed.to_le_bytes(),
+            login.as_bytes(),
+            password.as_bytes(),
+        ]));
+        match world.passwords.get(login) {
+            Some(known) if *known == hashed => Ok(()),
+            Some(_) => Err(SignInError::WrongPassword),
+            None => {
+                world.passwords.insert(login.to_owned(), hashed);
+                Ok(())
+            }
+        }
+    }
+
+    /// The pairing code the customer's device shows while the authorisation `state` is under
+    /// way (for vendors that pair devices by a code).
+    pub fn pairing_code(&self, state: &str) -> String {
+        let seed = digest(&[
+            b"pairing",
+            self.provider.as_bytes(),
+            &self.seed.to_le_bytes(),
+            state.as_bytes(),
+        ]);
+        short_code(&seed, 2)
+    }
+
+    /// Whether `code` is the pairing code of the authorisation `state`, as a customer may type it.
+    pub fn check_pairing_code(&self, state: &str, code: &str) -> Result<(), SignInError> {
+        if normalised_code(code).is_empty() {
+            return Err(SignInError::Missing);
+        }
+        if normalised_code(code) == normalised_code(&self.pairing_code(state)) {
+            Ok(())
+        } else {
+            Err(SignInError::WrongCode)
+        }
+    }
+
+    /// What the consent screen carries once `login` has signed in for the authorisation `state`,
+    /// so that the customer's decision needs no password again.
+    pub fn session_ticket(&self, login: &str, state: &str) -> String {
+        let world = self.world();
+        let password = world.passwords.get(login).map_or("", String::as_str);
+        hex::encode(digest(&[
+            b"session",
+            world.provider.as_bytes(),
+            &world.seed.to_le_bytes(),
+            login.as_bytes(),
+            state.as_bytes(),
+            password.as_bytes(),
+        ]))
+    }
+
+    fn settle_login(
+        world: &mut World,
+        login: &str,
+        devices: Vec<SimDeviceSpec>,
+        now: DateTime<Utc>,
+    ) {
         let mut account = world.logins.remove(login).unwrap_or(Login {
             next_index: 0,
             devices: Vec::new(),
@@ -414,9 +646,6 @@ impl SimulatorProvider {
             }
         }
         world.logins.insert(login.to_owned(), account);
-        let code = format!("simcode-{}", world.token("code", 32));
-        world.codes.insert(code.clone(), login.to_owned());
-        code
     }
 
     /// The devices of a login, whatever grants exist (for the consent page).
@@ -550,6 +779,51 @@ impl SimulatorProvider {
         model::check_command(&device.params, command)?;
         device.settle(now);
         device.state.apply(command, now);
+        Ok(())
+    }
+
+    /// The vendor requires `requirement` before the device can be controlled (until the customer
+    /// fulfils it, see [`SimulatorProvider::fulfil`]). An `Activation` lasts until `until`.
+    pub fn require(
+        &self,
+        login: &str,
+        remote_id: &str,
+        requirement: Requirement,
+        until: DateTime<Utc>,
+    ) -> Result<(), ProviderError> {
+        let mut world = self.world();
+        world.device_mut(login, remote_id)?;
+        if requirement == Requirement::Activation {
+            world.activations.insert(remote_id.to_owned(), until);
+        } else {
+            world
+                .requirements
+                .entry(remote_id.to_owned())
+                .or_default()
+                .insert(requirement);
+        }
+        Ok(())
+    }
+
+    /// The customer fulfils `requirement` for the device at the vendor (pairs the virtual key,
+    /// grants the permissions, installs the update). An activation is the vendor's own.
+    pub fn fulfil(&self, remote_id: &str, requirement: Requirement) -> Result<(), ProviderError> {
+        if !requirement.by_customer() {
+            return Err(ProviderError::Unsupported(
+                "the vendor activates the integration itself".into(),
+            ));
+        }
+        let mut world = self.world();
+        let known = world
+            .logins
+            .values()
+            .any(|login| login.devices.iter().any(|d| d.remote_id == remote_id));
+        if !known {
+            return Err(ProviderError::UnknownDevice(remote_id.to_owned()));
+        }
+        if let Some(pending) = world.requirements.get_mut(remote_id) {
+            pending.remove(&requirement);
+        }
         Ok(())
     }
 
@@ -756,6 +1030,40 @@ impl DeviceProvider for SimulatorProvider {
             return Err(ProviderError::Unreachable);
         }
         Ok(device.state.forecast(&device.params, from, to))
+    }
+
+    async fn requirements(
+        &self,
+        grant: &Grant,
+        remote_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Requirement>, ProviderError> {
+        let mut world = self.world();
+        let device = world.granted_device_mut(grant, remote_id)?;
+        if device.faults.contains(&Fault::Offline) {
+            return Err(ProviderError::Unreachable);
+        }
+        let mut pending: Vec<Requirement> = world
+            .requirements
+            .get(remote_id)
+            .map(|set| set.iter().copied().collect())
+            .unwrap_or_default();
+        if world.activations.get(remote_id).is_some_and(|at| now < *at) {
+            pending.push(Requirement::Activation);
+        }
+        Ok(pending)
+    }
+
+    fn requirement_url(&self, remote_id: &str, requirement: Requirement) -> Option<String> {
+        requirement.by_customer().then(|| {
+            format!(
+                "{}/sandbox/{}/devices/{}/{}",
+                self.base_url,
+                percent_encode(&self.provider),
+                percent_encode(remote_id),
+                requirement.as_str()
+            )
+        })
     }
 
     async fn deauthorize(&self, grant: &Grant, _now: DateTime<Utc>) -> Result<(), ProviderError> {

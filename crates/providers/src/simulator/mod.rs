@@ -9,7 +9,8 @@
 //! - `spec.rs`: what a simulated device is ([`SimDeviceSpec`]).
 //! - `model.rs`: the physics of one device.
 //! - `baseline.rs`: the same household unmanaged over a day ([`baseline`]).
-//! - `cloud.rs`: the provider itself ([`SimulatorProvider`]): logins, consent, grants, faults.
+//! - `cloud.rs`: the provider itself ([`SimulatorProvider`]): logins (with a password or a pairing
+//!   code where the vendor signs customers in that way), consent, grants, serial numbers, faults.
 
 mod baseline;
 mod cloud;
@@ -17,7 +18,7 @@ mod model;
 mod spec;
 
 pub use baseline::{BASELINE_STEP_SECONDS, BASELINE_STEPS, BaselineInterval, baseline};
-pub use cloud::{Fault, SimulatorProvider, SnapshotError};
+pub use cloud::{Fault, SignInError, SimulatorProvider, SnapshotError, identifier};
 pub use spec::{DailySchedule, OutdoorProfile, SimDeviceSpec};
 
 #[cfg(test)]

@@ -186,8 +186,28 @@ impl SimDeviceSpec {
                 battery_capacity_wh: Some(9_500),
                 ..SimDeviceSpec::new(DeviceKind::Inverter)
             }],
-            _ => vec![SimDeviceSpec::vehicle("Volkswagen", "ID.3", 58_000, 7_400)],
+            other => Self::from_catalogue(other).unwrap_or_else(|| {
+                vec![SimDeviceSpec::vehicle("Volkswagen", "ID.3", 58_000, 7_400)]
+            }),
         }
+    }
+
+    /// The first generally available catalogue model the provider connects, as a device.
+    fn from_catalogue(provider: &str) -> Option<Vec<SimDeviceSpec>> {
+        let provider = resiflex_domain::device::Provider::parse(provider)?;
+        let catalogue = resiflex_domain::catalogue::Catalogue::get().ok()?;
+        let entry = catalogue
+            .by_provider(provider)
+            .into_iter()
+            .find(|entry| entry.integration_status().is_live())?;
+        let mut spec = SimDeviceSpec::new(entry.kind());
+        spec.make = entry.make().to_owned();
+        spec.model = entry.model().to_owned();
+        if let Some(vehicle) = catalogue.vehicle(entry.id()) {
+            spec.battery_capacity_wh = Some(vehicle.battery().wh);
+            spec.max_power_w = Some(vehicle.max_ac_charging().w);
+        }
+        Some(vec![spec])
     }
 
     /// The make and model, with the kind's defaults for empty ones.

@@ -1171,3 +1171,103 @@ async fn a_heat_pump_heats_to_a_windows_set_point() {
         "heats to the window's 22 °C: {indoor}"
     );
 }
+
+#[tokio::test]
+async fn devices_other_than_cars_are_known_by_their_serial_number() {
+    let sim = SimulatorProvider::new("GIVENERGY", 3);
+    let specs = vec![
+        car(50.0, 100.0),
+        SimDeviceSpec {
+            make: "GivEnergy".into(),
+            ..SimDeviceSpec::new(DeviceKind::Battery)
+        },
+        SimDeviceSpec {
+            make: "ecobee".into(),
+            ..SimDeviceSpec::new(DeviceKind::Thermostat)
+        },
+    ];
+    let (_, devices) = connect(&sim, specs).await;
+    let (label, vin) = super::identifier(&devices[0]);
+    assert_eq!((label, Some(vin)), ("VIN", devices[0].vin.clone()));
+    let (label, serial) = super::identifier(&devices[1]);
+    assert_eq!(label, "Serial number");
+    assert_eq!(serial, devices[1].remote_id);
+    assert!(serial.starts_with("SA") && serial.len() == 12, "{serial}");
+    assert!(
+        devices[2].remote_id.starts_with("EB"),
+        "{}",
+        devices[2].remote_id
+    );
+    assert!(
+        serial
+            .chars()
+            .all(|c| c.is_ascii_digit() || (c.is_ascii_uppercase() && !"IOQ".contains(c))),
+        "{serial}"
+    );
+}
+
+#[test]
+fn a_login_keeps_the_password_of_its_first_sign_in() {
+    use super::SignInError;
+    let sim = SimulatorProvider::new("SENSI", 1);
+    assert_eq!(sim.sign_in("eve", ""), Err(SignInError::Missing));
+    let before = sim.session_ticket("eve", "state-1");
+    assert_eq!(sim.sign_in("eve", "hunter2"), Ok(()));
+    assert_eq!(sim.sign_in("eve", "hunter2"), Ok(()));
+    assert_eq!(
+        sim.sign_in("eve", "hunter3"),
+        Err(SignInError::WrongPassword)
+    );
+    assert_eq!(sim.sign_in("bob", "other"), Ok(()), "logins are separate");
+    let ticket = sim.session_ticket("eve", "state-1");
+    assert_ne!(ticket, before, "the ticket depends on the password");
+    assert_ne!(ticket, sim.session_ticket("eve", "state-2"));
+    let restored =
+        SimulatorProvider::restore("SENSI", 1, sim.snapshot()).expect("the world restores");
+    assert_eq!(
+        restored.sign_in("eve", "hunter3"),
+        Err(SignInError::WrongPassword)
+    );
+}
+
+#[test]
+fn the_pairing_code_belongs_to_one_authorisation() {
+    use super::SignInError;
+    let sim = SimulatorProvider::new("ECOBEE", 1);
+    let code = sim.pairing_code("state-1");
+    assert_eq!(code.len(), 9, "{code}");
+    assert_eq!(&code[4..5], "-");
+    assert_eq!(sim.pairing_code("state-1"), code);
+    assert_ne!(sim.pairing_code("state-2"), code);
+    assert_eq!(
+        sim.check_pairing_code("state-1", &code.to_lowercase().replace('-', " ")),
+        Ok(())
+    );
+    assert_eq!(
+        sim.check_pairing_code("state-2", &code),
+        Err(SignInError::WrongCode)
+    );
+    assert_eq!(
+        sim.check_pairing_code("state-1", " - "),
+        Err(SignInError::Missing)
+    );
+}
+
+#[test]
+fn prepare_lists_the_devices_the_consent_will_keep() {
+    let sim = SimulatorProvider::new("FORD", 2);
+    let spec = SimDeviceSpec::vehicle("Ford", "Mustang Mach-E", 91_000, 11_000);
+    let listed = sim.prepare("eve", vec![spec.clone()], t0());
+    assert_eq!(listed.len(), 1);
+    assert!(
+        listed[0]
+            .vin
+            .as_deref()
+            .is_some_and(|vin| vin.starts_with("WF0"))
+    );
+    sim.approve("eve", vec![spec], t0());
+    assert_eq!(sim.login_devices("eve"), Some(listed));
+    let suggested = SimDeviceSpec::suggested("VP_NEST");
+    assert_eq!(suggested[0].kind, DeviceKind::Thermostat);
+    assert_eq!(suggested[0].make, "Google Nest");
+}

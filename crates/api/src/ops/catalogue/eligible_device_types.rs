@@ -63,6 +63,7 @@ mod tests {
                 KrakenFlexDeviceTypes::HeatPumps,
                 KrakenFlexDeviceTypes::Batteries,
                 KrakenFlexDeviceTypes::Inverters,
+                KrakenFlexDeviceTypes::Thermostats,
             ]
         );
     }

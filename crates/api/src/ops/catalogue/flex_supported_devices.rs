@@ -178,6 +178,15 @@ mod tests {
 
         let thermostats =
             run(c(), None, Some(FlexSupportedDeviceTypes::Thermostats)).expect("thermostats");
-        assert!(thermostats.supported_makes.is_empty());
+        assert!(
+            thermostats
+                .supported_makes
+                .iter()
+                .any(|m| m.make == "ecobee" && !m.models.is_empty())
+        );
+        assert!(
+            !thermostats.supported_makes.iter().any(|m| m.make == "tado"),
+            "only generally available models"
+        );
     }
 }

@@ -307,7 +307,7 @@ mod tests {
                 "availableFrom": 2022,
                 "availableTo": null,
                 "batterySize": "63.0",
-                "supportedProviders": ["ENODE", "SMARTCAR", "JEDLIX", "NISSAN"],
+                "supportedProviders": ["NISSAN", "ENODE", "SMARTCAR", "JEDLIX", "JEDLIX_V2"],
                 "isIntegrationLive": true,
                 "integrationStatus": "GENERALLY_AVAILABLE"
             })
@@ -329,6 +329,54 @@ mod tests {
                 .as_array()
                 .is_some_and(|makes| makes.iter().any(|m| m["make"] == "Daikin"))
         );
+    }
+
+    #[tokio::test]
+    async fn every_enode_vendor_has_a_live_vehicle_through_enode_and_thermostats_are_listed() {
+        let body = run(r#"{
+                electricVehicles(isIntegrationLive: true, supportedProvider: ENODE) { make }
+                flexSupportedDevices(supportedDeviceType: THERMOSTATS) {
+                    deviceType supportedMakes { make models { modelName } }
+                }
+            }"#)
+        .await;
+        assert!(body["errors"].is_null(), "{body}");
+        let data = &body["data"];
+        let makes: Vec<String> = data["electricVehicles"]
+            .as_array()
+            .expect("makes")
+            .iter()
+            .map(|m| m["make"].as_str().unwrap_or_default().to_ascii_uppercase())
+            .collect();
+        let vendors = crate::enums::EnodeVendors::ALL;
+        assert_eq!(vendors.len(), 24);
+        for vendor in vendors {
+            let make = resiflex_providers::vendors::ENODE_VENDORS
+                .iter()
+                .find(|(v, _)| *v == vendor.as_str())
+                .map(|(_, make)| make.to_ascii_uppercase())
+                .unwrap_or_default();
+            assert!(makes.contains(&make), "{vendor}: {makes:?}");
+        }
+        assert_eq!(makes.len(), vendors.len(), "Enode serves its vendors only");
+        let thermostats = &data["flexSupportedDevices"];
+        assert_eq!(thermostats["deviceType"], "THERMOSTATS");
+        let makes: Vec<&str> = thermostats["supportedMakes"]
+            .as_array()
+            .expect("makes")
+            .iter()
+            .filter_map(|m| m["make"].as_str())
+            .collect();
+        for make in [
+            "ecobee",
+            "Google Nest",
+            "Honeywell",
+            "Honeywell Home",
+            "Sensi",
+            "Amazon",
+        ] {
+            assert!(makes.contains(&make), "{make} in {makes:?}");
+        }
     }
 
     #[tokio::test]
