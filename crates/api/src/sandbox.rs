@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use resiflex_domain::catalogue::{Catalogue, CatalogueEntry};
@@ -31,7 +31,71 @@ pub trait SandboxConsent: Send + Sync + std::fmt::Debug {
 
     /// The providers the sandbox answers for.
     fn providers(&self) -> Vec<String>;
+
+    /// Creates or updates `login` with `devices` at `provider`, as [`SandboxConsent::approve`]
+    /// does, without issuing a code; returns the login's devices (for the consent screen).
+    async fn prepare(
+        &self,
+        provider: &str,
+        login: &str,
+        devices: Vec<SimDeviceSpec>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<resiflex_providers::RemoteDevice>, ProviderError> {
+        let _ = (provider, login, devices, now);
+        Err(ProviderError::Unsupported("no simulated cloud".into()))
+    }
+
+    /// The devices of `login` at `provider`, if the login exists.
+    fn login_devices(
+        &self,
+        provider: &str,
+        login: &str,
+    ) -> Option<Vec<resiflex_providers::RemoteDevice>> {
+        let _ = (provider, login);
+        None
+    }
+
+    /// Checks the password of `login` at a vendor whose customers sign in with one (a login gets
+    /// its password at its first sign-in).
+    async fn sign_in(
+        &self,
+        provider: &str,
+        login: &str,
+        password: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), resiflex_providers::simulator::SignInError> {
+        let _ = (provider, login, password, now);
+        Err(resiflex_providers::simulator::SignInError::WrongPassword)
+    }
+
+    /// The pairing code the customer's device shows during the authorisation `oauth_state`.
+    fn pairing_code(&self, provider: &str, oauth_state: &str) -> Option<String> {
+        let _ = (provider, oauth_state);
+        None
+    }
+
+    /// What the consent screen carries once `login` has signed in for `oauth_state`.
+    fn session_ticket(&self, provider: &str, login: &str, oauth_state: &str) -> Option<String> {
+        let _ = (provider, login, oauth_state);
+        None
+    }
+
+    /// The customer fulfils `requirement` for the device `remote_id` at `provider` (the vendor's
+    /// page of [`actions`]). Refused by default.
+    async fn fulfil(
+        &self,
+        provider: &str,
+        remote_id: &str,
+        requirement: resiflex_providers::Requirement,
+        now: DateTime<Utc>,
+    ) -> Result<(), ProviderError> {
+        let _ = (provider, remote_id, requirement, now);
+        Err(ProviderError::Unsupported("no simulated cloud".into()))
+    }
 }
+
+pub mod actions;
+pub mod vendor;
 
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
@@ -143,7 +207,11 @@ pub fn device_spec(catalogue: &Catalogue, entry: &dyn CatalogueEntry) -> SimDevi
                 spec.max_power_w = Some(inverter.rated_power().w);
             }
         }
-        DeviceKind::Thermostat => {}
+        DeviceKind::Thermostat => {
+            if let Some(thermostat) = catalogue.thermostat(entry.id()) {
+                spec.max_power_w = Some(thermostat.controlled_power().w);
+            }
+        }
     }
     spec
 }
@@ -176,17 +244,21 @@ pub async fn consent_page(
             "<h1>The request lacks state or redirect_uri.</h1>",
         );
     };
-    let body = format!(
-        "<h1>{provider} (sandbox)</h1><p>ResiFlex asks to read and control your devices.</p>\
-         <form method=\"post\"><input type=\"hidden\" name=\"state\" value=\"{state}\">\
-         <input type=\"hidden\" name=\"redirect_uri\" value=\"{redirect}\">\
-         <p><label>Vendor login <input name=\"login\" value=\"demo\"></label></p>\
-         <button name=\"decision\" value=\"allow\">Allow</button><button name=\"decision\" value=\"deny\">Deny</button></form>",
-        provider = escape(&provider),
-        state = escape(oauth_state),
-        redirect = escape(redirect_uri),
-    );
-    page(StatusCode::OK, "Authorise ResiFlex", &body)
+    let Some(sandbox) = state.sandbox.as_ref() else {
+        return page(
+            StatusCode::NOT_FOUND,
+            "Unknown vendor",
+            "<h1>Unknown vendor</h1>",
+        );
+    };
+    vendor::sign_in_page(
+        sandbox.as_ref(),
+        &provider,
+        oauth_state,
+        redirect_uri,
+        None,
+        StatusCode::OK,
+    )
 }
 
 /// `POST /sandbox/{provider}/authorize`: the customer's decision; redirects back to the app.
@@ -229,33 +301,15 @@ pub async fn consent_decision(
             "<h1>This authorisation request is unknown or has expired.</h1>",
         );
     }
-    let target = if form.get("decision").map(String::as_str) == Some("allow") {
-        let login = form
-            .get("login")
-            .map(|l| l.trim())
-            .filter(|l| !l.is_empty())
-            .unwrap_or("demo");
-        let devices = devices_for(&state, oauth_state).await;
-        match sandbox
-            .approve(&provider, login, devices, state.clock.now())
-            .await
-        {
-            Ok(code) => with_query(redirect_uri, &[("code", &code), ("state", oauth_state)]),
-            Err(err) => {
-                tracing::warn!(provider, error = %err, "sandbox consent failed");
-                with_query(
-                    redirect_uri,
-                    &[("error", "server_error"), ("state", oauth_state)],
-                )
-            }
-        }
-    } else {
-        with_query(
-            redirect_uri,
-            &[("error", "access_denied"), ("state", oauth_state)],
-        )
-    };
-    (StatusCode::SEE_OTHER, [(header::LOCATION, target)]).into_response()
+    vendor::decide(
+        &state,
+        sandbox.as_ref(),
+        &provider,
+        oauth_state,
+        redirect_uri,
+        &form,
+    )
+    .await
 }
 
 #[cfg(test)]

@@ -69,6 +69,7 @@ pub fn build(ctx: ApiContext, limits: QueryLimits) -> ResiflexSchema {
         // should the parse step ever run.
         .limit_recursive_depth(limits.max_text_nesting.max(32) * 2);
     let builder = crate::enums::register_all(builder);
+    let builder = crate::ops::onboarding::register_types(builder);
     crate::scalars::register_all(builder).finish()
 }
 
@@ -76,5 +77,6 @@ pub fn build(ctx: ApiContext, limits: QueryLimits) -> ResiflexSchema {
 pub fn sdl() -> String {
     let builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription);
     let builder = crate::enums::register_all(builder);
+    let builder = crate::ops::onboarding::register_types(builder);
     crate::scalars::register_all(builder).finish().sdl()
 }

@@ -8,6 +8,8 @@
 //!   abandonment), for plans and customers alike;
 //! - [`grants`]: the one lookup of a device's vendor grant, and giving it up;
 //! - [`registration`]: the record of a newly found device and the step that makes it live;
+//! - [`requirements`]: what a vendor requires before a device being onboarded can be controlled
+//!   (a virtual key, permissions, an update, its activation), confirmed with the vendor;
 //! - [`telemetry`]: a device's latest reading, stored or read once.
 //!
 //! After a change, [`Devices`] tells an [`AfterChange`] (the control loop re-plans the device), so
@@ -19,6 +21,7 @@ pub mod grants;
 pub mod heat_pump;
 pub mod onboarding;
 pub mod registration;
+pub mod requirements;
 pub mod rules;
 pub mod telemetry;
 

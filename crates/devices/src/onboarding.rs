@@ -2,7 +2,8 @@
 //! state machine [`resiflex_domain::wizard::Wizard`]. The API's wizard operations load a journey,
 //! call these, and map their answers; every read re-evaluates the steps that wait for the outside
 //! world ([`advance`]: the test charge's outcome, a charger's connection, the registration), so a
-//! journey interrupted by a restart carries on when it is next fetched.
+//! journey interrupted by a restart carries on when it is next fetched. What the vendor requires
+//! before the device can be controlled is asked and confirmed in [`crate::requirements`].
 //!
 //! A vendor device belongs to one account: a device registered on another account is refused
 //! ([`OnboardingError::DeviceTaken`]) until it is de-authenticated there, and the database's unique
@@ -44,6 +45,9 @@ pub enum OnboardingError {
     RetryLater,
     #[error("the device's provider is not available")]
     ProviderUnavailable,
+    /// The vendor does not confirm what the step asked the customer to do.
+    #[error("{0}")]
+    NotConfirmed(String),
     /// The device cannot take a test charge now (see [`rules::reading_refusal`]).
     #[error("{message}")]
     NotReady {
@@ -232,6 +236,8 @@ pub fn rewind_taken(wizard: &mut Wizard) {
     wizard.grant_id = None;
     wizard.found_devices.clear();
     wizard.answers.remove(&StepKind::SelectSessionDevice);
+    wizard.answers.remove(&StepKind::SelectUserVehicle);
+    wizard.forget_requirements();
     wizard.user_inputs.clear();
     wizard.test = None;
     wizard.device_id = None;
@@ -360,6 +366,11 @@ pub async fn advance(devices: &Devices, mut journey: Journey) -> Outcome<Journey
         match journey.wizard.current(catalogue) {
             Some(StepKind::WaitForTransition) => {
                 let Some(test) = journey.wizard.test.clone() else {
+                    if journey.wizard.requirements.is_none()
+                        && crate::requirements::check(devices, &mut journey).await?
+                    {
+                        continue;
+                    }
                     break;
                 };
                 let mut device = ensure_device(devices, &mut journey).await?;
@@ -402,6 +413,22 @@ pub async fn advance(devices: &Devices, mut journey: Journey) -> Outcome<Journey
                 if !enrol(devices, &mut journey).await? {
                     break;
                 }
+            }
+            Some(StepKind::WaitForLiveIntegration) => {
+                if !crate::requirements::poll_activation(devices, &mut journey).await? {
+                    break;
+                }
+            }
+            Some(StepKind::SmartFlexOnboardingDeviceRegistration)
+                if journey.wizard.reauthenticate_device.is_some() =>
+            {
+                let (Some(device_id), Some(grant_id)) = (
+                    journey.wizard.reauthenticate_device.clone(),
+                    journey.wizard.grant_id,
+                ) else {
+                    break;
+                };
+                reauthenticated(devices, &mut journey, &device_id, grant_id).await?;
             }
             Some(StepKind::SmartFlexOnboardingDeviceRegistration) => {
                 let mut device = match ensure_device(devices, &mut journey).await {
@@ -491,9 +518,26 @@ pub async fn complete_auth(
     journey.wizard.auth_error = None;
     journey.wizard.grant_id = Some(stored.id);
     journey.wizard.found_devices = remote.iter().map(found_device).collect();
+    // A new login: what the vendor requires is asked again.
+    journey.wizard.forget_requirements();
     let catalogue = catalogue()?;
     if let Some(device_id) = journey.wizard.reauthenticate_device.clone() {
-        return reauthenticated(devices, journey, &device_id, stored.id).await;
+        // The device moves to the new grant once the vendor's requirements are met (at the
+        // registration step); a login without the device ends here.
+        let device = store::device_by_id(&devices.db, &device_id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| internal("device gone"))?;
+        if !journey
+            .wizard
+            .found_devices
+            .iter()
+            .any(|d| d.remote_id == device.integration_device_id)
+        {
+            journey.wizard.terminal_error =
+                Some("This vendor login does not have the device.".to_owned());
+        }
+        return Ok(());
     }
     let kind = journey.wizard.registered_kind(catalogue);
     if !journey

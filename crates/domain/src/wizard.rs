@@ -30,7 +30,22 @@ pub enum StepKind {
     /// connects and is accepted.
     OcppConnectionDetails,
     SelectSessionDevice,
+    /// Which of the vehicles behind the customer's vendor login to connect.
+    SelectUserVehicle,
+    /// The vendor rejected the registration for missing permissions: does the customer want to
+    /// grant them ([`Wizard::modify_scopes_selected`])?
+    TeslaRegistrationFailed,
+    /// Grant the missing permissions at the vendor.
+    TeslaModifyScopes,
+    /// Pair ResiFlex's virtual key with the vehicle, in the vendor's app.
+    TeslaSetupVirtualKey,
+    /// Something to do at the vendor or on the device first (a software update, for example).
+    UserActionRequired,
     UserInputRequired,
+    /// Waiting for the vendor to switch the integration on.
+    WaitForLiveIntegration,
+    /// The vendor could not be asked about the device; ask again.
+    Retry,
     TestCharge,
     WaitForTransition,
     SmartFlexOnboardingDeviceRegistration,
@@ -56,7 +71,14 @@ impl StepKind {
         StepKind::AuthFlow,
         StepKind::OcppConnectionDetails,
         StepKind::SelectSessionDevice,
+        StepKind::SelectUserVehicle,
+        StepKind::TeslaRegistrationFailed,
+        StepKind::TeslaModifyScopes,
+        StepKind::TeslaSetupVirtualKey,
+        StepKind::UserActionRequired,
         StepKind::UserInputRequired,
+        StepKind::WaitForLiveIntegration,
+        StepKind::Retry,
         StepKind::TestCharge,
         StepKind::WaitForTransition,
         StepKind::SmartFlexOnboardingDeviceRegistration,
@@ -89,7 +111,14 @@ impl StepKind {
             StepKind::AuthFlow => "AuthFlow",
             StepKind::OcppConnectionDetails => "OcppConnectionDetails",
             StepKind::SelectSessionDevice => "SelectSessionDevice",
+            StepKind::SelectUserVehicle => "SelectUserVehicle",
+            StepKind::TeslaRegistrationFailed => "TeslaRegistrationFailed",
+            StepKind::TeslaModifyScopes => "TeslaModifyScopes",
+            StepKind::TeslaSetupVirtualKey => "TeslaSetupVirtualKey",
+            StepKind::UserActionRequired => "UserActionRequired",
             StepKind::UserInputRequired => "UserInputRequired",
+            StepKind::WaitForLiveIntegration => "WaitForLiveIntegration",
+            StepKind::Retry => "Retry",
             StepKind::TestCharge => "TestCharge",
             StepKind::WaitForTransition => "WaitForTransition",
             StepKind::SmartFlexOnboardingDeviceRegistration => {
@@ -116,6 +145,7 @@ impl StepKind {
                 | StepKind::SelectInverterMake
                 | StepKind::SelectInverterSystemType
                 | StepKind::SelectSessionDevice
+                | StepKind::SelectUserVehicle
         )
     }
 
@@ -124,7 +154,9 @@ impl StepKind {
         self.is_list()
             || matches!(
                 self,
-                StepKind::SelectVehicleOrChargePoint | StepKind::UserInputRequired
+                StepKind::SelectVehicleOrChargePoint
+                    | StepKind::UserInputRequired
+                    | StepKind::TeslaRegistrationFailed
             )
     }
 }
@@ -138,6 +170,7 @@ pub const DEVICE_TYPES: &[(&str, DeviceKind)] = &[
     ("HEAT_PUMPS", DeviceKind::HeatPump),
     ("BATTERIES", DeviceKind::Battery),
     ("INVERTERS", DeviceKind::Inverter),
+    ("THERMOSTATS", DeviceKind::Thermostat),
 ];
 
 /// The connection details issued to a device that connects to ResiFlex itself.
@@ -165,6 +198,68 @@ impl Integration {
         match self {
             Integration::Vehicle => "ELECTRIC_VEHICLE",
             Integration::ChargePoint => "CHARGE_POINT",
+        }
+    }
+}
+
+/// Something the vendor needs before ResiFlex can control a device. The vendor reports them
+/// (`DeviceProvider::requirements`); the customer fulfils the first three at the vendor, in its app
+/// or on the device, and the vendor itself the last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Requirement {
+    /// ResiFlex's virtual key is not paired with the vehicle (Tesla's vehicle command protocol).
+    VirtualKey,
+    /// The login did not grant every permission (scope) ResiFlex needs.
+    Scopes,
+    /// The device needs a software update first.
+    SoftwareUpdate,
+    /// The vendor has not switched the integration on yet.
+    Activation,
+}
+
+impl Requirement {
+    pub const ALL: &'static [Requirement] = &[
+        Requirement::VirtualKey,
+        Requirement::Scopes,
+        Requirement::SoftwareUpdate,
+        Requirement::Activation,
+    ];
+
+    /// The requirement's name in URLs and user actions.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Requirement::VirtualKey => "virtual-key",
+            Requirement::Scopes => "scopes",
+            Requirement::SoftwareUpdate => "software-update",
+            Requirement::Activation => "activation",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Requirement> {
+        Requirement::ALL
+            .iter()
+            .copied()
+            .find(|r| r.as_str() == text)
+    }
+
+    /// Whether the customer fulfils it (rather than the vendor, in its own time).
+    pub const fn by_customer(self) -> bool {
+        !matches!(self, Requirement::Activation)
+    }
+
+    /// What the customer is asked to do.
+    pub const fn description(self) -> &'static str {
+        match self {
+            Requirement::VirtualKey => {
+                "Pair the ResiFlex virtual key with your vehicle in the vendor's app."
+            }
+            Requirement::Scopes => {
+                "Allow ResiFlex every permission it needs to read and control your device."
+            }
+            Requirement::SoftwareUpdate => {
+                "Install the latest software update on your device in the vendor's app."
+            }
+            Requirement::Activation => "The vendor is switching the integration on.",
         }
     }
 }
@@ -226,6 +321,14 @@ pub struct Wizard {
     pub reauthenticate_device: Option<String>,
     /// The connection details of a device that connects to ResiFlex itself.
     pub enrolment: Option<Enrolment>,
+    /// What the vendor required for the chosen device when it was asked; `None` until then.
+    pub requirements: Option<Vec<Requirement>>,
+    /// The requirements the vendor has confirmed as fulfilled since.
+    pub fulfilled: std::collections::BTreeSet<Requirement>,
+    /// The customer's answer at `TeslaRegistrationFailed`: grant the missing permissions or not.
+    pub modify_scopes_selected: Option<bool>,
+    /// Why the vendor could not be asked about the device (the `Retry` step until asked again).
+    pub retry: Option<String>,
     /// Steps completed, oldest first (rebuilt on every change).
     pub completed: Vec<StepKind>,
 }
@@ -245,6 +348,10 @@ impl Default for Wizard {
             terminal_error: None,
             reauthenticate_device: None,
             enrolment: None,
+            requirements: None,
+            fulfilled: std::collections::BTreeSet::new(),
+            modify_scopes_selected: None,
+            retry: None,
             completed: Vec::new(),
         }
     }
@@ -324,6 +431,15 @@ impl Wizard {
             .map(|(_, kind)| *kind)
     }
 
+    /// What the heating steps list: thermostats when the customer connects a thermostat, heat
+    /// pumps otherwise.
+    fn heating_kind(&self) -> DeviceKind {
+        match self.device_type() {
+            Some(DeviceKind::Thermostat) => DeviceKind::Thermostat,
+            _ => DeviceKind::HeatPump,
+        }
+    }
+
     /// The catalogue entry of the device that will be integrated, and its kind.
     pub fn integrated_entry<'c>(&self, catalogue: &'c Catalogue) -> Option<&'c dyn CatalogueEntry> {
         let id = match self.device_type()? {
@@ -333,10 +449,12 @@ impl Wizard {
                     Integration::ChargePoint => self.answer(StepKind::SelectChargePointVariant)?,
                 }
             }
-            DeviceKind::HeatPump => self.answer(StepKind::SelectHeatPumpVariant)?,
+            // A thermostat is chosen on the heating steps, from the thermostats.
+            DeviceKind::HeatPump | DeviceKind::Thermostat => {
+                self.answer(StepKind::SelectHeatPumpVariant)?
+            }
             DeviceKind::Battery => self.answer(StepKind::SelectBatteryVariant)?,
             DeviceKind::Inverter => self.answer(StepKind::SelectInverterSystemType)?,
-            DeviceKind::Thermostat => return None,
         };
         catalogue.entry(id)
     }
@@ -421,7 +539,7 @@ impl Wizard {
                         return Some(StepKind::UnsupportedCombination);
                     }
                 }
-                DeviceKind::HeatPump => {
+                DeviceKind::HeatPump | DeviceKind::Thermostat => {
                     ask!(StepKind::SelectHeatPumpMake);
                     ask!(StepKind::SelectHeatPumpVariant);
                 }
@@ -433,7 +551,6 @@ impl Wizard {
                     ask!(StepKind::SelectInverterMake);
                     ask!(StepKind::SelectInverterSystemType);
                 }
-                DeviceKind::Thermostat => return Some(StepKind::UnsupportedCombination),
             }
             match self.integrated_entry(catalogue) {
                 Some(entry) if live(entry.integration_status()) && self.provider.is_some() => {}
@@ -444,17 +561,24 @@ impl Wizard {
             return Some(self.access_step());
         }
         path.push(self.access_step());
-        if self.reauthenticate_device.is_some() {
-            return None;
-        }
+        let reauthenticating = self.reauthenticate_device.is_some();
         let kind = self.registered_kind(catalogue);
-        let candidates = self
-            .found_devices
-            .iter()
-            .filter(|d| Some(d.kind) == kind)
-            .count();
-        if candidates > 1 {
-            ask!(StepKind::SelectSessionDevice);
+        if !reauthenticating {
+            let candidates = self
+                .found_devices
+                .iter()
+                .filter(|d| Some(d.kind) == kind)
+                .count();
+            if candidates > 1 {
+                ask!(self.selection_step(catalogue));
+            }
+        }
+        if let Some(step) = self.requirement_steps(path) {
+            return Some(step);
+        }
+        if reauthenticating {
+            // The device moves to the new grant at the registration step.
+            return Some(StepKind::SmartFlexOnboardingDeviceRegistration);
         }
         if kind == Some(DeviceKind::ElectricVehicle) {
             if !self.user_inputs.contains_key("vin") {
@@ -483,6 +607,139 @@ impl Wizard {
             }
         }
         Some(StepKind::SmartFlexOnboardingDeviceRegistration)
+    }
+
+    /// The step that chooses one of several devices behind the login: `SelectUserVehicle` for
+    /// vehicles, `SelectSessionDevice` for anything else.
+    pub fn selection_step(&self, catalogue: &Catalogue) -> StepKind {
+        if self.registered_kind(catalogue) == Some(DeviceKind::ElectricVehicle) {
+            StepKind::SelectUserVehicle
+        } else {
+            StepKind::SelectSessionDevice
+        }
+    }
+
+    /// Whether the integration is Tesla's, whose requirements have steps of their own.
+    pub fn tesla(&self) -> bool {
+        matches!(self.provider, Some(Provider::Tesla | Provider::TeslaV2))
+    }
+
+    /// The requirements the `UserActionRequired` step lists: those the customer fulfils that no
+    /// vendor-specific step covers.
+    pub fn user_actions(&self) -> Vec<Requirement> {
+        let tesla = self.tesla();
+        self.requirements
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|r| {
+                r.by_customer()
+                    && !(tesla && matches!(r, Requirement::VirtualKey | Requirement::Scopes))
+            })
+            .collect()
+    }
+
+    /// The requirements a step waits for, once the vendor has been asked.
+    pub fn requirements_of(&self, step: StepKind) -> Vec<Requirement> {
+        let required = |r: Requirement| {
+            self.requirements
+                .as_ref()
+                .is_some_and(|all| all.contains(&r))
+        };
+        match step {
+            StepKind::TeslaModifyScopes if required(Requirement::Scopes) => {
+                vec![Requirement::Scopes]
+            }
+            StepKind::TeslaSetupVirtualKey if required(Requirement::VirtualKey) => {
+                vec![Requirement::VirtualKey]
+            }
+            StepKind::UserActionRequired => self.user_actions(),
+            StepKind::WaitForLiveIntegration if required(Requirement::Activation) => {
+                vec![Requirement::Activation]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The steps of what the vendor requires for the device, in order; the first one not done is
+    /// current (`WaitForTransition` while the vendor has not been asked, `Retry` when asking failed).
+    fn requirement_steps(&self, path: &mut Vec<StepKind>) -> Option<StepKind> {
+        if self.retry.is_some() {
+            return Some(StepKind::Retry);
+        }
+        let Some(required) = &self.requirements else {
+            return Some(StepKind::WaitForTransition);
+        };
+        let done = |r: &Requirement| self.fulfilled.contains(r);
+        let tesla = self.tesla();
+        if tesla && required.contains(&Requirement::Scopes) {
+            match self.modify_scopes_selected {
+                None => return Some(StepKind::TeslaRegistrationFailed),
+                Some(false) => {
+                    path.push(StepKind::TeslaRegistrationFailed);
+                    return Some(StepKind::TerminalError);
+                }
+                Some(true) => {
+                    path.push(StepKind::TeslaRegistrationFailed);
+                    if !done(&Requirement::Scopes) {
+                        return Some(StepKind::TeslaModifyScopes);
+                    }
+                    path.push(StepKind::TeslaModifyScopes);
+                }
+            }
+        }
+        if tesla && required.contains(&Requirement::VirtualKey) {
+            if !done(&Requirement::VirtualKey) {
+                return Some(StepKind::TeslaSetupVirtualKey);
+            }
+            path.push(StepKind::TeslaSetupVirtualKey);
+        }
+        let actions = self.user_actions();
+        if !actions.is_empty() {
+            if !actions.iter().all(done) {
+                return Some(StepKind::UserActionRequired);
+            }
+            path.push(StepKind::UserActionRequired);
+        }
+        if required.contains(&Requirement::Activation) {
+            if !done(&Requirement::Activation) {
+                return Some(StepKind::WaitForLiveIntegration);
+            }
+            path.push(StepKind::WaitForLiveIntegration);
+        }
+        None
+    }
+
+    /// The customer's answer at `TeslaRegistrationFailed` (the current step, or an earlier one to
+    /// change it): `true` goes on to `TeslaModifyScopes`, `false` ends the journey.
+    pub fn decide_scopes(
+        &mut self,
+        modify: bool,
+        catalogue: &Catalogue,
+    ) -> Result<(), WizardError> {
+        match self.status {
+            WizardStatus::Cancelled => return Err(WizardError::Cancelled),
+            WizardStatus::Complete => return Err(WizardError::Complete),
+            WizardStatus::InProgress => {}
+        }
+        let (path, current) = self.path(catalogue);
+        let step = StepKind::TeslaRegistrationFailed;
+        if current != Some(step) && !path.contains(&step) {
+            return Err(WizardError::UnknownStep(step.name().to_owned()));
+        }
+        if self.modify_scopes_selected != Some(modify) {
+            self.modify_scopes_selected = Some(modify);
+            self.fulfilled.remove(&Requirement::Scopes);
+            self.fulfilled.remove(&Requirement::VirtualKey);
+            self.user_inputs.clear();
+            self.test = None;
+        }
+        Ok(())
+    }
+
+    /// The vendor confirmed `fulfilled` for the chosen device.
+    pub fn confirm(&mut self, fulfilled: &[Requirement]) {
+        self.fulfilled.extend(fulfilled.iter().copied());
     }
 
     /// The current step, or `None` when the journey is complete.
@@ -539,9 +796,9 @@ impl Wizard {
             StepKind::SelectChargePointVariant => {
                 models(DeviceKind::ChargePoint, StepKind::SelectChargePointMake)
             }
-            StepKind::SelectHeatPumpMake => makes(DeviceKind::HeatPump),
+            StepKind::SelectHeatPumpMake => makes(self.heating_kind()),
             StepKind::SelectHeatPumpVariant => {
-                models(DeviceKind::HeatPump, StepKind::SelectHeatPumpMake)
+                models(self.heating_kind(), StepKind::SelectHeatPumpMake)
             }
             StepKind::SelectBatteryMake => makes(DeviceKind::Battery),
             StepKind::SelectBatteryVariant => {
@@ -551,7 +808,7 @@ impl Wizard {
             StepKind::SelectInverterSystemType => {
                 models(DeviceKind::Inverter, StepKind::SelectInverterMake)
             }
-            StepKind::SelectSessionDevice => {
+            StepKind::SelectSessionDevice | StepKind::SelectUserVehicle => {
                 let kind = self.registered_kind(catalogue);
                 self.found_devices
                     .iter()
@@ -608,7 +865,11 @@ impl Wizard {
             self.forget_after_selection(step);
         }
         self.answers.insert(step, value.to_owned());
-        if step.is_list() && step != StepKind::SelectSessionDevice
+        if step.is_list()
+            && !matches!(
+                step,
+                StepKind::SelectSessionDevice | StepKind::SelectUserVehicle
+            )
             || step == StepKind::SelectVehicleOrChargePoint
         {
             self.provider = None;
@@ -617,15 +878,28 @@ impl Wizard {
     }
 
     fn forget_after_selection(&mut self, step: StepKind) {
-        if step != StepKind::SelectSessionDevice {
+        if !matches!(
+            step,
+            StepKind::SelectSessionDevice | StepKind::SelectUserVehicle
+        ) {
             self.grant_id = None;
             self.auth_error = None;
             self.found_devices.clear();
             self.answers.remove(&StepKind::SelectSessionDevice);
+            self.answers.remove(&StepKind::SelectUserVehicle);
         }
+        self.forget_requirements();
         self.user_inputs.clear();
         self.test = None;
         self.device_id = None;
+    }
+
+    /// Forgets what the vendor required for the device chosen before.
+    pub fn forget_requirements(&mut self) {
+        self.requirements = None;
+        self.fulfilled.clear();
+        self.modify_scopes_selected = None;
+        self.retry = None;
     }
 
     /// The remote device that will be registered: the chosen one, or the only one of the kind.
@@ -636,7 +910,10 @@ impl Wizard {
             .iter()
             .filter(|d| Some(d.kind) == kind)
             .collect();
-        match self.answer(StepKind::SelectSessionDevice) {
+        let chosen = self
+            .answer(StepKind::SelectSessionDevice)
+            .or_else(|| self.answer(StepKind::SelectUserVehicle));
+        match chosen {
             Some(id) => candidates.into_iter().find(|d| d.remote_id == id),
             None if candidates.len() == 1 => candidates.into_iter().next(),
             None => None,
@@ -711,9 +988,11 @@ mod tests {
         });
         assert_eq!(
             w.current(c),
-            Some(StepKind::UserInputRequired),
-            "one car: no session device step"
+            Some(StepKind::WaitForTransition),
+            "one car: no selection step; the vendor is asked what it requires"
         );
+        w.requirements = Some(Vec::new());
+        assert_eq!(w.current(c), Some(StepKind::UserInputRequired));
         w.user_inputs
             .insert("vin".into(), "WVWZZZ1JZXW000001".into());
         assert_eq!(w.current(c), Some(StepKind::TestCharge));
@@ -746,12 +1025,12 @@ mod tests {
                 vin: None,
             });
         }
-        assert_eq!(w.current(c), Some(StepKind::SelectSessionDevice));
+        assert_eq!(w.current(c), Some(StepKind::SelectUserVehicle));
         assert_eq!(
-            w.answer_step(StepKind::SelectSessionDevice, "car-3", c),
+            w.answer_step(StepKind::SelectUserVehicle, "car-3", c),
             Err(WizardError::UnknownOption("car-3".into()))
         );
-        w.answer_step(StepKind::SelectSessionDevice, "car-2", c)
+        w.answer_step(StepKind::SelectUserVehicle, "car-2", c)
             .unwrap();
         assert_eq!(w.chosen_device(c).unwrap().remote_id, "car-2");
         // Back to the make: everything after it, including the authorisation, is forgotten.
@@ -828,6 +1107,7 @@ mod tests {
             model: "b".into(),
             vin: None,
         });
+        w.requirements = Some(Vec::new());
         assert_eq!(
             w.current(c),
             Some(StepKind::SmartFlexOnboardingDeviceRegistration)
@@ -868,11 +1148,123 @@ mod tests {
             model: "One".into(),
             vin: None,
         });
+        w.requirements = Some(Vec::new());
         assert_eq!(
             w.current(c),
             Some(StepKind::SmartFlexOnboardingDeviceRegistration)
         );
         assert!(w.path(c).0.contains(&StepKind::OcppConnectionDetails));
+    }
+
+    fn authorised_car(provider: Provider) -> Wizard {
+        let mut w = ev_wizard();
+        w.provider = Some(provider);
+        w.grant_id = Some(1);
+        w.found_devices.push(FoundDevice {
+            remote_id: "car-1".into(),
+            kind: DeviceKind::ElectricVehicle,
+            make: "Tesla".into(),
+            model: "Model 3".into(),
+            vin: None,
+        });
+        w
+    }
+
+    #[test]
+    fn a_tesla_asks_for_permissions_and_the_virtual_key_then_waits_for_the_integration() {
+        let c = catalogue();
+        let mut w = authorised_car(Provider::Tesla);
+        w.requirements = Some(vec![
+            Requirement::Scopes,
+            Requirement::VirtualKey,
+            Requirement::SoftwareUpdate,
+            Requirement::Activation,
+        ]);
+        assert_eq!(w.current(c), Some(StepKind::TeslaRegistrationFailed));
+        w.decide_scopes(false, c).unwrap();
+        assert_eq!(w.current(c), Some(StepKind::TerminalError));
+        w.decide_scopes(true, c).unwrap();
+        assert_eq!(w.current(c), Some(StepKind::TeslaModifyScopes));
+        w.confirm(&[Requirement::Scopes]);
+        assert_eq!(w.current(c), Some(StepKind::TeslaSetupVirtualKey));
+        w.confirm(&[Requirement::VirtualKey]);
+        assert_eq!(w.current(c), Some(StepKind::UserActionRequired));
+        assert_eq!(w.user_actions(), vec![Requirement::SoftwareUpdate]);
+        w.confirm(&[Requirement::SoftwareUpdate]);
+        assert_eq!(w.current(c), Some(StepKind::WaitForLiveIntegration));
+        w.confirm(&[Requirement::Activation]);
+        assert_eq!(w.current(c), Some(StepKind::UserInputRequired));
+        let (path, _) = w.path(c);
+        for step in [
+            StepKind::TeslaRegistrationFailed,
+            StepKind::TeslaModifyScopes,
+            StepKind::TeslaSetupVirtualKey,
+            StepKind::UserActionRequired,
+            StepKind::WaitForLiveIntegration,
+        ] {
+            assert!(path.contains(&step), "{step:?} in {path:?}");
+        }
+    }
+
+    #[test]
+    fn other_vendors_list_every_requirement_as_a_user_action_and_a_failed_check_is_retried() {
+        let c = catalogue();
+        let mut w = authorised_car(Provider::Enode);
+        w.retry = Some("unreachable".into());
+        assert_eq!(w.current(c), Some(StepKind::Retry));
+        w.retry = None;
+        w.requirements = Some(vec![Requirement::VirtualKey, Requirement::Scopes]);
+        assert_eq!(w.current(c), Some(StepKind::UserActionRequired));
+        w.confirm(&[Requirement::VirtualKey]);
+        assert_eq!(w.current(c), Some(StepKind::UserActionRequired));
+        w.confirm(&[Requirement::Scopes]);
+        assert_eq!(w.current(c), Some(StepKind::UserInputRequired));
+        assert_eq!(
+            w.decide_scopes(true, c),
+            Err(WizardError::UnknownStep("TeslaRegistrationFailed".into()))
+        );
+    }
+
+    #[test]
+    fn requirements_have_names() {
+        for r in Requirement::ALL {
+            assert_eq!(Requirement::parse(r.as_str()), Some(*r));
+        }
+        assert!(!Requirement::Activation.by_customer());
+    }
+
+    #[test]
+    fn a_thermostat_is_chosen_on_the_heating_steps() {
+        let c = catalogue();
+        let thermostat = first_live(DeviceKind::Thermostat);
+        let mut w = Wizard::default();
+        w.answer_step(StepKind::SelectDeviceType, "THERMOSTATS", c)
+            .unwrap();
+        assert_eq!(w.current(c), Some(StepKind::SelectHeatPumpMake));
+        let makes = w.options(StepKind::SelectHeatPumpMake, c);
+        assert!(makes.iter().any(|m| m.id == thermostat.make()));
+        assert!(!makes.iter().any(|m| m.id == "Daikin"), "no heat pumps");
+        w.answer_step(StepKind::SelectHeatPumpMake, thermostat.make(), c)
+            .unwrap();
+        w.answer_step(StepKind::SelectHeatPumpVariant, thermostat.id(), c)
+            .unwrap();
+        assert_eq!(w.registered_kind(c), Some(DeviceKind::Thermostat));
+        w.provider = thermostat.providers().first().copied();
+        assert_eq!(w.current(c), Some(StepKind::AuthFlow));
+        w.grant_id = Some(4);
+        w.found_devices.push(FoundDevice {
+            remote_id: "th".into(),
+            kind: DeviceKind::Thermostat,
+            make: "a".into(),
+            model: "b".into(),
+            vin: None,
+        });
+        w.requirements = Some(Vec::new());
+        assert_eq!(
+            w.current(c),
+            Some(StepKind::SmartFlexOnboardingDeviceRegistration),
+            "no VIN and no test charge"
+        );
     }
 
     #[test]

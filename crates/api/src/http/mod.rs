@@ -146,6 +146,14 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/sandbox/return", get(crate::sandbox::returned))
         .route(
+            crate::sandbox::vendor::ACCOUNT_PATH,
+            get(crate::sandbox::vendor::account_page).post(crate::sandbox::vendor::account_devices),
+        )
+        .route(
+            crate::sandbox::actions::PATH,
+            get(crate::sandbox::actions::show).post(crate::sandbox::actions::perform),
+        )
+        .route(
             crate::ops::money::bills::download::PATH,
             get(crate::ops::money::bills::download::document),
         )

@@ -1,6 +1,8 @@
 //! The `SmartFlexDeviceInterface` and the object of each kind of device.
 
 use super::*;
+use crate::ops::onboarding::ElectricVehicleVariant;
+use resiflex_domain::catalogue::Catalogue;
 
 /// A device registered for smart control.
 // Several fields share a type, which the lint mistakes for repeated attributes.
@@ -165,12 +167,14 @@ macro_rules! device_object {
     };
 }
 
-/// Writes an object for a device that charges a vehicle.
+/// Writes an object for a device that charges a vehicle, with its own fields after the shared ones.
 macro_rules! charging_device {
-    ($(#[$doc:meta])* $ty:ident, $legacy:meta) => {
+    ($(#[$doc:meta])* $ty:ident, $legacy:meta $(, { $($own:tt)* })?) => {
         device_object! {
             $(#[$doc])*
             $ty {
+                $($($own)*)?
+
                 async fn make(&self) -> String {
                     self.0.device.make.clone()
                 }
@@ -218,7 +222,42 @@ macro_rules! charging_device {
 charging_device! {
     /// An electric vehicle controlled through the car maker's cloud.
     SmartFlexVehicle,
-    graphql(deprecation = "Use `preferences` instead (since 2024-11-01).")
+    graphql(deprecation = "Use `preferences` instead (since 2024-11-01)."),
+    {
+        /// The vehicle variant the customer chose when onboarding it: its make, model, model years
+        /// and usable battery size (kWh). Null for a vehicle registered without a catalogue entry.
+        async fn vehicle_variant(&self) -> Option<ElectricVehicleVariant> {
+            vehicle_variant(&self.0.device)
+        }
+
+        /// The vehicle identification number the customer confirmed when onboarding it, as the
+        /// car maker's app shows it. Null when the vendor did not give one.
+        async fn vin(&self) -> Option<String> {
+            self.0.device.vin.clone()
+        }
+    }
+}
+
+/// The catalogue variant a vehicle was registered as, sized as the device record is.
+fn vehicle_variant(device: &Device) -> Option<ElectricVehicleVariant> {
+    let id = device.catalogue_id.as_deref()?;
+    let catalogue = match Catalogue::get() {
+        Ok(catalogue) => catalogue,
+        Err(err) => {
+            tracing::warn!(error = %err, "the device catalogue could not be read");
+            return None;
+        }
+    };
+    let variant = catalogue.vehicle(id)?;
+    Some(ElectricVehicleVariant {
+        make: device.make.clone(),
+        model: device.model.clone(),
+        available_from: i32::from(variant.available_from),
+        available_to: variant.available_to.map(i32::from),
+        battery_size: device
+            .battery_capacity_wh
+            .map_or_else(|| thousandths(variant.battery().wh), thousandths),
+    })
 }
 
 charging_device! {

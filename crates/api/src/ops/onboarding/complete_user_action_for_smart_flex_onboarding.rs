@@ -2,12 +2,19 @@
 
 use super::*;
 
-/// Completes a `UserActionRequired` step. ResiFlex's journeys have none today, so any step id is
-/// refused (KT-CT-4377) or, for another step type, KT-CT-4375.
+/// Completes a `UserActionRequired` or `TeslaModifyScopes` step: only when the vendor confirms
+/// that the customer did what it asks (KT-CT-4376 until then).
 pub(super) async fn run(ctx: &Context<'_>, input: StepInput) -> ApiResult<WizardPayload> {
-    let (_loaded, _step) = for_step(ctx, &input.wizard_id, &input.step_id).await?;
-    Err(KrakenError::with_message(
-        ErrorCode::StepParameters,
-        "This step needs no user action.",
-    ))
+    let api = api(ctx)?;
+    let (mut loaded, step) = for_step(ctx, &input.wizard_id, &input.step_id).await?;
+    ensure_current(
+        &loaded,
+        step,
+        &[StepKind::UserActionRequired, StepKind::TeslaModifyScopes],
+        "a user action",
+    )?;
+    resiflex_devices::requirements::confirm(&api.devices, &mut loaded, step)
+        .await
+        .map_err(onboarding_error)?;
+    save_and_respond(api, loaded).await
 }

@@ -60,3 +60,19 @@ pub struct CompleteUserInputRequiredInput {
     pub step_id: ID,
     pub user_input: Vec<UserInput>,
 }
+
+/// A step completed with nothing but its ids.
+#[derive(InputObject, Debug)]
+pub struct CompleteSmartFlexOnboardingStepInput {
+    pub wizard_id: ID,
+    pub step_id: ID,
+}
+
+/// The customer's decision at `TeslaRegistrationFailed`.
+#[derive(InputObject, Debug)]
+pub struct CompleteTeslaRegistrationFailedInput {
+    pub wizard_id: ID,
+    pub step_id: ID,
+    /// Whether the customer grants the missing permissions.
+    pub modify_scopes_selected: bool,
+}

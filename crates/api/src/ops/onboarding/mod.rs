@@ -5,6 +5,11 @@
 //! The journey itself is the pure state machine `resiflex_domain::wizard::Wizard`; this module stores
 //! it (with optimistic versions: a concurrent update is KT-CT-4372), talks to the provider at the
 //! `AuthFlow` and `TestCharge` steps, registers the device, and maps everything to Kraken's types.
+//! What the vendor requires before the device can be controlled (`TeslaRegistrationFailed`,
+//! `TeslaModifyScopes`, `TeslaSetupVirtualKey`, `UserActionRequired`, `WaitForLiveIntegration`,
+//! `Retry`) is asked of the vendor and confirmed by it (`resiflex_devices::requirements`): a step
+//! the customer completes moves only once the vendor reports it done (KT-CT-4376 until then).
+//! `backendScreen` renders the current step as a server-driven screen (`screen`).
 //! Every read re-evaluates the steps that wait for the outside world (`WaitForTransition`, the
 //! registration), so a wizard interrupted by a restart carries on when it is next fetched.
 
@@ -12,7 +17,8 @@ use async_graphql::{Context, ID, InputObject, Interface, Object, SimpleObject};
 use resiflex_domain::catalogue::Catalogue;
 use resiflex_domain::device::{DeviceKind, Lifecycle};
 use resiflex_domain::wizard::{
-    ListOption, StepKind, TestOutcome, TestProgress, Wizard, WizardError, WizardStatus, valid_vin,
+    ListOption, Requirement, StepKind, TestOutcome, TestProgress, Wizard, WizardError,
+    WizardStatus, valid_vin,
 };
 use resiflex_store::devices::{self as store};
 
@@ -26,9 +32,13 @@ use resiflex_devices::onboarding::{self as journey, Journey, OnboardingError};
 
 mod cancel_smart_flex_onboarding;
 mod complete_auth_flow_for_smart_flex_onboarding;
+mod complete_retry_for_smart_flex_onboarding;
+mod complete_tesla_registration_failed_for_smart_flex_onboarding;
+mod complete_tesla_setup_virtual_key_for_smart_flex_onboarding;
 mod complete_user_action_for_smart_flex_onboarding;
 mod complete_user_input_required_for_smart_flex_onboarding;
 mod inputs;
+mod screen;
 mod select_from_list_for_smart_flex_onboarding;
 mod select_vehicle_or_charge_point_for_smart_flex_onboarding;
 mod smart_flex_onboarding_wizard;
@@ -40,7 +50,15 @@ mod start_test_charge_for_smart_flex_onboarding;
 mod types;
 
 pub use inputs::*;
+pub use screen::*;
 pub use types::*;
+
+/// Registers the wizard's types that no field returns: the `SelectFromList` interface.
+pub fn register_types<Q, M, S>(
+    builder: async_graphql::SchemaBuilder<Q, M, S>,
+) -> async_graphql::SchemaBuilder<Q, M, S> {
+    builder.register_output_type::<SelectFromList>()
+}
 
 const STEP_CODES: &[ErrorCode] = &[
     ErrorCode::WizardNotFound,
@@ -116,6 +134,21 @@ pub const ERRORS: &[OperationErrors] = &[
         STEP_CODES,
     ),
     op(
+        "completeTeslaSetupVirtualKeyForSmartFlexOnboarding",
+        OperationKind::Mutation,
+        STEP_CODES,
+    ),
+    op(
+        "completeTeslaRegistrationFailedForSmartFlexOnboarding",
+        OperationKind::Mutation,
+        STEP_CODES,
+    ),
+    op(
+        "completeRetryForSmartFlexOnboarding",
+        OperationKind::Mutation,
+        STEP_CODES,
+    ),
+    op(
         "startTestChargeForSmartFlexOnboarding",
         OperationKind::Mutation,
         &[
@@ -149,6 +182,9 @@ fn onboarding_error(err: OnboardingError) -> KrakenError {
         }
         OnboardingError::StepNotFound => KrakenError::new(ErrorCode::StepNotFound),
         OnboardingError::RetryLater => KrakenError::new(ErrorCode::StepRetryLater),
+        OnboardingError::NotConfirmed(message) => {
+            KrakenError::with_message(ErrorCode::StepRetryLater, message)
+        }
         OnboardingError::ProviderUnavailable => KrakenError::new(ErrorCode::ProviderUnavailable),
         OnboardingError::NotReady { reason, message } => {
             let refused = KrakenError::with_message(ErrorCode::VehicleNotReadyForTest, message);
@@ -191,6 +227,29 @@ fn parse_step(wizard_id: &str, step_id: &str) -> ApiResult<StepKind> {
         return Err(unknown());
     }
     StepKind::named(name).ok_or_else(unknown)
+}
+
+/// Checks that `step` is of a kind the mutation completes (KT-CT-4375 otherwise) and is the
+/// wizard's current step (KT-CT-4377 otherwise).
+fn ensure_current(
+    loaded: &Journey,
+    step: StepKind,
+    kinds: &[StepKind],
+    what: &str,
+) -> ApiResult<()> {
+    if !kinds.contains(&step) {
+        return Err(KrakenError::with_message(
+            ErrorCode::StepParameters,
+            format!("This step is not {what}."),
+        ));
+    }
+    if loaded.wizard.current(catalogue()?) != Some(step) {
+        return Err(KrakenError::with_message(
+            ErrorCode::StepNotFound,
+            "This step is not the wizard's current one.",
+        ));
+    }
+    Ok(())
 }
 
 /// Checks that a mutation may act on the wizard at all.
@@ -388,14 +447,43 @@ impl OnboardingMutation {
         complete_user_input_required_for_smart_flex_onboarding::run(ctx, input).await
     }
 
-    /// Completes a `UserActionRequired` step. ResiFlex's journeys have none today, so any step id is
-    /// refused (KT-CT-4377) or, for another step type, KT-CT-4375.
+    /// Completes a `UserActionRequired` or `TeslaModifyScopes` step once the vendor confirms the
+    /// customer did what it asks (KT-CT-4376 until then).
     async fn complete_user_action_for_smart_flex_onboarding(
         &self,
         ctx: &Context<'_>,
         input: StepInput,
     ) -> ApiResult<WizardPayload> {
         complete_user_action_for_smart_flex_onboarding::run(ctx, input).await
+    }
+
+    /// Completes `TeslaSetupVirtualKey` once the vendor reports the virtual key paired with the
+    /// vehicle (KT-CT-4376 until then).
+    async fn complete_tesla_setup_virtual_key_for_smart_flex_onboarding(
+        &self,
+        ctx: &Context<'_>,
+        input: CompleteSmartFlexOnboardingStepInput,
+    ) -> ApiResult<WizardPayload> {
+        complete_tesla_setup_virtual_key_for_smart_flex_onboarding::run(ctx, input).await
+    }
+
+    /// Answers `TeslaRegistrationFailed`: grant the missing permissions (`true`) or not.
+    async fn complete_tesla_registration_failed_for_smart_flex_onboarding(
+        &self,
+        ctx: &Context<'_>,
+        input: CompleteTeslaRegistrationFailedInput,
+    ) -> ApiResult<WizardPayload> {
+        complete_tesla_registration_failed_for_smart_flex_onboarding::run(ctx, input).await
+    }
+
+    /// Completes `Retry`: asks the vendor again (KT-CT-4376 while it still does not answer).
+    #[graphql(deprecation = "The Retry step is no longer used by most journeys (2026-07-29).")]
+    async fn complete_retry_for_smart_flex_onboarding(
+        &self,
+        ctx: &Context<'_>,
+        input: CompleteSmartFlexOnboardingStepInput,
+    ) -> ApiResult<WizardPayload> {
+        complete_retry_for_smart_flex_onboarding::run(ctx, input).await
     }
 
     /// Starts the test charge; fetch the wizard to follow it.

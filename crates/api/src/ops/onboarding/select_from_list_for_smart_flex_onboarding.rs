@@ -17,7 +17,10 @@ pub(super) async fn run(ctx: &Context<'_>, input: SelectFromListInput) -> ApiRes
         .answer_step(step, input.selected_option.trim(), catalogue()?)
         .map_err(wizard_error)?;
     journey::choose_provider(&api.devices, &mut loaded.wizard, catalogue()?);
-    if step == StepKind::SelectSessionDevice {
+    if matches!(
+        step,
+        StepKind::SelectSessionDevice | StepKind::SelectUserVehicle
+    ) {
         journey::ensure_chosen_free(&api.devices, &loaded)
             .await
             .map_err(onboarding_error)?;

@@ -8,6 +8,10 @@ pub struct SmartFlexOnboardingWizard {
     authorization_uri: Option<String>,
     test_ready: Option<bool>,
     redirect_uri: String,
+    /// Where the customer fulfils each requirement of the device at the vendor.
+    requirement_urls: Vec<(Requirement, String)>,
+    /// The virtual key's name, as the vendor's app shows it (this server's host).
+    virtual_key: String,
 }
 
 #[derive(SimpleObject, Debug, Clone)]
@@ -33,7 +37,9 @@ impl SmartFlexOnboardingWizard {
             Some(DeviceKind::HeatPump) => "Connect your heat pump",
             Some(DeviceKind::Battery) => "Connect your home battery",
             Some(DeviceKind::Inverter) => "Connect your solar inverter",
-            Some(_) => "Connect your electric vehicle",
+            Some(DeviceKind::Thermostat) => "Connect your thermostat",
+            Some(DeviceKind::ChargePoint) => "Connect your charger",
+            Some(DeviceKind::ElectricVehicle) => "Connect your electric vehicle",
             None if self.loaded.wizard.reauthenticate_device.is_some() => "Reconnect your device",
             None => "Connect a device",
         }
@@ -103,6 +109,24 @@ impl SmartFlexOnboardingWizard {
     async fn created_at(&self) -> crate::scalars::DateTime {
         crate::scalars::DateTime(self.loaded.row.created_at)
     }
+
+    /// The current step as a server-driven screen: texts and buttons described with
+    /// `TextStyleV1`, `Alignment`, `ButtonStyle` and `ButtonVariance`. Version 1 is a
+    /// `ComponentListType` with typed `items`; from version 2 a `GenericBackendScreen` carries
+    /// the same content in `screenData` only.
+    async fn backend_screen(
+        &self,
+        #[graphql(default = 1)] max_version_supported: i32,
+    ) -> ApiResult<BackendScreenType> {
+        let catalogue = catalogue()?;
+        let current = if self.loaded.wizard.status == WizardStatus::InProgress {
+            self.loaded.wizard.current(catalogue)
+        } else {
+            None
+        };
+        let step = current.map(|kind| self.step(kind, catalogue));
+        super::screen::screen(&self.loaded, step.as_ref(), max_version_supported)
+    }
 }
 
 impl SmartFlexOnboardingWizard {
@@ -131,12 +155,46 @@ impl SmartFlexOnboardingWizard {
         } else {
             None
         };
+        let mut requirement_urls = Vec::new();
+        if let Some(name) = loaded.wizard.provider
+            && let Some(provider) = api.providers.get(name)
+            && let Some(remote_id) = requirement_device(api, &loaded).await?
+            && let Some(state) = &loaded.row.oauth_state
+        {
+            for requirement in loaded.wizard.requirements.iter().flatten() {
+                if let Some(url) = provider.requirement_url(&remote_id, *requirement) {
+                    let mut params = vec![("state", state.as_str())];
+                    if *requirement == Requirement::Scopes {
+                        params.push(("redirect_uri", redirect.as_str()));
+                    }
+                    requirement_urls.push((*requirement, add_query(&url, &params)));
+                }
+            }
+        }
+        let virtual_key = api
+            .public_url
+            .split("://")
+            .nth(1)
+            .unwrap_or(&api.public_url)
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
         Ok(SmartFlexOnboardingWizard {
             loaded,
             authorization_uri,
             test_ready,
             redirect_uri: redirect,
+            requirement_urls,
+            virtual_key,
         })
+    }
+
+    fn requirement_url(&self, requirement: Requirement) -> Option<String> {
+        self.requirement_urls
+            .iter()
+            .find(|(r, _)| *r == requirement)
+            .map(|(_, url)| url.clone())
     }
 
     fn step(&self, kind: StepKind, catalogue: &Catalogue) -> Step {
@@ -172,6 +230,45 @@ impl SmartFlexOnboardingWizard {
             StepKind::SelectInverterMake => list!(SelectInverterMake),
             StepKind::SelectInverterSystemType => list!(SelectInverterSystemType),
             StepKind::SelectSessionDevice => list!(SelectSessionDevice),
+            StepKind::SelectUserVehicle => list!(SelectUserVehicle),
+            StepKind::TeslaRegistrationFailed => Step::TeslaRegistrationFailed(TeslaRegistrationFailed {
+                id,
+                modify_scopes_selected: wizard.modify_scopes_selected,
+            }),
+            StepKind::TeslaModifyScopes => Step::TeslaModifyScopes(TeslaModifyScopes {
+                id,
+                modify_scopes_uri: self.requirement_url(Requirement::Scopes),
+                redirect_uri: Some(self.redirect_uri.clone()),
+            }),
+            StepKind::TeslaSetupVirtualKey => Step::TeslaSetupVirtualKey(TeslaSetupVirtualKey {
+                id,
+                key: Some(self.virtual_key.clone()),
+                uri: self.requirement_url(Requirement::VirtualKey),
+            }),
+            StepKind::UserActionRequired => Step::UserActionRequired(UserActionRequired {
+                id,
+                user_actions: wizard
+                    .user_actions()
+                    .into_iter()
+                    .map(|r| UserActionType {
+                        key: r.as_str().to_owned(),
+                        description: r.description().to_owned(),
+                        uri: self.requirement_url(r),
+                        is_completed: wizard.fulfilled.contains(&r),
+                    })
+                    .collect(),
+            }),
+            StepKind::WaitForLiveIntegration => Step::WaitForLiveIntegration(WaitForLiveIntegration {
+                id,
+                is_live: wizard.fulfilled.contains(&Requirement::Activation),
+            }),
+            StepKind::Retry => Step::Retry(Retry {
+                id,
+                message: wizard
+                    .retry
+                    .clone()
+                    .unwrap_or_else(|| "The step can be tried again.".to_owned()),
+            }),
             StepKind::SelectVehicleOrChargePoint => Step::SelectVehicleOrChargePoint(SelectVehicleOrChargePoint {
                 id,
                 selected_integration: match wizard.answers.get(&kind).map(String::as_str) {
@@ -246,7 +343,14 @@ impl SmartFlexOnboardingWizard {
             }),
             StepKind::TerminalError => Step::TerminalError(TerminalError {
                 id,
-                message: wizard.terminal_error.clone().unwrap_or_else(|| "The onboarding cannot continue.".to_owned()),
+                message: wizard.terminal_error.clone().unwrap_or_else(|| {
+                    if wizard.modify_scopes_selected == Some(false) {
+                        "ResiFlex cannot control the vehicle without the permissions it asked for. Choose to grant them to carry on."
+                    } else {
+                        "The onboarding cannot continue."
+                    }
+                    .to_owned()
+                }),
             }),
         }
     }
@@ -262,6 +366,7 @@ fn list_item(step: StepKind, option: ListOption, catalogue: &Catalogue) -> Smart
         StepKind::SelectVehicleMake => item.vehicle_make = Some(option.label),
         StepKind::SelectChargePointMake => item.charge_point_make = Some(option.label),
         StepKind::SelectSessionDevice => item.session_device = Some(option.label),
+        StepKind::SelectUserVehicle => item.vehicle = Some(option.label),
         StepKind::SelectVehicleVariant => {
             item.electric_vehicle_variant =
                 catalogue
@@ -305,6 +410,8 @@ pub struct SmartFlexListItem {
     pub vehicle_make: Option<String>,
     pub charge_point_make: Option<String>,
     pub session_device: Option<String>,
+    /// A vehicle behind the customer's vendor login (`SelectUserVehicle`).
+    pub vehicle: Option<String>,
     pub electric_vehicle_variant: Option<ElectricVehicleVariant>,
     pub electric_charge_point_variant: Option<ElectricChargePointVariant>,
 }
@@ -328,6 +435,20 @@ pub struct ElectricChargePointVariant {
     pub amperage: i32,
 }
 
+/// A list item of a SmartFlex onboarding step.
+#[derive(Interface, Debug, Clone)]
+#[graphql(
+    name = "SmartFlexListItemInterface",
+    field(
+        name = "id",
+        ty = "&ID",
+        desc = "A unique identifier for this list item."
+    )
+)]
+pub enum SmartFlexListItemInterface {
+    SmartFlexListItem(SmartFlexListItem),
+}
+
 macro_rules! list_steps {
     ($($name:ident),+ $(,)?) => {$(
         /// A step answered by choosing one option (`selectFromListForSmartFlexOnboarding`).
@@ -336,6 +457,16 @@ macro_rules! list_steps {
             pub id: ID,
             pub options: Vec<SmartFlexListItem>,
             pub selected_option_id: Option<ID>,
+        }
+
+        impl $name {
+            /// The options as `SelectFromList` serves them.
+            async fn list_options(
+                &self,
+                _ctx: &Context<'_>,
+            ) -> async_graphql::Result<Vec<SmartFlexListItemInterface>> {
+                Ok(self.options.iter().cloned().map(Into::into).collect())
+            }
         }
     )+};
 }
@@ -353,7 +484,111 @@ list_steps!(
     SelectInverterMake,
     SelectInverterSystemType,
     SelectSessionDevice,
+    SelectUserVehicle,
 );
+
+/// A step where the customer selects one option from a list, with
+/// `selectFromListForSmartFlexOnboarding`.
+#[derive(Interface)]
+#[graphql(
+    name = "SelectFromList",
+    field(
+        name = "id",
+        ty = "&ID",
+        desc = "A unique identifier for this onboarding step."
+    ),
+    field(
+        name = "options",
+        ty = "Vec<SmartFlexListItemInterface>",
+        method = "list_options",
+        desc = "The options the user can select."
+    ),
+    field(
+        name = "selected_option_id",
+        ty = "&Option<ID>",
+        desc = "The ID of the option that has been selected, if any."
+    )
+)]
+pub enum SelectFromList {
+    SelectDeviceType(SelectDeviceType),
+    SelectVehicleMake(SelectVehicleMake),
+    SelectVehicleVariant(SelectVehicleVariant),
+    SelectChargePointMake(SelectChargePointMake),
+    SelectChargePointVariant(SelectChargePointVariant),
+    SelectHeatPumpMake(SelectHeatPumpMake),
+    SelectHeatPumpVariant(SelectHeatPumpVariant),
+    SelectBatteryMake(SelectBatteryMake),
+    SelectBatteryVariant(SelectBatteryVariant),
+    SelectInverterMake(SelectInverterMake),
+    SelectInverterSystemType(SelectInverterSystemType),
+    SelectSessionDevice(SelectSessionDevice),
+    SelectUserVehicle(SelectUserVehicle),
+}
+
+/// The vendor refused the registration because the login did not grant every permission
+/// ResiFlex needs. Answer with `completeTeslaRegistrationFailedForSmartFlexOnboarding`:
+/// `modifyScopesSelected: true` goes on to `TeslaModifyScopes`, `false` ends the journey.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct TeslaRegistrationFailed {
+    pub id: ID,
+    /// The customer's choice so far: true, false, or null before choosing.
+    pub modify_scopes_selected: Option<bool>,
+}
+
+/// Send the customer to `modifyScopesUri` to grant the missing permissions; the vendor sends
+/// them back to `redirectUri`. Then `completeUserActionForSmartFlexOnboarding`, which asks the
+/// vendor whether the permissions were granted (KT-CT-4376 until they are).
+#[derive(SimpleObject, Debug, Clone)]
+pub struct TeslaModifyScopes {
+    pub id: ID,
+    pub modify_scopes_uri: Option<String>,
+    pub redirect_uri: Option<String>,
+}
+
+/// Pair the virtual key `key` with the vehicle by opening `uri` (in the vendor's app), then
+/// `completeTeslaSetupVirtualKeyForSmartFlexOnboarding`, which asks the vendor whether the key
+/// is paired (KT-CT-4376 until it is).
+#[derive(SimpleObject, Debug, Clone)]
+pub struct TeslaSetupVirtualKey {
+    pub id: ID,
+    pub key: Option<String>,
+    pub uri: Option<String>,
+}
+
+/// Something the customer must do at the vendor or on the device first.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct UserActionType {
+    /// `software-update`, `virtual-key` or `scopes`.
+    pub key: String,
+    pub description: String,
+    /// Where to do it, when the vendor has a page for it.
+    pub uri: Option<String>,
+    /// Whether the vendor has confirmed it.
+    pub is_completed: bool,
+}
+
+/// Do the `userActions`, then `completeUserActionForSmartFlexOnboarding`, which asks the vendor
+/// whether they happened (KT-CT-4376 until they have).
+#[derive(SimpleObject, Debug, Clone)]
+pub struct UserActionRequired {
+    pub id: ID,
+    pub user_actions: Vec<UserActionType>,
+}
+
+/// The vendor has not switched the integration on yet; fetch the wizard again.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct WaitForLiveIntegration {
+    pub id: ID,
+    pub is_live: bool,
+}
+
+/// The vendor could not be asked about the device; try again with
+/// `completeRetryForSmartFlexOnboarding`.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct Retry {
+    pub id: ID,
+    pub message: String,
+}
 
 /// Both the vehicle and the charger can be controlled: which one should ResiFlex use?
 #[derive(SimpleObject, Debug, Clone)]
@@ -416,7 +651,8 @@ pub struct TestChargeError {
     pub descriptions: Vec<String>,
 }
 
-/// Waiting for something outside ResiFlex (the test charge); fetch the wizard again.
+/// Waiting for something outside ResiFlex (the vendor's answer about the device, the test
+/// charge); fetch the wizard again.
 #[derive(SimpleObject, Debug, Clone)]
 pub struct WaitForTransition {
     pub id: ID,
@@ -477,7 +713,14 @@ pub enum Step {
     AuthFlow(AuthFlow),
     OcppConnectionDetails(OcppConnectionDetails),
     SelectSessionDevice(SelectSessionDevice),
+    SelectUserVehicle(SelectUserVehicle),
+    TeslaRegistrationFailed(TeslaRegistrationFailed),
+    TeslaModifyScopes(TeslaModifyScopes),
+    TeslaSetupVirtualKey(TeslaSetupVirtualKey),
+    UserActionRequired(UserActionRequired),
     UserInputRequired(UserInputRequired),
+    WaitForLiveIntegration(WaitForLiveIntegration),
+    Retry(Retry),
     TestCharge(TestCharge),
     WaitForTransition(WaitForTransition),
     SmartFlexOnboardingDeviceRegistration(SmartFlexOnboardingDeviceRegistration),
@@ -489,4 +732,34 @@ pub enum Step {
 #[derive(SimpleObject)]
 pub struct WizardPayload {
     pub wizard: SmartFlexOnboardingWizard,
+}
+
+/// The remote id of the device the vendor's requirements are about.
+async fn requirement_device(api: &ApiContext, loaded: &Journey) -> ApiResult<Option<String>> {
+    let wizard = &loaded.wizard;
+    if let Some(device_id) = &wizard.reauthenticate_device {
+        return Ok(store::device_by_id(&api.db, device_id)
+            .await
+            .map_err(internal)?
+            .map(|d| d.integration_device_id));
+    }
+    Ok(wizard
+        .chosen_device(catalogue()?)
+        .map(|d| d.remote_id.clone()))
+}
+
+/// Adds `params` to a URL's query.
+fn add_query(base: &str, params: &[(&str, &str)]) -> String {
+    let encoded: Vec<String> = params
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{}={}",
+                crate::sandbox::encode(k),
+                crate::sandbox::encode(v)
+            )
+        })
+        .collect();
+    let separator = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{separator}{}", encoded.join("&"))
 }

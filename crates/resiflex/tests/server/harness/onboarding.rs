@@ -219,3 +219,115 @@ fn percent_decode(text: &str) -> String {
     }
     String::from_utf8_lossy(&out).into_owned()
 }
+
+/// What the sandbox vendor showed and answered while a customer authorised ResiFlex there.
+pub struct VendorConsent {
+    /// The vendor's way of authorising, from its sign-in page (`oauth-consent`, `credentials` or
+    /// `pairing-code`).
+    pub style: String,
+    /// The identifiers (VINs, serial numbers) the consent screen listed.
+    pub identifiers: Vec<String>,
+    /// The URI the vendor redirected back to.
+    pub location: String,
+}
+
+/// The values of an HTML attribute on a page, in order.
+pub fn attribute_values(html: &str, attribute: &str) -> Vec<String> {
+    let marker = format!("{attribute}=\"");
+    html.split(&marker)
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .map(|value| value.replace("&amp;", "&").replace("&quot;", "\""))
+        .collect()
+}
+
+/// Authorises at the sandbox vendor like a browser, in the vendor's own style: opens the sign-in
+/// page, signs in as `login` (with `password` where the vendor asks for one, with the code the
+/// device shows where it pairs devices), reads the consent screen and presses "Allow".
+pub async fn authorise_at_vendor(
+    app: &TestApp,
+    authorization_uri: &str,
+    login: &str,
+    password: &str,
+) -> VendorConsent {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let sign_in = client
+        .get(authorization_uri)
+        .send()
+        .await
+        .expect("sign-in page");
+    assert_eq!(sign_in.status(), 200, "the vendor's sign-in page");
+    let sign_in = sign_in.text().await.expect("sign-in page");
+    let style = attribute_values(&sign_in, "data-auth-style")
+        .pop()
+        .expect("a sign-in form");
+    let (base, query) = authorization_uri
+        .split_once('?')
+        .expect("an authorisation URI with a query");
+    let params: Vec<(String, String)> = query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (k.to_owned(), percent_decode(v)))
+        .collect();
+    let get = |key: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let mut form = vec![
+        ("state".to_owned(), get("state")),
+        ("redirect_uri".to_owned(), get("redirect_uri")),
+        ("login".to_owned(), login.to_owned()),
+        ("decision".to_owned(), "sign-in".to_owned()),
+    ];
+    match style.as_str() {
+        "credentials" => form.push(("password".to_owned(), password.to_owned())),
+        "pairing-code" => {
+            let code = attribute_values(&sign_in, "data-pairing-code")
+                .pop()
+                .expect("the device's pairing code");
+            form.push(("pairing_code".to_owned(), code.to_lowercase()));
+        }
+        _ => {}
+    }
+    let consent = client
+        .post(base)
+        .form(&form)
+        .send()
+        .await
+        .expect("signed in");
+    assert_eq!(consent.status(), 200, "the consent screen");
+    let consent = consent.text().await.expect("consent screen");
+    let identifiers = attribute_values(&consent, "data-identifier");
+    let ticket = attribute_values(&consent, "name=\"ticket\" value")
+        .pop()
+        .expect("a ticket");
+    let answer = client
+        .post(base)
+        .form(&[
+            ("state", get("state")),
+            ("redirect_uri", get("redirect_uri")),
+            ("login", login.to_owned()),
+            ("ticket", ticket),
+            ("decision", "allow".to_owned()),
+        ])
+        .send()
+        .await
+        .expect("consent sent");
+    assert_eq!(answer.status(), 303, "the vendor redirects back");
+    let location = answer.headers()["location"]
+        .to_str()
+        .expect("a location")
+        .to_owned();
+    assert!(location.starts_with(&app.base), "{location}");
+    VendorConsent {
+        style,
+        identifiers,
+        location,
+    }
+}
