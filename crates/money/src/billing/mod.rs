@@ -250,13 +250,13 @@ async fn bill_page(
         ledgers = ledgers::ledgers_of_accounts(db, &ids).await?;
     }
 
-    let days = preload_days(db, page, &placed, today).await?;
+    let dues: Vec<Due> = page.iter().map(|billing| due(billing, today)).collect();
+    let days = preload_days(db, &dues, &placed).await?;
     let mut planned = Vec::new();
-    for billing in page {
+    for (billing, due) in page.iter().zip(dues) {
         let Some(account) = accounts.get(&billing.account_id) else {
             continue;
         };
-        let due = due(billing, today);
         // The usual case: one whole period to charge and to state.
         let simple =
             due.runs.len() == 1 && due.runs == due.statements && !estimated.contains(&account.id);
@@ -317,22 +317,16 @@ async fn bill_page(
 }
 
 /// The interval readings of every meter of the page's accounts, in both directions, over the
-/// days their due periods can touch (a day either side, for any time zone): one query per
+/// days the runs due (`dues`) can touch (a day either side, for any time zone): one query per
 /// direction instead of one per meter.
 async fn preload_days(
     db: &Db,
-    page: &[AccountBilling],
+    dues: &[Due],
     placed: &HashMap<i64, Vec<PlacedSupply>>,
-    today: NaiveDate,
 ) -> Result<PreloadedDays, MoneyError> {
-    let periods: Vec<BillingPeriod> = page
-        .iter()
-        .flat_map(|billing| due(billing, today).runs)
-        .collect();
-    let (Some(first), Some(last)) = (
-        periods.iter().map(|p| p.from).min(),
-        periods.iter().map(|p| p.to).max(),
-    ) else {
+    let runs = dues.iter().flat_map(|due| &due.runs);
+    let (Some(first), Some(last)) = (runs.clone().map(|p| p.from).min(), runs.map(|p| p.to).max())
+    else {
         return Ok(PreloadedDays::new());
     };
     let epoch = NaiveDate::default();
